@@ -1,0 +1,59 @@
+"""requestx: a requests-compatible HTTP client whose engine is C over libcurl.
+
+    >>> import requestx as requests
+    >>> r = requests.get("https://example.org/")
+    >>> r.status_code
+    200
+"""
+
+from . import exceptions, status_codes, structures  # noqa: F401
+from .__version__ import __version__
+from ._engine import curl_version
+from .api import delete, get, head, options, patch, post, put, request
+from .auth import HTTPBasicAuth, HTTPProxyAuth
+from .exceptions import (
+    ConnectionError,
+    ConnectTimeout,
+    FileModeWarning,
+    HTTPError,
+    JSONDecodeError,
+    ReadTimeout,
+    RequestException,
+    Timeout,
+    TooManyRedirects,
+    URLRequired,
+)
+from .models import PreparedRequest, Request, Response
+from .sessions import Session, session
+from .status_codes import codes
+
+__all__ = [
+    "__version__",
+    "ConnectionError",
+    "ConnectTimeout",
+    "FileModeWarning",
+    "HTTPBasicAuth",
+    "HTTPError",
+    "HTTPProxyAuth",
+    "JSONDecodeError",
+    "PreparedRequest",
+    "ReadTimeout",
+    "Request",
+    "RequestException",
+    "Response",
+    "Session",
+    "Timeout",
+    "TooManyRedirects",
+    "URLRequired",
+    "codes",
+    "curl_version",
+    "delete",
+    "get",
+    "head",
+    "options",
+    "patch",
+    "post",
+    "put",
+    "request",
+    "session",
+]

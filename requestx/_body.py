@@ -1,0 +1,138 @@
+"""Request bodies: form data, JSON and multipart, encoded as requests does."""
+
+from __future__ import annotations
+
+import json as _json
+import os
+from collections.abc import Mapping
+from typing import Any, Optional
+
+from ._url import encode_params, to_key_val_list
+from .exceptions import InvalidJSONError
+
+__all__ = ["encode_body", "encode_multipart", "guess_filename"]
+
+
+def guess_filename(obj: Any) -> Optional[str]:
+    """The base name of a file object's ``name``, if it has a usable one."""
+    name = getattr(obj, "name", None)
+    if name and isinstance(name, (str, bytes)) and name[0] != "<" and name[-1] != ">":
+        base = os.path.basename(name)
+        return base.decode("utf-8") if isinstance(base, bytes) else base
+    return None
+
+
+def _quote_param(value: str) -> str:
+    """Quote a Content-Disposition parameter the way browsers (HTML5) do."""
+    out = []
+    for ch in value:
+        if ch == '"':
+            out.append("%22")
+        elif ch == "\\":
+            out.append("\\\\")
+        elif ord(ch) < 0x20 and ch != "\x1b":
+            out.append(f"%{ord(ch):02X}")
+        else:
+            out.append(ch)
+    return "".join(out)
+
+
+def _part(
+    boundary: bytes,
+    name: str,
+    data: bytes,
+    filename: Optional[str] = None,
+    content_type: Optional[str] = None,
+    headers: Optional[Mapping[str, str]] = None,
+) -> bytes:
+    disposition = f'form-data; name="{_quote_param(name)}"'
+    if filename is not None:
+        disposition += f'; filename="{_quote_param(filename)}"'
+    lines = [f"Content-Disposition: {disposition}"]
+    if content_type:
+        lines.append(f"Content-Type: {content_type}")
+    for key, value in (headers or {}).items():
+        if key.lower() not in ("content-disposition", "content-type") and value:
+            lines.append(f"{key}: {value}")
+    head = ("\r\n".join(lines) + "\r\n\r\n").encode("utf-8")
+    return b"--" + boundary + b"\r\n" + head + data + b"\r\n"
+
+
+def encode_multipart(files: Any, data: Any) -> tuple[bytes, str]:
+    """Build a multipart/form-data body from ``files=`` and ``data=``."""
+    if not files:
+        raise ValueError("Files must be provided.")
+    if isinstance(data, (str, bytes)):
+        raise ValueError("Data must not be a string.")
+    boundary = os.urandom(16).hex().encode("ascii")
+    parts: list[bytes] = []
+    for field, values in to_key_val_list(data or {}):
+        if isinstance(values, (str, bytes)) or not hasattr(values, "__iter__"):
+            values = [values]
+        for value in values:
+            if value is None:
+                continue
+            if not isinstance(value, bytes):
+                value = str(value).encode("utf-8")
+            name = field.decode("utf-8") if isinstance(field, bytes) else str(field)
+            parts.append(_part(boundary, name, value))
+    for field, spec in to_key_val_list(files):
+        content_type = headers = None
+        if isinstance(spec, (tuple, list)):
+            if len(spec) == 2:
+                filename, fileobj = spec
+            elif len(spec) == 3:
+                filename, fileobj, content_type = spec
+            else:
+                filename, fileobj, content_type, headers = spec
+        else:
+            filename = guess_filename(spec) or field
+            fileobj = spec
+        if fileobj is None:
+            continue
+        if isinstance(fileobj, (str, bytes, bytearray)):
+            payload = fileobj
+        elif hasattr(fileobj, "read"):
+            payload = fileobj.read()
+        else:
+            payload = fileobj
+        if isinstance(payload, str):
+            payload = payload.encode("utf-8")
+        name = field.decode("utf-8") if isinstance(field, bytes) else str(field)
+        parts.append(_part(boundary, name, bytes(payload), filename, content_type, headers))
+    parts.append(b"--" + boundary + b"--\r\n")
+    return b"".join(parts), "multipart/form-data; boundary=" + boundary.decode("ascii")
+
+
+def _read_stream(data: Any) -> bytes:
+    if hasattr(data, "read"):
+        chunk = data.read()
+        return chunk.encode("utf-8") if isinstance(chunk, str) else bytes(chunk)
+    return b"".join(c.encode("utf-8") if isinstance(c, str) else bytes(c) for c in data)
+
+
+def encode_body(data: Any, files: Any, json: Any) -> tuple[Optional[bytes], Optional[str]]:
+    """Returns (body, content type to add if the caller set none)."""
+    if not data and json is not None:
+        try:
+            text = _json.dumps(json, allow_nan=False)
+        except ValueError as exc:
+            raise InvalidJSONError(exc) from exc
+        return text.encode("utf-8"), "application/json"
+    if files:
+        return encode_multipart(files, data)
+    if not data:
+        return None, None
+    if isinstance(data, bytes):
+        return data, None
+    if isinstance(data, str):
+        return data.encode("utf-8"), None
+    if isinstance(data, (bytearray, memoryview)):
+        return bytes(data), None
+    is_stream = hasattr(data, "__iter__") and not isinstance(data, (list, tuple, Mapping))
+    if is_stream or hasattr(data, "read"):
+        return _read_stream(data), None
+    body = encode_params(data)
+    if isinstance(body, str):
+        body = body.encode("utf-8")
+    return body, "application/x-www-form-urlencoded"

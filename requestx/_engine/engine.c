@@ -1,0 +1,689 @@
+/* requestx._engine: the C engine under requestx.
+ *
+ * One translation unit holds the module, its types and their method tables;
+ * the transfer itself lives in transfer.h (pure C, no Python), the buffers in
+ * buffer.h and the shared connection pool in share.h.
+ *
+ *   Client  - a pool of libcurl easy handles sharing connections, DNS and TLS
+ *             sessions; one per Session, usable from many threads at once.
+ *   Stream  - a response whose body is still arriving (stream=True).
+ *
+ * Client.perform() takes one request, releases the GIL for the whole
+ * transfer and returns (status, http_version, raw_headers, body, timings)
+ * where body is bytes, or a Stream when stream=True. Failures raise
+ * TransferError(curl_code, message, phase); requestx.exceptions maps them to
+ * requests' exception tree in one table.
+ */
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+#include <unistd.h>
+
+#include "transfer.h"
+
+/* Idle easy handles kept per Client; more than this are cleaned up. */
+#define RX_MAX_IDLE_SLOTS 64
+
+/*** Module state ***/
+
+typedef struct {
+    PyTypeObject *client_type;
+    PyTypeObject *stream_type;
+    PyObject *transfer_error;
+} rx_state;
+
+static inline rx_state *get_state(PyObject *module)
+{
+    return (rx_state *)PyModule_GetState(module);
+}
+
+/*** Client: the pool ***/
+
+typedef struct {
+    PyObject_HEAD
+    rx_share *share;
+    rx_slot *idle;
+    int idle_count;
+    int closed;
+    pid_t pid;
+} ClientObject;
+
+/* Drop a slot and the Python objects its caches hold. GIL held. */
+static void slot_discard(rx_slot *slot)
+{
+    Py_XDECREF((PyObject *)slot->headers_key);
+    Py_XDECREF((PyObject *)slot->settings_key);
+    Py_XDECREF((PyObject *)slot->body_key);
+    rx_slot_free(slot);
+}
+
+/* After fork() the child must not touch sockets or TLS state it shares with
+ * the parent: forget (deliberately leak) the inherited pool and start anew. */
+static int client_check_fork(ClientObject *self)
+{
+    pid_t pid = getpid();
+    if (self->pid == pid) {
+        return 0;
+    }
+    rx_share *share = rx_share_new();
+    if (share == NULL) {
+        PyErr_NoMemory();
+        return -1;
+    }
+    self->share = share;
+    self->idle = NULL;
+    self->idle_count = 0;
+    self->pid = pid;
+    return 0;
+}
+
+static rx_slot *client_acquire(ClientObject *self)
+{
+    if (self->closed) {
+        PyErr_SetString(PyExc_RuntimeError, "the session's connection pool is closed");
+        return NULL;
+    }
+    if (client_check_fork(self) < 0) {
+        return NULL;
+    }
+    rx_slot *slot = self->idle;
+    if (slot != NULL) {
+        self->idle = slot->next;
+        self->idle_count--;
+        slot->next = NULL;
+        return slot;
+    }
+    slot = rx_slot_new(self->share);
+    if (slot == NULL) {
+        PyErr_SetString(PyExc_MemoryError, "could not create a libcurl handle");
+    }
+    return slot;
+}
+
+/* GIL held. Slots from before a fork or beyond the idle limit are dropped. */
+static void client_release(ClientObject *self, rx_slot *slot, rx_share *owner)
+{
+    rx_slot_stop(slot);
+    Py_CLEAR(*(PyObject **)&slot->body_key);
+    if (owner != self->share) {
+        return; /* inherited from the parent process: leave it alone */
+    }
+    if (self->closed || self->idle_count >= RX_MAX_IDLE_SLOTS) {
+        slot_discard(slot);
+        return;
+    }
+    slot->next = self->idle;
+    self->idle = slot;
+    self->idle_count++;
+}
+
+static void client_free_idle(ClientObject *self)
+{
+    while (self->idle != NULL) {
+        rx_slot *slot = self->idle;
+        self->idle = slot->next;
+        slot_discard(slot);
+    }
+    self->idle_count = 0;
+}
+
+static PyObject *Client_new(PyTypeObject *type, PyObject *args, PyObject *kwargs)
+{
+    if (PyTuple_GET_SIZE(args) != 0 || (kwargs != NULL && PyDict_GET_SIZE(kwargs) != 0)) {
+        PyErr_SetString(PyExc_TypeError, "Client() takes no arguments");
+        return NULL;
+    }
+    ClientObject *self = (ClientObject *)type->tp_alloc(type, 0);
+    if (self == NULL) {
+        return NULL;
+    }
+    self->share = rx_share_new();
+    if (self->share == NULL) {
+        Py_DECREF(self);
+        return PyErr_NoMemory();
+    }
+    self->pid = getpid();
+    return (PyObject *)self;
+}
+
+static void Client_dealloc(ClientObject *self)
+{
+    PyTypeObject *tp = Py_TYPE(self);
+    client_free_idle(self);
+    if (self->pid == getpid()) {
+        rx_share_free(self->share);
+    }
+    tp->tp_free((PyObject *)self);
+    Py_DECREF(tp);
+}
+
+/* Point the slot's header list at `headers` (a tuple of bytes "Name: value"),
+ * rebuilding the curl_slist only when a different tuple is passed. */
+static int slot_set_headers(rx_slot *slot, PyObject *headers)
+{
+    if ((void *)headers == slot->headers_key) {
+        return 0;
+    }
+    struct curl_slist *list = NULL;
+    if (headers != Py_None) {
+        if (!PyTuple_Check(headers)) {
+            PyErr_SetString(PyExc_TypeError, "headers must be a tuple of bytes");
+            return -1;
+        }
+        Py_ssize_t n = PyTuple_GET_SIZE(headers);
+        for (Py_ssize_t i = 0; i < n; i++) {
+            PyObject *item = PyTuple_GET_ITEM(headers, i);
+            if (!PyBytes_Check(item)) {
+                curl_slist_free_all(list);
+                PyErr_SetString(PyExc_TypeError, "headers must be a tuple of bytes");
+                return -1;
+            }
+            struct curl_slist *next = curl_slist_append(list, PyBytes_AS_STRING(item));
+            if (next == NULL) {
+                curl_slist_free_all(list);
+                PyErr_NoMemory();
+                return -1;
+            }
+            list = next;
+        }
+    }
+    curl_slist_free_all(slot->headers);
+    slot->headers = list;
+    Py_XDECREF((PyObject *)slot->headers_key);
+    Py_INCREF(headers);
+    slot->headers_key = headers;
+    return 0;
+}
+
+/* Optional str argument: None gives NULL. */
+static int opt_str(PyObject *obj, const char **out)
+{
+    if (obj == Py_None) {
+        *out = NULL;
+        return 0;
+    }
+    *out = PyUnicode_AsUTF8(obj);
+    return *out == NULL ? -1 : 0;
+}
+
+/* settings = (http_version, verify, ca_info, ca_path, cert, key, proxy);
+ * applied only when a different tuple than last time is passed. */
+static int slot_set_settings(rx_slot *slot, PyObject *settings)
+{
+    if ((void *)settings == slot->settings_key) {
+        return 0;
+    }
+    if (!PyTuple_Check(settings) || PyTuple_GET_SIZE(settings) != 7) {
+        PyErr_SetString(PyExc_TypeError, "settings must be a 7-tuple");
+        return -1;
+    }
+    rx_settings st;
+    st.http_version = PyLong_AsLong(PyTuple_GET_ITEM(settings, 0));
+    if (st.http_version == -1 && PyErr_Occurred()) {
+        return -1;
+    }
+    st.verify = PyObject_IsTrue(PyTuple_GET_ITEM(settings, 1));
+    if (st.verify < 0 || opt_str(PyTuple_GET_ITEM(settings, 2), &st.ca_info) < 0 ||
+        opt_str(PyTuple_GET_ITEM(settings, 3), &st.ca_path) < 0 ||
+        opt_str(PyTuple_GET_ITEM(settings, 4), &st.cert) < 0 ||
+        opt_str(PyTuple_GET_ITEM(settings, 5), &st.key) < 0 ||
+        opt_str(PyTuple_GET_ITEM(settings, 6), &st.proxy) < 0) {
+        return -1;
+    }
+    rx_slot_apply_settings(slot, &st);
+    Py_XDECREF((PyObject *)slot->settings_key);
+    Py_INCREF(settings);
+    slot->settings_key = settings;
+    return 0;
+}
+
+static void raise_transfer_error(rx_state *state, rx_slot *slot, CURLcode rc)
+{
+    const char *msg = slot->errbuf[0] ? slot->errbuf : curl_easy_strerror(rc);
+    PyObject *args = Py_BuildValue("(isi)", (int)rc, msg, slot->phase);
+    if (args != NULL) {
+        PyErr_SetObject(state->transfer_error, args);
+        Py_DECREF(args);
+    }
+}
+
+static PyObject *timings_tuple(rx_slot *slot)
+{
+    double t[6];
+    rx_slot_timings(slot, t);
+    return Py_BuildValue("(dddddd)", t[0], t[1], t[2], t[3], t[4], t[5]);
+}
+
+/* Seconds as a float to libcurl's units; <= 0 means no limit. */
+static int seconds_arg(PyObject *obj, double *out)
+{
+    *out = PyFloat_AsDouble(obj);
+    return (*out == -1.0 && PyErr_Occurred()) ? -1 : 0;
+}
+
+/*** Stream: a response body still arriving ***/
+
+typedef struct {
+    PyObject_HEAD
+    ClientObject *client;
+    rx_slot *slot; /* NULL once the transfer is finished and released */
+    rx_share *owner;
+    int busy;
+} StreamObject;
+
+static void stream_release(StreamObject *self)
+{
+    if (self->slot != NULL) {
+        client_release(self->client, self->slot, self->owner);
+        self->slot = NULL;
+    }
+}
+
+static PyObject *new_stream(rx_state *state, ClientObject *client, rx_slot *slot,
+                            rx_share *owner)
+{
+    StreamObject *self = PyObject_New(StreamObject, state->stream_type);
+    if (self == NULL) {
+        return NULL;
+    }
+    Py_INCREF(client);
+    self->client = client;
+    self->slot = slot;
+    self->owner = owner;
+    self->busy = 0;
+    return (PyObject *)self;
+}
+
+static void Stream_dealloc(StreamObject *self)
+{
+    PyTypeObject *tp = Py_TYPE(self);
+    stream_release(self);
+    Py_XDECREF(self->client);
+    PyObject_Free(self);
+    Py_DECREF(tp);
+}
+
+/* read() -> bytes: everything that has arrived, waiting for at least one
+ * byte; b"" at the end of the body. Raises TransferError if the body breaks. */
+static PyObject *Stream_read(StreamObject *self, PyTypeObject *defining_class,
+                             PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
+{
+    if (nargs != 0 || kwnames != NULL) {
+        PyErr_SetString(PyExc_TypeError, "read() takes no arguments");
+        return NULL;
+    }
+    rx_slot *slot = self->slot;
+    if (slot == NULL) {
+        return PyBytes_FromStringAndSize(NULL, 0);
+    }
+    if (self->busy) {
+        PyErr_SetString(PyExc_RuntimeError, "this stream is being read by another thread");
+        return NULL;
+    }
+    CURLcode rc = CURLE_OK;
+    if (slot->body.len == 0) {
+        self->busy = 1;
+        Py_BEGIN_ALLOW_THREADS
+        rc = rx_slot_run(slot, RX_UNTIL_BODY);
+        Py_END_ALLOW_THREADS
+        self->busy = 0;
+    }
+    if (rc != CURLE_OK) {
+        raise_transfer_error(get_state(PyType_GetModule(defining_class)), slot, rc);
+        stream_release(self);
+        return NULL;
+    }
+    PyObject *chunk = PyBytes_FromStringAndSize(slot->body.data, (Py_ssize_t)slot->body.len);
+    if (chunk == NULL) {
+        return NULL;
+    }
+    slot->body.len = 0;
+    if (slot->done && PyBytes_GET_SIZE(chunk) == 0) {
+        stream_release(self);
+    }
+    return chunk;
+}
+
+/* close(): abort the transfer if it is still going; the connection is closed
+ * by libcurl rather than returned half-read to the pool. */
+static PyObject *Stream_close(StreamObject *self, PyObject *unused)
+{
+    (void)unused;
+    if (self->busy) {
+        PyErr_SetString(PyExc_RuntimeError, "this stream is being read by another thread");
+        return NULL;
+    }
+    stream_release(self);
+    Py_RETURN_NONE;
+}
+
+static PyObject *Stream_get_finished(StreamObject *self, void *closure)
+{
+    (void)closure;
+    return PyBool_FromLong(self->slot == NULL || (self->slot->done && self->slot->body.len == 0));
+}
+
+static PyObject *Stream_timings(StreamObject *self, PyObject *unused)
+{
+    (void)unused;
+    if (self->slot == NULL) {
+        Py_RETURN_NONE;
+    }
+    return timings_tuple(self->slot);
+}
+
+static PyMethodDef Stream_methods[] = {
+    {"read", (PyCFunction)(void (*)(void))Stream_read, METH_METHOD | METH_FASTCALL | METH_KEYWORDS,
+     "read() -> bytes: the body bytes that have arrived (b'' at the end)."},
+    {"close", (PyCFunction)Stream_close, METH_NOARGS, "Abort the transfer if still running."},
+    {"timings", (PyCFunction)Stream_timings, METH_NOARGS, "libcurl's phase timings so far."},
+    {NULL, NULL, 0, NULL},
+};
+
+static PyGetSetDef Stream_getset[] = {
+    {"finished", (getter)Stream_get_finished, NULL, "True once the whole body was read.", NULL},
+    {NULL, NULL, NULL, NULL, NULL},
+};
+
+static PyType_Slot Stream_slots[] = {
+    {Py_tp_dealloc, Stream_dealloc},
+    {Py_tp_methods, Stream_methods},
+    {Py_tp_getset, Stream_getset},
+    {Py_tp_doc, "A response body that is still arriving."},
+    {0, NULL},
+};
+
+static PyType_Spec Stream_spec = {
+    .name = "requestx._engine.Stream",
+    .basicsize = sizeof(StreamObject),
+    .flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_IMMUTABLETYPE | Py_TPFLAGS_DISALLOW_INSTANTIATION,
+    .slots = Stream_slots,
+};
+
+/*** Client.perform ***/
+
+/* perform(method, url, headers, body, connect_timeout, read_timeout, settings, stream)
+ *   -> (status, http_version, raw_headers, body_or_stream, timings) */
+static PyObject *Client_perform(ClientObject *self, PyTypeObject *defining_class,
+                                PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
+{
+    if (nargs != 8 || kwnames != NULL) {
+        PyErr_SetString(PyExc_TypeError, "perform() takes exactly 8 positional arguments");
+        return NULL;
+    }
+    rx_state *state = get_state(PyType_GetModule(defining_class));
+    PyObject *method = args[0], *url = args[1], *headers = args[2], *body = args[3];
+    PyObject *settings = args[6];
+    rx_request req = {0};
+    double connect_timeout, read_timeout;
+
+    req.method = PyUnicode_AsUTF8(method);
+    req.url = req.method ? PyUnicode_AsUTF8(url) : NULL;
+    if (req.url == NULL || seconds_arg(args[4], &connect_timeout) < 0 ||
+        seconds_arg(args[5], &read_timeout) < 0) {
+        return NULL;
+    }
+    if (body != Py_None && !PyBytes_Check(body)) {
+        PyErr_SetString(PyExc_TypeError, "body must be bytes or None");
+        return NULL;
+    }
+    req.stream = PyObject_IsTrue(args[7]);
+    if (req.stream < 0) {
+        return NULL;
+    }
+    if (connect_timeout > 0) {
+        req.connect_timeout_ms = (long)(connect_timeout * 1000.0 + 0.5);
+        if (req.connect_timeout_ms == 0) {
+            req.connect_timeout_ms = 1;
+        }
+    }
+    if (read_timeout > 0) {
+        req.read_timeout_us = (int64_t)(read_timeout * 1e6);
+    }
+
+    rx_slot *slot = client_acquire(self);
+    if (slot == NULL) {
+        return NULL;
+    }
+    rx_share *owner = self->share;
+    if (slot_set_headers(slot, headers) < 0 || slot_set_settings(slot, settings) < 0) {
+        client_release(self, slot, owner);
+        return NULL;
+    }
+    req.headers = slot->headers;
+    if (body != Py_None) {
+        Py_INCREF(body);
+        slot->body_key = body; /* POSTFIELDS is not copied: keep it alive */
+        req.body = PyBytes_AS_STRING(body);
+        req.body_len = (curl_off_t)PyBytes_GET_SIZE(body);
+    }
+
+    CURLcode rc = rx_slot_start(slot, &req);
+    if (rc == CURLE_OK) {
+        Py_BEGIN_ALLOW_THREADS
+        rc = rx_slot_run(slot, req.stream ? RX_UNTIL_HEADERS : RX_UNTIL_DONE);
+        Py_END_ALLOW_THREADS
+    }
+    if (rc != CURLE_OK) {
+        raise_transfer_error(state, slot, rc);
+        client_release(self, slot, owner);
+        return NULL;
+    }
+
+    PyObject *result = NULL, *raw_headers = NULL, *payload = NULL, *timings = NULL;
+    raw_headers = PyBytes_FromStringAndSize(slot->head.data, (Py_ssize_t)slot->head.len);
+    if (raw_headers == NULL) {
+        goto fail;
+    }
+    timings = timings_tuple(slot);
+    if (timings == NULL) {
+        goto fail;
+    }
+    int status = slot->status;
+    int version = rx_slot_http_version(slot);
+    if (req.stream) {
+        payload = new_stream(state, self, slot, owner);
+        if (payload == NULL) {
+            goto fail;
+        }
+        slot = NULL; /* owned by the stream now */
+    } else {
+        payload = PyBytes_FromStringAndSize(slot->body.data, (Py_ssize_t)slot->body.len);
+        if (payload == NULL) {
+            goto fail;
+        }
+        client_release(self, slot, owner);
+        slot = NULL;
+    }
+    result = Py_BuildValue("(iiNNN)", status, version, raw_headers, payload, timings);
+    return result;
+
+fail:
+    Py_XDECREF(raw_headers);
+    Py_XDECREF(payload);
+    Py_XDECREF(timings);
+    if (slot != NULL) {
+        client_release(self, slot, owner);
+    }
+    return NULL;
+}
+
+static PyObject *Client_close(ClientObject *self, PyObject *unused)
+{
+    (void)unused;
+    self->closed = 1;
+    if (self->pid == getpid()) {
+        client_free_idle(self);
+    }
+    Py_RETURN_NONE;
+}
+
+static PyObject *Client_get_idle(ClientObject *self, void *closure)
+{
+    (void)closure;
+    return PyLong_FromLong(self->idle_count);
+}
+
+static PyMethodDef Client_methods[] = {
+    {"perform", (PyCFunction)(void (*)(void))Client_perform,
+     METH_METHOD | METH_FASTCALL | METH_KEYWORDS,
+     "perform(method, url, headers, body, connect_timeout, read_timeout, settings, stream)"},
+    {"close", (PyCFunction)Client_close, METH_NOARGS, "Close idle connections; refuse new work."},
+    {NULL, NULL, 0, NULL},
+};
+
+static PyGetSetDef Client_getset[] = {
+    {"idle_handles", (getter)Client_get_idle, NULL, "Easy handles waiting in the pool.", NULL},
+    {NULL, NULL, NULL, NULL, NULL},
+};
+
+static PyType_Slot Client_slots[] = {
+    {Py_tp_new, Client_new},
+    {Py_tp_dealloc, Client_dealloc},
+    {Py_tp_methods, Client_methods},
+    {Py_tp_getset, Client_getset},
+    {Py_tp_doc, "A pool of libcurl handles sharing connections, DNS and TLS sessions."},
+    {0, NULL},
+};
+
+static PyType_Spec Client_spec = {
+    .name = "requestx._engine.Client",
+    .basicsize = sizeof(ClientObject),
+    .flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_IMMUTABLETYPE,
+    .slots = Client_slots,
+};
+
+/*** Module ***/
+
+static PyObject *engine_curl_version(PyObject *module, PyObject *unused)
+{
+    (void)module;
+    (void)unused;
+    return PyUnicode_FromString(curl_version());
+}
+
+/* features() -> frozenset of what this libcurl can do that requestx uses. */
+static PyObject *engine_features(PyObject *module, PyObject *unused)
+{
+    (void)module;
+    (void)unused;
+    curl_version_info_data *info = curl_version_info(CURLVERSION_NOW);
+    static const struct {
+        int bit;
+        const char *name;
+    } known[] = {
+        {CURL_VERSION_LIBZ, "gzip"},   {CURL_VERSION_BROTLI, "br"},
+        {CURL_VERSION_ZSTD, "zstd"},   {CURL_VERSION_HTTP2, "http2"},
+        {CURL_VERSION_SSL, "ssl"},     {CURL_VERSION_HTTPS_PROXY, "https-proxy"},
+        {CURL_VERSION_IDN, "idn"},     {CURL_VERSION_THREADSAFE, "threadsafe"},
+    };
+    PyObject *names = PySet_New(NULL);
+    if (names == NULL) {
+        return NULL;
+    }
+    for (size_t i = 0; i < sizeof(known) / sizeof(known[0]); i++) {
+        if (!(info->features & known[i].bit)) {
+            continue;
+        }
+        PyObject *name = PyUnicode_FromString(known[i].name);
+        if (name == NULL || PySet_Add(names, name) < 0) {
+            Py_XDECREF(name);
+            Py_DECREF(names);
+            return NULL;
+        }
+        Py_DECREF(name);
+    }
+    PyObject *frozen = PyFrozenSet_New(names);
+    Py_DECREF(names);
+    return frozen;
+}
+
+static int engine_exec(PyObject *module)
+{
+    rx_state *state = get_state(module);
+    if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
+        PyErr_SetString(PyExc_ImportError, "libcurl failed to initialise");
+        return -1;
+    }
+    if (rx_default_ca_info == NULL && rx_default_ca_path == NULL) {
+        rx_read_default_ca();
+    }
+    state->client_type = (PyTypeObject *)PyType_FromModuleAndSpec(module, &Client_spec, NULL);
+    if (state->client_type == NULL || PyModule_AddType(module, state->client_type) < 0) {
+        return -1;
+    }
+    state->stream_type = (PyTypeObject *)PyType_FromModuleAndSpec(module, &Stream_spec, NULL);
+    if (state->stream_type == NULL || PyModule_AddType(module, state->stream_type) < 0) {
+        return -1;
+    }
+    state->transfer_error =
+        PyErr_NewExceptionWithDoc("requestx._engine.TransferError",
+                                  "A libcurl transfer failed: args are (curl_code, message, phase).",
+                                  NULL, NULL);
+    if (state->transfer_error == NULL) {
+        return -1;
+    }
+    if (PyModule_AddObjectRef(module, "TransferError", state->transfer_error) < 0) {
+        return -1;
+    }
+    if (PyModule_AddIntConstant(module, "PHASE_CONNECT", RX_PHASE_CONNECT) < 0 ||
+        PyModule_AddIntConstant(module, "PHASE_WAIT", RX_PHASE_WAIT) < 0 ||
+        PyModule_AddIntConstant(module, "PHASE_BODY", RX_PHASE_BODY) < 0 ||
+        PyModule_AddIntConstant(module, "HTTP_VERSION_1_1", CURL_HTTP_VERSION_1_1) < 0 ||
+        PyModule_AddIntConstant(module, "HTTP_VERSION_2", CURL_HTTP_VERSION_2TLS) < 0 ||
+        PyModule_AddIntConstant(module, "HTTP_VERSION_2_PRIOR_KNOWLEDGE",
+                                CURL_HTTP_VERSION_2_PRIOR_KNOWLEDGE) < 0) {
+        return -1;
+    }
+    return 0;
+}
+
+static int engine_traverse(PyObject *module, visitproc visit, void *arg)
+{
+    rx_state *state = get_state(module);
+    Py_VISIT(state->client_type);
+    Py_VISIT(state->stream_type);
+    Py_VISIT(state->transfer_error);
+    return 0;
+}
+
+static int engine_clear(PyObject *module)
+{
+    rx_state *state = get_state(module);
+    Py_CLEAR(state->client_type);
+    Py_CLEAR(state->stream_type);
+    Py_CLEAR(state->transfer_error);
+    return 0;
+}
+
+static void engine_free(void *module)
+{
+    engine_clear((PyObject *)module);
+}
+
+static PyMethodDef engine_methods[] = {
+    {"curl_version", engine_curl_version, METH_NOARGS, "libcurl's version string."},
+    {"features", engine_features, METH_NOARGS, "What this libcurl supports, as a frozenset."},
+    {NULL, NULL, 0, NULL},
+};
+
+static PyModuleDef_Slot engine_slots[] = {
+    {Py_mod_exec, engine_exec},
+    {0, NULL},
+};
+
+static struct PyModuleDef engine_module = {
+    PyModuleDef_HEAD_INIT,
+    .m_name = "requestx._engine",
+    .m_doc = "The libcurl engine under requestx.",
+    .m_size = sizeof(rx_state),
+    .m_methods = engine_methods,
+    .m_slots = engine_slots,
+    .m_traverse = engine_traverse,
+    .m_clear = engine_clear,
+    .m_free = engine_free,
+};
+
+PyMODINIT_FUNC PyInit__engine(void)
+{
+    return PyModuleDef_Init(&engine_module);
+}

@@ -1,0 +1,71 @@
+/* share.h: one libcurl share handle per Client, with real locks.
+ *
+ * The transfers of one Client may run on many threads at once (the GIL is
+ * released for each transfer), so DNS cache, TLS sessions and the connection
+ * pool shared between its easy handles are guarded by one mutex per kind of
+ * data, as libcurl's share interface requires.
+ */
+#ifndef RX_SHARE_H
+#define RX_SHARE_H
+
+#include <curl/curl.h>
+#include <pthread.h>
+
+typedef struct {
+    CURLSH *handle;
+    pthread_mutex_t locks[CURL_LOCK_DATA_LAST];
+} rx_share;
+
+static void rx_share_lock(CURL *easy, curl_lock_data data, curl_lock_access access, void *userp)
+{
+    (void)easy;
+    (void)access;
+    rx_share *share = userp;
+    pthread_mutex_lock(&share->locks[data]);
+}
+
+static void rx_share_unlock(CURL *easy, curl_lock_data data, void *userp)
+{
+    (void)easy;
+    rx_share *share = userp;
+    pthread_mutex_unlock(&share->locks[data]);
+}
+
+/* Returns NULL when libcurl or memory fails. */
+static rx_share *rx_share_new(void)
+{
+    rx_share *share = calloc(1, sizeof(*share));
+    if (share == NULL) {
+        return NULL;
+    }
+    for (int i = 0; i < CURL_LOCK_DATA_LAST; i++) {
+        pthread_mutex_init(&share->locks[i], NULL);
+    }
+    share->handle = curl_share_init();
+    if (share->handle == NULL) {
+        free(share);
+        return NULL;
+    }
+    curl_share_setopt(share->handle, CURLSHOPT_LOCKFUNC, rx_share_lock);
+    curl_share_setopt(share->handle, CURLSHOPT_UNLOCKFUNC, rx_share_unlock);
+    curl_share_setopt(share->handle, CURLSHOPT_USERDATA, share);
+    curl_share_setopt(share->handle, CURLSHOPT_SHARE, CURL_LOCK_DATA_DNS);
+    curl_share_setopt(share->handle, CURLSHOPT_SHARE, CURL_LOCK_DATA_SSL_SESSION);
+    curl_share_setopt(share->handle, CURLSHOPT_SHARE, CURL_LOCK_DATA_CONNECT);
+    return share;
+}
+
+/* Every easy handle using the share must have been cleaned up before. */
+static void rx_share_free(rx_share *share)
+{
+    if (share == NULL) {
+        return;
+    }
+    curl_share_cleanup(share->handle);
+    for (int i = 0; i < CURL_LOCK_DATA_LAST; i++) {
+        pthread_mutex_destroy(&share->locks[i]);
+    }
+    free(share);
+}
+
+#endif

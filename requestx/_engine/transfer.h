@@ -1,0 +1,443 @@
+/* transfer.h: one HTTP exchange on a pooled libcurl easy handle.
+ *
+ * A slot is an easy handle plus a private multi handle that drives it, and the
+ * C buffers its callbacks fill. Nothing here touches Python: the caller
+ * releases the GIL around rx_slot_run().
+ *
+ * Why a multi handle per slot instead of curl_easy_perform(): requests' read
+ * timeout is an inactivity timeout (no byte for N seconds), which libcurl does
+ * not offer; driving the transfer ourselves lets us watch the time since the
+ * last byte, stop at the end of the headers for stream=True, and pull the body
+ * chunk by chunk. curl_easy_perform() runs this very loop internally, so it
+ * costs nothing extra.
+ *
+ * Return codes: rx_slot_run() returns a CURLcode; CURLE_OK with slot->done == 0
+ * means "the goal was reached and the transfer is still going".
+ */
+#ifndef RX_TRANSFER_H
+#define RX_TRANSFER_H
+
+#include <curl/curl.h>
+#include <stdint.h>
+#include <time.h>
+
+#include "buffer.h"
+#include "share.h"
+
+/* What the caller wants before rx_slot_run() returns. */
+enum rx_goal {
+    RX_UNTIL_DONE = 0,    /* the whole response */
+    RX_UNTIL_HEADERS = 1, /* the final response's header block */
+    RX_UNTIL_BODY = 2,    /* at least one body byte, or the end */
+};
+
+/* How far the exchange got: tells a connect failure from a read failure and a
+ * broken body from a broken connection. */
+enum rx_phase {
+    RX_PHASE_CONNECT = 0, /* no connection yet */
+    RX_PHASE_WAIT = 1,    /* request being sent or waiting for the response */
+    RX_PHASE_BODY = 2,    /* final headers received */
+};
+
+/* A streamed body buffered beyond this pauses the transfer until it is read. */
+#define RX_STREAM_PAUSE_BYTES (1024 * 1024)
+
+/* The CA bundle and directory libcurl was built with (read once at import),
+ * restored when a request goes back to verify=True after a custom CA. */
+static char *rx_default_ca_info;
+static char *rx_default_ca_path;
+
+static void rx_read_default_ca(void)
+{
+    CURL *e = curl_easy_init();
+    char *v = NULL;
+    if (e == NULL) {
+        return;
+    }
+    if (curl_easy_getinfo(e, CURLINFO_CAINFO, &v) == CURLE_OK && v != NULL) {
+        rx_default_ca_info = strdup(v);
+    }
+    v = NULL;
+    if (curl_easy_getinfo(e, CURLINFO_CAPATH, &v) == CURLE_OK && v != NULL) {
+        rx_default_ca_path = strdup(v);
+    }
+    curl_easy_cleanup(e);
+}
+
+typedef struct {
+    const char *method;
+    const char *url;
+    struct curl_slist *headers;
+    const char *body; /* NULL: no request body */
+    curl_off_t body_len;
+    long connect_timeout_ms; /* 0: libcurl's default */
+    int64_t read_timeout_us; /* 0: wait forever */
+    int stream;
+} rx_request;
+
+typedef struct {
+    long http_version; /* CURL_HTTP_VERSION_* */
+    int verify;
+    const char *ca_info;
+    const char *ca_path;
+    const char *cert;
+    const char *key;
+    const char *proxy; /* "" means no proxy, never the environment's */
+} rx_settings;
+
+typedef struct rx_slot {
+    CURL *easy;
+    CURLM *multi;
+    struct rx_slot *next; /* free list link */
+    rx_buffer head;       /* header block of the latest response */
+    rx_buffer body;
+    char errbuf[CURL_ERROR_SIZE];
+    int status;       /* status of the latest status line */
+    int headers_done; /* the final (non-1xx) header block is complete */
+    int phase;
+    int attached; /* added to the multi handle */
+    int done;
+    int paused;
+    int stream;
+    CURLcode result;
+    int64_t last_activity_us;
+    int64_t read_timeout_us;
+    curl_off_t uploaded; /* upload progress seen at the last timeout check */
+    /* caches owned by the layer above (engine.c), keyed on object identity */
+    struct curl_slist *headers;
+    void *headers_key;
+    void *settings_key;
+    void *body_key;
+} rx_slot;
+
+static int64_t rx_now_us(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+/*** libcurl callbacks: C only, never Python ***/
+
+static size_t rx_on_header(char *data, size_t size, size_t nmemb, void *userp)
+{
+    rx_slot *slot = userp;
+    size_t len = size * nmemb;
+    slot->last_activity_us = rx_now_us();
+    if (len >= 5 && memcmp(data, "HTTP/", 5) == 0) {
+        /* a new response begins (after a 1xx): keep only the latest block */
+        slot->head.len = 0;
+        slot->headers_done = 0;
+        slot->status = 0;
+        const char *p = memchr(data, ' ', len);
+        if (p != NULL && (size_t)(p - data) + 4 <= len) {
+            int code = 0;
+            for (int i = 1; i <= 3 && p[i] >= '0' && p[i] <= '9'; i++) {
+                code = code * 10 + (p[i] - '0');
+            }
+            slot->status = code;
+        }
+    }
+    if (rx_buffer_append(&slot->head, data, len) < 0) {
+        return 0; /* libcurl reports CURLE_WRITE_ERROR */
+    }
+    if ((len == 2 && data[0] == '\r') || (len == 1 && data[0] == '\n')) {
+        if (slot->status >= 200 || slot->status == 0) {
+            slot->headers_done = 1;
+            slot->phase = RX_PHASE_BODY;
+        }
+    }
+    return len;
+}
+
+static size_t rx_on_body(char *data, size_t size, size_t nmemb, void *userp)
+{
+    rx_slot *slot = userp;
+    size_t len = size * nmemb;
+    slot->last_activity_us = rx_now_us();
+    if (slot->stream && slot->body.len >= RX_STREAM_PAUSE_BYTES) {
+        /* back-pressure: libcurl keeps this chunk and stops reading the
+         * socket until the consumer drains the buffer and we unpause */
+        slot->paused = 1;
+        return CURL_WRITEFUNC_PAUSE;
+    }
+    if (rx_buffer_append(&slot->body, data, len) < 0) {
+        return 0;
+    }
+    return len;
+}
+
+/* Called once the connection is ready and the request is about to be sent. */
+static int rx_on_prereq(void *userp, char *conn_primary_ip, char *conn_local_ip,
+                        int conn_primary_port, int conn_local_port)
+{
+    (void)conn_primary_ip;
+    (void)conn_local_ip;
+    (void)conn_primary_port;
+    (void)conn_local_port;
+    rx_slot *slot = userp;
+    slot->phase = RX_PHASE_WAIT;
+    slot->last_activity_us = rx_now_us();
+    return CURL_PREREQFUNC_OK;
+}
+
+/*** slot life cycle ***/
+
+static void rx_slot_free(rx_slot *slot)
+{
+    if (slot == NULL) {
+        return;
+    }
+    if (slot->attached) {
+        curl_multi_remove_handle(slot->multi, slot->easy);
+    }
+    if (slot->easy) {
+        curl_easy_cleanup(slot->easy);
+    }
+    if (slot->multi) {
+        curl_multi_cleanup(slot->multi);
+    }
+    curl_slist_free_all(slot->headers);
+    rx_buffer_free(&slot->head);
+    rx_buffer_free(&slot->body);
+    free(slot);
+}
+
+/* The options that never change for the life of the handle. NULL on failure. */
+static rx_slot *rx_slot_new(rx_share *share)
+{
+    rx_slot *slot = calloc(1, sizeof(*slot));
+    if (slot == NULL) {
+        return NULL;
+    }
+    slot->easy = curl_easy_init();
+    slot->multi = curl_multi_init();
+    if (slot->easy == NULL || slot->multi == NULL) {
+        rx_slot_free(slot);
+        return NULL;
+    }
+    CURL *e = slot->easy;
+    curl_easy_setopt(e, CURLOPT_SHARE, share->handle);
+    curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(e, CURLOPT_ERRORBUFFER, slot->errbuf);
+    curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, rx_on_header);
+    curl_easy_setopt(e, CURLOPT_HEADERDATA, slot);
+    curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, rx_on_body);
+    curl_easy_setopt(e, CURLOPT_WRITEDATA, slot);
+    curl_easy_setopt(e, CURLOPT_PREREQFUNCTION, rx_on_prereq);
+    curl_easy_setopt(e, CURLOPT_PREREQDATA, slot);
+    /* redirects are followed by the session layer, hop by hop */
+    curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 0L);
+    curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
+    curl_easy_setopt(e, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
+    /* "" = every encoding this libcurl decodes; the caller's Accept-Encoding
+     * header, when given, replaces the one libcurl would send */
+    curl_easy_setopt(e, CURLOPT_ACCEPT_ENCODING, "");
+    curl_easy_setopt(e, CURLOPT_SUPPRESS_CONNECT_HEADERS, 1L);
+    curl_easy_setopt(e, CURLOPT_TCP_NODELAY, 1L);
+    curl_easy_setopt(e, CURLOPT_PROXY, "");
+    curl_easy_setopt(e, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_1_1);
+    return slot;
+}
+
+/* Apply the options that belong to a session's configuration. */
+static void rx_slot_apply_settings(rx_slot *slot, const rx_settings *st)
+{
+    CURL *e = slot->easy;
+    curl_easy_setopt(e, CURLOPT_HTTP_VERSION, st->http_version);
+    curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, st->verify ? 1L : 0L);
+    curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, st->verify ? 2L : 0L);
+    if (st->ca_info == NULL && st->ca_path == NULL) {
+        curl_easy_setopt(e, CURLOPT_CAINFO, rx_default_ca_info);
+        curl_easy_setopt(e, CURLOPT_CAPATH, rx_default_ca_path);
+    } else {
+        curl_easy_setopt(e, CURLOPT_CAINFO, st->ca_info);
+        curl_easy_setopt(e, CURLOPT_CAPATH, st->ca_path);
+    }
+    curl_easy_setopt(e, CURLOPT_SSLCERT, st->cert);
+    curl_easy_setopt(e, CURLOPT_SSLKEY, st->key);
+    curl_easy_setopt(e, CURLOPT_PROXY, st->proxy ? st->proxy : "");
+}
+
+/* Per-request options, then hand the handle to its multi. Returns a CURLcode. */
+static CURLcode rx_slot_start(rx_slot *slot, const rx_request *req)
+{
+    CURL *e = slot->easy;
+    CURLcode rc = curl_easy_setopt(e, CURLOPT_URL, req->url);
+    if (rc != CURLE_OK) {
+        return rc;
+    }
+    curl_easy_setopt(e, CURLOPT_HTTPHEADER, req->headers);
+    if (strcmp(req->method, "HEAD") == 0) {
+        curl_easy_setopt(e, CURLOPT_NOBODY, 1L);
+        curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, (char *)NULL);
+    } else if (req->body != NULL) {
+        curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, req->body_len);
+        curl_easy_setopt(e, CURLOPT_POSTFIELDS, req->body);
+        curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST,
+                         strcmp(req->method, "POST") == 0 ? NULL : req->method);
+    } else {
+        curl_easy_setopt(e, CURLOPT_HTTPGET, 1L);
+        curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST,
+                         strcmp(req->method, "GET") == 0 ? NULL : req->method);
+    }
+    curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, req->connect_timeout_ms);
+
+    slot->head.len = 0;
+    slot->body.len = 0;
+    slot->errbuf[0] = '\0';
+    slot->status = 0;
+    slot->headers_done = 0;
+    slot->phase = RX_PHASE_CONNECT;
+    slot->done = 0;
+    slot->paused = 0;
+    slot->stream = req->stream;
+    slot->result = CURLE_OK;
+    slot->read_timeout_us = req->read_timeout_us;
+    slot->last_activity_us = rx_now_us();
+    slot->uploaded = 0;
+
+    if (curl_multi_add_handle(slot->multi, e) != CURLM_OK) {
+        return CURLE_OUT_OF_MEMORY;
+    }
+    slot->attached = 1;
+    return CURLE_OK;
+}
+
+/* Take the handle off its multi: after completion this keeps the connection
+ * for reuse; before completion it aborts the transfer and libcurl closes the
+ * connection, so an abandoned stream never poisons the pool. */
+static void rx_slot_stop(rx_slot *slot)
+{
+    if (slot->attached) {
+        curl_multi_remove_handle(slot->multi, slot->easy);
+        slot->attached = 0;
+    }
+    rx_buffer_clear(&slot->head);
+    rx_buffer_clear(&slot->body);
+}
+
+static int rx_goal_reached(const rx_slot *slot, enum rx_goal goal)
+{
+    switch (goal) {
+    case RX_UNTIL_HEADERS:
+        return slot->headers_done;
+    case RX_UNTIL_BODY:
+        return slot->body.len > 0;
+    default:
+        return 0;
+    }
+}
+
+/* The read-timeout check; returns 1 when the transfer has been idle too long.
+ * Upload progress counts as activity (a slow server reading a big body). */
+static int rx_idle_too_long(rx_slot *slot, int64_t now, int *wait_ms)
+{
+    if (slot->read_timeout_us <= 0 || slot->phase == RX_PHASE_CONNECT || slot->paused) {
+        return 0;
+    }
+    int64_t left = slot->last_activity_us + slot->read_timeout_us - now;
+    if (left <= 0) {
+        curl_off_t up = 0;
+        curl_easy_getinfo(slot->easy, CURLINFO_SIZE_UPLOAD_T, &up);
+        if (up == slot->uploaded) {
+            return 1;
+        }
+        slot->uploaded = up;
+        slot->last_activity_us = now;
+        left = slot->read_timeout_us;
+    }
+    int left_ms = (int)((left + 999) / 1000);
+    if (left_ms < *wait_ms) {
+        *wait_ms = left_ms;
+    }
+    return 0;
+}
+
+/* Drive the transfer until `goal` or the end. Runs without the GIL. */
+static CURLcode rx_slot_run(rx_slot *slot, enum rx_goal goal)
+{
+    if (slot->done) {
+        return slot->result;
+    }
+    if (slot->paused && slot->body.len < RX_STREAM_PAUSE_BYTES) {
+        slot->paused = 0;
+        slot->last_activity_us = rx_now_us();
+        curl_easy_pause(slot->easy, CURLPAUSE_CONT);
+    }
+    for (;;) {
+        int running = 0;
+        CURLMcode mc = curl_multi_perform(slot->multi, &running);
+        if (mc != CURLM_OK) {
+            slot->done = 1;
+            slot->result = CURLE_RECV_ERROR;
+            return slot->result;
+        }
+        if (running == 0) {
+            CURLMsg *msg;
+            int queued;
+            slot->done = 1;
+            while ((msg = curl_multi_info_read(slot->multi, &queued)) != NULL) {
+                if (msg->msg == CURLMSG_DONE) {
+                    slot->result = msg->data.result;
+                }
+            }
+            return slot->result;
+        }
+        if (rx_goal_reached(slot, goal)) {
+            return CURLE_OK;
+        }
+        int wait_ms = 1000;
+        if (rx_idle_too_long(slot, rx_now_us(), &wait_ms)) {
+            slot->done = 1;
+            slot->result = CURLE_OPERATION_TIMEDOUT;
+            snprintf(slot->errbuf, sizeof(slot->errbuf),
+                     "no data received for %.3f seconds", slot->read_timeout_us / 1e6);
+            return slot->result;
+        }
+        if (slot->paused) {
+            return CURLE_OK; /* the consumer has a full buffer to drain */
+        }
+        mc = curl_multi_poll(slot->multi, NULL, 0, wait_ms, NULL);
+        if (mc != CURLM_OK) {
+            slot->done = 1;
+            slot->result = CURLE_RECV_ERROR;
+            return slot->result;
+        }
+    }
+}
+
+/* CURL_HTTP_VERSION_* to 10, 11, 20, 30 as requests' raw.version reports. */
+static int rx_slot_http_version(rx_slot *slot)
+{
+    long v = 0;
+    curl_easy_getinfo(slot->easy, CURLINFO_HTTP_VERSION, &v);
+    switch (v) {
+    case CURL_HTTP_VERSION_1_0:
+        return 10;
+    case CURL_HTTP_VERSION_2_0:
+        return 20;
+    case CURL_HTTP_VERSION_3:
+        return 30;
+    default:
+        return 11;
+    }
+}
+
+/* libcurl's phase timings in seconds since the transfer started:
+ * namelookup, connect, appconnect, pretransfer, starttransfer, total. */
+static void rx_slot_timings(rx_slot *slot, double out[6])
+{
+    static const CURLINFO infos[6] = {
+        CURLINFO_NAMELOOKUP_TIME_T,  CURLINFO_CONNECT_TIME_T,
+        CURLINFO_APPCONNECT_TIME_T,  CURLINFO_PRETRANSFER_TIME_T,
+        CURLINFO_STARTTRANSFER_TIME_T, CURLINFO_TOTAL_TIME_T,
+    };
+    for (int i = 0; i < 6; i++) {
+        curl_off_t us = 0;
+        curl_easy_getinfo(slot->easy, infos[i], &us);
+        out[i] = (double)us / 1e6;
+    }
+}
+
+#endif

@@ -1,0 +1,208 @@
+"""URL preparation: requests' rules for what a URL may be, with a cache.
+
+``prepare_url`` validates and normalises a URL exactly once per distinct
+string (the result is cached), because a client that talks to the same
+endpoints over and over should not re-parse them on every request.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from typing import Any, NamedTuple, Optional
+from urllib.parse import quote, unquote, urlencode, urlsplit, urlunsplit
+
+from .exceptions import InvalidSchema, InvalidURL, MissingSchema
+
+__all__ = [
+    "PreparedURL",
+    "prepare_url",
+    "encode_params",
+    "requote_uri",
+    "to_key_val_list",
+    "urldefragauth",
+]
+
+
+class PreparedURL(NamedTuple):
+    url: str  # what requests shows as PreparedRequest.url (may hold user:pass)
+    wire: str  # what is sent: no user info, no fragment
+    scheme: str  # "http" or "https"
+    host: str  # lower case, IDNA-encoded, no brackets
+    auth: Optional[tuple[str, str]]  # from user:pass@ in the URL
+
+
+_UNRESERVED = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~")
+_SAFE_QUOTE = "!#$%&'()*+,/:;=?@[]~"
+_HEX_PAIR = re.compile(r"%([0-9A-Fa-f]{2})")
+# Characters a registered name may hold (RFC 3986 reg-name, plus '%' escapes).
+_HOST_OK = re.compile(r"^[A-Za-z0-9\-._~%!$&'()*+,;=]+$")
+
+_CACHE: dict[str, PreparedURL] = {}
+_CACHE_MAX = 1024
+
+
+def _unquote_unreserved(uri: str) -> str:
+    """Decode %XX escapes of unreserved characters; leave the rest escaped."""
+
+    def repl(match: re.Match[str]) -> str:
+        ch = chr(int(match.group(1), 16))
+        return ch if ch in _UNRESERVED else match.group(0)
+
+    return _HEX_PAIR.sub(repl, uri)
+
+
+def requote_uri(uri: str) -> str:
+    """Quote what must be quoted in a URI, without double-quoting escapes."""
+    try:
+        return quote(_unquote_unreserved(uri), safe=_SAFE_QUOTE)
+    except ValueError:
+        # a '%' that does not start an escape: quote it too
+        return quote(uri, safe="!#$&'()*+,/:;=?@[]~")
+
+
+def _encode_host(host: str, url: str) -> str:
+    if host.isascii():
+        if host.startswith(("*", ".")) or not _HOST_OK.match(host):
+            raise InvalidURL(f"Invalid URL {url!r}: URL has an invalid label.")
+        return host.lower()
+    try:
+        return host.encode("idna").decode("ascii").lower()
+    except UnicodeError:
+        raise InvalidURL(f"Invalid URL {url!r}: URL has an invalid label.") from None
+
+
+def _prepare(url: str) -> PreparedURL:
+    raw = url
+    url = url.lstrip()
+    scheme_end = url.find(":")
+    if scheme_end > 0 and not url[:scheme_end].lower().startswith("http"):
+        raise InvalidSchema(f"No connection adapters were found for {raw!r}")
+    try:
+        parts = urlsplit(url)
+    except ValueError as exc:
+        raise InvalidURL(f"Invalid URL {raw!r}: {exc}") from None
+    if not parts.scheme:
+        raise MissingSchema(
+            f"Invalid URL {raw!r}: No scheme supplied. Perhaps you meant https://{raw}?"
+        )
+    scheme = parts.scheme.lower()
+    if scheme not in ("http", "https"):
+        raise InvalidSchema(f"No connection adapters were found for {raw!r}")
+    netloc = parts.netloc
+    if not netloc:
+        raise InvalidURL(f"Invalid URL {raw!r}: No host supplied")
+    userinfo, at, hostport = netloc.rpartition("@")
+    if not hostport:
+        raise InvalidURL(f"Invalid URL {raw!r}: No host supplied")
+    if hostport.startswith("["):
+        end = hostport.find("]")
+        if end < 0:
+            raise InvalidURL(f"Invalid URL {raw!r}: bad IPv6 address")
+        host, port_text = hostport[1:end], hostport[end + 1 :]
+        if port_text and not port_text.startswith(":"):
+            raise InvalidURL(f"Invalid URL {raw!r}: bad IPv6 address")
+        port_text = port_text[1:]
+        host_for_netloc = f"[{host.lower()}]"
+        if not re.match(r"^[0-9A-Fa-f:.]+(%25?[A-Za-z0-9._~-]+)?$", host):
+            raise InvalidURL(f"Invalid URL {raw!r}: bad IPv6 address")
+        host = host.lower()
+    else:
+        host, _, port_text = hostport.partition(":")
+        if not host:
+            raise InvalidURL(f"Invalid URL {raw!r}: No host supplied")
+        host = _encode_host(host, raw)
+        host_for_netloc = host
+    if port_text:
+        if not port_text.isdigit() or int(port_text) > 65535:
+            raise InvalidURL(f"Invalid URL {raw!r}: Failed to parse port {port_text!r}")
+        host_for_netloc += f":{int(port_text)}"
+    auth = None
+    if at:
+        user, _, password = userinfo.partition(":")
+        auth = (unquote(user), unquote(password))
+        netloc = f"{userinfo}@{host_for_netloc}"
+    else:
+        netloc = host_for_netloc
+    path = parts.path or "/"
+    shown = requote_uri(urlunsplit((scheme, netloc, path, parts.query, parts.fragment)))
+    if any(c in shown for c in "\r\n\x00\t "):
+        raise InvalidURL(f"Invalid URL {raw!r}: contains whitespace or control characters")
+    wire = requote_uri(urlunsplit((scheme, host_for_netloc, path, parts.query, "")))
+    return PreparedURL(shown, wire, scheme, host, auth)
+
+
+def to_key_val_list(value: Any) -> list[tuple[Any, Any]]:
+    """A mapping or a list of pairs as a list of pairs (requests' helper)."""
+    if value is None:
+        return []
+    if isinstance(value, (str, bytes, bool, int)):
+        raise ValueError("cannot encode objects that are not 2-tuples")
+    if isinstance(value, Mapping):
+        return list(value.items())
+    return list(value)
+
+
+def encode_params(data: Any) -> Any:
+    """Form-encode a mapping or list of pairs; strings, bytes and file objects
+    pass through unchanged (requests' ``_encode_params``)."""
+    if isinstance(data, (str, bytes)):
+        return data
+    if hasattr(data, "read"):
+        return data
+    if hasattr(data, "__iter__"):
+        result = []
+        for key, values in to_key_val_list(data):
+            if isinstance(values, (str, bytes)) or not hasattr(values, "__iter__"):
+                values = [values]
+            for v in values:
+                if v is not None:
+                    result.append(
+                        (
+                            key.encode("utf-8") if isinstance(key, str) else key,
+                            v.encode("utf-8") if isinstance(v, str) else v,
+                        )
+                    )
+        return urlencode(result, doseq=True)
+    return data
+
+
+def prepare_url(url: Any, params: Any = None) -> PreparedURL:
+    """Validate and normalise ``url`` and append ``params`` to its query."""
+    if isinstance(url, bytes):
+        url = url.decode("utf8")
+    elif not isinstance(url, str):
+        url = str(url)
+    prepared = _CACHE.get(url)
+    if prepared is None:
+        prepared = _prepare(url)
+        if len(_CACHE) >= _CACHE_MAX:
+            _CACHE.clear()
+        _CACHE[url] = prepared
+    if params:
+        query = encode_params(params)
+        if isinstance(query, bytes):
+            query = query.decode("utf-8")
+        if query:
+            prepared = prepared._replace(
+                url=_add_query(prepared.url, query), wire=_add_query(prepared.wire, query)
+            )
+    return prepared
+
+
+def _add_query(url: str, query: str) -> str:
+    base, hash_, fragment = url.partition("#")
+    if base.endswith("?"):
+        joined = base + query
+    elif "?" in base:
+        joined = f"{base}&{query}"
+    else:
+        joined = f"{base}?{query}"
+    return requote_uri(joined + hash_ + fragment)
+
+
+def urldefragauth(url: str) -> str:
+    """The URL without fragment and user info (requests' helper)."""
+    parts = urlsplit(url)
+    netloc = parts.netloc.rpartition("@")[-1]
+    return urlunsplit((parts.scheme, netloc, parts.path, parts.query, ""))

@@ -1,0 +1,871 @@
+"""Request, PreparedRequest and Response, with requests' attributes and rules.
+
+A Response is built from what the engine returns: the status, the raw header
+block and the body (or a Stream still delivering it). Headers, text, cookies,
+elapsed and the reason phrase are computed only when first read.
+"""
+
+from __future__ import annotations
+
+import codecs
+import datetime
+import json as _json
+import re
+from collections.abc import Iterator, Mapping
+from typing import Any, Callable, Optional, Union
+
+from . import _engine
+from ._body import encode_body
+from ._url import PreparedURL, prepare_url
+from .auth import HTTPBasicAuth
+from .cookies import (
+    RequestsCookieJar,
+    _copy_cookie_jar,
+    cookiejar_from_dict,
+    extract_cookies_to_jar,
+    get_cookie_header,
+)
+from .exceptions import (
+    HTTPError,
+    InvalidHeader,
+    StreamConsumedError,
+    from_transfer_error,
+)
+from .exceptions import JSONDecodeError as RequestsJSONDecodeError
+from .status_codes import codes
+from .structures import CaseInsensitiveDict
+
+__all__ = ["Request", "PreparedRequest", "Response", "HOOKS", "default_hooks", "dispatch_hook"]
+
+HOOKS = ["response"]
+REDIRECT_STATI = (301, 302, 303, 307, 308)
+DEFAULT_REDIRECT_LIMIT = 30
+CONTENT_CHUNK_SIZE = 10 * 1024
+ITER_CHUNK_SIZE = 512
+
+# requests' header rules: a name has no ':' or whitespace at its start and no
+# CR/LF; a value has no leading whitespace and no CR/LF. We also refuse NUL.
+_NAME_OK = re.compile(r"^[^:\s][^:\r\n\x00]*$")
+_VALUE_OK = re.compile(r"^\S[^\r\n\x00]*$|^$")
+_NAME_OK_B = re.compile(rb"^[^:\s][^:\r\n\x00]*$")
+_VALUE_OK_B = re.compile(rb"^\S[^\r\n\x00]*$|^$")
+
+
+def default_hooks() -> dict[str, list[Callable[..., Any]]]:
+    return {event: [] for event in HOOKS}
+
+
+def dispatch_hook(key: str, hooks: Any, hook_data: Any, **kwargs: Any) -> Any:
+    """Run the hooks registered for ``key``; a hook may replace the data."""
+    hooks = hooks or {}
+    hooks = hooks.get(key)
+    if hooks:
+        if callable(hooks):
+            hooks = [hooks]
+        for hook in hooks:
+            result = hook(hook_data, **kwargs)
+            if result is not None:
+                hook_data = result
+    return hook_data
+
+
+def check_header_validity(name: Any, value: Any) -> None:
+    """Raise InvalidHeader for a header that must not be sent."""
+    for part, which in ((name, 0), (value, 1)):
+        if isinstance(part, str):
+            pattern = (_NAME_OK, _VALUE_OK)[which]
+        elif isinstance(part, bytes):
+            pattern = (_NAME_OK_B, _VALUE_OK_B)[which]
+        else:
+            raise InvalidHeader(
+                f"Header part ({part!r}) from {(name, value)} must be of type str or bytes, "
+                f"not {type(part)}"
+            )
+        if not pattern.match(part):
+            kind = "name" if which == 0 else "value"
+            raise InvalidHeader(
+                f"Invalid leading whitespace, reserved character(s), or return character(s) "
+                f"in header {kind}: {part!r}"
+            )
+
+
+def _header_line(name: Union[str, bytes], value: Union[str, bytes]) -> bytes:
+    n = name if isinstance(name, bytes) else name.encode("latin-1")
+    if isinstance(value, bytes):
+        v = value
+    else:
+        try:
+            v = value.encode("latin-1")
+        except UnicodeEncodeError:
+            v = value.encode("utf-8")
+    # libcurl: "Name:" removes a header, "Name;" sends it empty
+    return n + b";" if not v else n + b": " + v
+
+
+def wire_headers(headers: Mapping[Any, Any], has_body: bool) -> tuple[bytes, ...]:
+    """The header lines handed to libcurl for ``headers``: validated, encoded,
+    plus the lines that stop libcurl from adding headers requests never sends."""
+    lines = []
+    for name, value in headers.items():
+        if value is None:
+            continue
+        check_header_validity(name, value)
+        lines.append(_header_line(name, value))
+    if "Accept" not in headers:
+        lines.append(b"Accept:")
+    if has_body:
+        lines.append(b"Expect:")
+        if "Content-Type" not in headers:
+            lines.append(b"Content-Type:")
+    return tuple(lines)
+
+
+class RequestHooksMixin:
+    hooks: dict[str, list[Callable[..., Any]]]
+
+    def register_hook(self, event: str, hook: Any) -> None:
+        if event not in self.hooks:
+            raise ValueError(f'Unsupported event specified, with event name "{event}"')
+        if callable(hook):
+            self.hooks[event].append(hook)
+        elif hasattr(hook, "__iter__"):
+            self.hooks[event].extend(h for h in hook if callable(h))
+
+    def deregister_hook(self, event: str, hook: Any) -> bool:
+        try:
+            self.hooks[event].remove(hook)
+            return True
+        except ValueError:
+            return False
+
+
+class Request(RequestHooksMixin):
+    """A user-created request, turned into a PreparedRequest to be sent."""
+
+    def __init__(
+        self,
+        method: Optional[str] = None,
+        url: Any = None,
+        headers: Any = None,
+        files: Any = None,
+        data: Any = None,
+        params: Any = None,
+        auth: Any = None,
+        cookies: Any = None,
+        hooks: Any = None,
+        json: Any = None,
+    ) -> None:
+        self.method = method
+        self.url = url
+        self.headers = {} if headers is None else headers
+        self.files = [] if files is None else files
+        self.data = [] if data is None else data
+        self.json = json
+        self.params = {} if params is None else params
+        self.auth = auth
+        self.cookies = cookies
+        self.hooks = default_hooks()
+        for k, v in (hooks or {}).items():
+            self.register_hook(event=k, hook=v)
+
+    def __repr__(self) -> str:
+        return f"<Request [{self.method}]>"
+
+    def prepare(self) -> PreparedRequest:
+        p = PreparedRequest()
+        p.prepare(
+            method=self.method,
+            url=self.url,
+            headers=self.headers,
+            files=self.files,
+            data=self.data,
+            json=self.json,
+            params=self.params,
+            auth=self.auth,
+            cookies=self.cookies,
+            hooks=self.hooks,
+        )
+        return p
+
+
+class PreparedRequest(RequestHooksMixin):
+    """The exact bytes that will be sent: method, URL, headers and body."""
+
+    def __init__(self) -> None:
+        self.method: Optional[str] = None
+        self.url: Optional[str] = None
+        self.headers: CaseInsensitiveDict[Any] = CaseInsensitiveDict()
+        self._cookies: Any = None
+        self.body: Any = None
+        self.hooks = default_hooks()
+        self._body_position: Any = None
+        self._target: Optional[PreparedURL] = None
+
+    def prepare(
+        self,
+        method: Optional[str] = None,
+        url: Any = None,
+        headers: Any = None,
+        files: Any = None,
+        data: Any = None,
+        params: Any = None,
+        auth: Any = None,
+        cookies: Any = None,
+        hooks: Any = None,
+        json: Any = None,
+    ) -> None:
+        self.prepare_method(method)
+        self.prepare_url(url, params)
+        self.prepare_headers(headers)
+        self.prepare_cookies(cookies)
+        self.prepare_body(data, files, json)
+        self.prepare_auth(auth, url)
+        self.prepare_hooks(hooks)
+
+    def __repr__(self) -> str:
+        return f"<PreparedRequest [{self.method}]>"
+
+    def copy(self) -> PreparedRequest:
+        p = PreparedRequest()
+        p.method = self.method
+        p.url = self.url
+        p.headers = self.headers.copy() if self.headers is not None else None  # type: ignore
+        p._cookies = _copy_cookie_jar(self._cookies)
+        p.body = self.body
+        p.hooks = self.hooks
+        p._body_position = self._body_position
+        p._target = self._target
+        return p
+
+    def prepare_method(self, method: Any) -> None:
+        self.method = method
+        if self.method is not None:
+            if isinstance(self.method, bytes):
+                self.method = self.method.decode("ascii")
+            self.method = self.method.upper()
+
+    def prepare_url(self, url: Any, params: Any) -> None:
+        target = prepare_url(url, params)
+        self._target = target
+        self.url = target.url
+
+    def prepare_headers(self, headers: Any) -> None:
+        self.headers = CaseInsensitiveDict()
+        if headers:
+            for name, value in headers.items():
+                check_header_validity(name, value)
+                self.headers[name.decode("ascii") if isinstance(name, bytes) else name] = value
+
+    def prepare_body(self, data: Any, files: Any, json: Any = None) -> None:
+        body, content_type = encode_body(data, files, json)
+        self.body = body
+        self.prepare_content_length(body)
+        if content_type and "content-type" not in self.headers:
+            self.headers["Content-Type"] = content_type
+
+    def prepare_content_length(self, body: Any) -> None:
+        if body is not None:
+            length = len(body.encode("utf-8") if isinstance(body, str) else body)
+            if length:
+                self.headers["Content-Length"] = str(length)
+                return
+        if self.method not in ("GET", "HEAD") and self.headers.get("Content-Length") is None:
+            self.headers["Content-Length"] = "0"
+
+    def prepare_auth(self, auth: Any, url: str = "") -> None:
+        if auth is None and self._target is not None and self._target.auth:
+            auth = self._target.auth if any(self._target.auth) else None
+        if auth:
+            if isinstance(auth, tuple) and len(auth) == 2:
+                auth = HTTPBasicAuth(*auth)
+            result = auth(self)
+            self.__dict__.update(result.__dict__)
+            self.prepare_content_length(self.body)
+
+    def prepare_cookies(self, cookies: Any) -> None:
+        if isinstance(cookies, RequestsCookieJar) or (
+            cookies is not None and hasattr(cookies, "add_cookie_header")
+        ):
+            self._cookies = cookies
+        else:
+            self._cookies = cookiejar_from_dict(cookies)
+        cookie_header = get_cookie_header(self._cookies, self)
+        if cookie_header is not None:
+            self.headers["Cookie"] = cookie_header
+
+    def prepare_hooks(self, hooks: Any) -> None:
+        hooks = hooks or []
+        for event in hooks:
+            self.register_hook(event, hooks[event])
+
+    @property
+    def path_url(self) -> str:
+        target = self._target or prepare_url(self.url)
+        rest = target.wire.split("://", 1)[1]
+        slash = rest.find("/")
+        return rest[slash:] if slash >= 0 else "/"
+
+
+# Response ------------------------------------------------------------------
+
+
+def _parse_head(raw: bytes) -> tuple[str, list[tuple[str, str]]]:
+    """Split a raw header block into the reason phrase and (name, value) pairs;
+    folded continuation lines are joined to the field they continue."""
+    lines = raw.decode("latin-1").split("\n")
+    status_line = lines[0].rstrip("\r")
+    parts = status_line.split(" ", 2)
+    reason = parts[2].strip() if len(parts) > 2 else ""
+    pairs: list[tuple[str, str]] = []
+    for line in lines[1:]:
+        line = line.rstrip("\r")
+        if not line:
+            continue
+        if line[0] in " \t" and pairs:
+            name, value = pairs[-1]
+            pairs[-1] = (name, f"{value} {line.strip()}")
+            continue
+        name, sep, value = line.partition(":")
+        if sep:
+            pairs.append((name.strip(), value.strip()))
+    return reason, pairs
+
+
+def _headers_from_pairs(pairs: list[tuple[str, str]]) -> CaseInsensitiveDict[str]:
+    headers: CaseInsensitiveDict[str] = CaseInsensitiveDict()
+    store = headers._store
+    for name, value in pairs:
+        key = name.lower()
+        seen = store.get(key)
+        store[key] = (name, value) if seen is None else (seen[0], f"{seen[1]}, {value}")
+    return headers
+
+
+def _encoding_from_content_type(content_type: Optional[str]) -> Optional[str]:
+    """requests' rule: the charset parameter; else ISO-8859-1 for text/*,
+    UTF-8 for application/json; else unknown."""
+    if not content_type:
+        return None
+    media, *params = content_type.split(";")
+    for param in params:
+        key, _, value = param.strip().partition("=")
+        if key.strip().lower() == "charset":
+            return value.strip().strip("'\"") or None
+    media = media.strip().lower()
+    if "text" in media:
+        return "ISO-8859-1"
+    if "application/json" in media:
+        return "utf-8"
+    return None
+
+
+def _guess_json_utf(data: bytes) -> Optional[str]:
+    """JSON starts with two ASCII characters, so the NUL pattern of the first
+    four bytes tells UTF-8, -16 or -32 apart (RFC 4627)."""
+    sample = data[:4]
+    if sample in (codecs.BOM_UTF32_LE, codecs.BOM_UTF32_BE):
+        return "utf-32"
+    if sample[:3] == codecs.BOM_UTF8:
+        return "utf-8-sig"
+    if sample[:2] in (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE):
+        return "utf-16"
+    nulls = sample.count(b"\x00")
+    if nulls == 0:
+        return "utf-8"
+    if nulls == 2:
+        if sample[::2] == b"\x00\x00":
+            return "utf-16-be"
+        if sample[1::2] == b"\x00\x00":
+            return "utf-16-le"
+    if nulls == 3:
+        if sample[:3] == b"\x00\x00\x00":
+            return "utf-32-be"
+        if sample[1:] == b"\x00\x00\x00":
+            return "utf-32-le"
+    return None
+
+
+def _detect_encoding(content: bytes) -> str:
+    """A standard-library stand-in for chardet: BOMs, then ASCII, then UTF-8,
+    then Windows-1252 (the usual encoding of undeclared legacy text)."""
+    for bom, name in (
+        (codecs.BOM_UTF32_LE, "utf-32"),
+        (codecs.BOM_UTF32_BE, "utf-32"),
+        (codecs.BOM_UTF8, "utf-8-sig"),
+        (codecs.BOM_UTF16_LE, "utf-16"),
+        (codecs.BOM_UTF16_BE, "utf-16"),
+    ):
+        if content.startswith(bom):
+            return name
+    if content.isascii():
+        return "ascii"
+    try:
+        content.decode("utf-8")
+        return "utf-8"
+    except UnicodeDecodeError:
+        return "windows-1252"
+
+
+def parse_header_links(value: str) -> list[dict[str, str]]:
+    """Parse a Link header into a list of dicts with 'url' and the parameters."""
+    links: list[dict[str, str]] = []
+    replace_chars = " '\""
+    value = value.strip(replace_chars)
+    if not value:
+        return links
+    for val in re.split(", *<", value):
+        try:
+            url, params = val.split(";", 1)
+        except ValueError:
+            url, params = val, ""
+        link = {"url": url.strip("<> '\"")}
+        for param in params.split(";"):
+            try:
+                key, v = param.split("=")
+            except ValueError:
+                break
+            link[key.strip(replace_chars)] = v.strip(replace_chars)
+        links.append(link)
+    return links
+
+
+_UNSET: Any = object()
+
+
+class RawResponse:
+    """What ``Response.raw`` offers: the (already decoded) body as a file-like
+    object for stream=True responses, plus status, version and headers."""
+
+    def __init__(self, response: Response, stream: Any) -> None:
+        self._response = response
+        self._stream = stream
+        self._buffer = b""
+        self.status = response.status_code
+        self.version = response._version
+        self.decode_content = True
+
+    @property
+    def headers(self) -> CaseInsensitiveDict[str]:
+        return self._response.headers
+
+    @property
+    def reason(self) -> str:
+        return self._response.reason
+
+    @property
+    def closed(self) -> bool:
+        return self._stream is None
+
+    def _next_chunk(self) -> bytes:
+        if self._stream is None:
+            return b""
+        try:
+            chunk: bytes = self._stream.read()
+        except _engine.TransferError as exc:
+            self._stream = None
+            raise from_transfer_error(exc, request=self._response._request_obj()) from None
+        if not chunk:
+            self._stream = None
+        return chunk
+
+    def read(self, amt: Optional[int] = None, decode_content: Any = None, **_: Any) -> bytes:
+        """Read ``amt`` bytes (fewer only at the end), or everything."""
+        parts = [self._buffer]
+        have = len(self._buffer)
+        while amt is None or have < amt:
+            chunk = self._next_chunk()
+            if not chunk:
+                break
+            parts.append(chunk)
+            have += len(chunk)
+        data = b"".join(parts)
+        if amt is None or len(data) <= amt:
+            self._buffer = b""
+            return data
+        self._buffer = data[amt:]
+        return data[:amt]
+
+    def stream(self, amt: Optional[int] = 2**16, decode_content: Any = None) -> Iterator[bytes]:
+        """Yield chunks as they arrive, none longer than ``amt``."""
+        while True:
+            if self._buffer:
+                chunk, self._buffer = self._buffer, b""
+            else:
+                chunk = self._next_chunk()
+            if not chunk:
+                return
+            if amt and len(chunk) > amt:
+                self._buffer = chunk[amt:]
+                chunk = chunk[:amt]
+            yield chunk
+
+    def close(self) -> None:
+        if self._stream is not None:
+            self._stream.close()
+            self._stream = None
+
+    def release_conn(self) -> None:
+        self.close()
+
+
+class Response:
+    """The server's response to an HTTP request."""
+
+    __attrs__ = [
+        "_content",
+        "status_code",
+        "headers",
+        "url",
+        "history",
+        "encoding",
+        "reason",
+        "cookies",
+        "elapsed",
+        "request",
+    ]
+
+    def __init__(self) -> None:
+        self._content: Any = False
+        self._content_consumed = False
+        self._next: Optional[PreparedRequest] = None
+        self.status_code: Optional[int] = None
+        self._headers: Any = CaseInsensitiveDict()
+        self._raw_head: Optional[bytes] = None
+        self._pairs: Optional[list[tuple[str, str]]] = None
+        self._reason: Any = None
+        self.raw: Any = None
+        self.url: Optional[str] = None
+        self._encoding: Any = _UNSET
+        self.history: list[Response] = []
+        self._cookies: Any = None
+        self._elapsed: Any = datetime.timedelta(0)
+        self._timings: Optional[tuple[float, ...]] = None
+        self._request: Any = None
+        self._version = 11
+        self._stream: Any = None
+        self.connection: Any = None
+
+    @classmethod
+    def _from_engine(
+        cls,
+        result: tuple[int, int, bytes, Any, tuple[float, ...]],
+        request: PreparedRequest,
+    ) -> Response:
+        status, version, raw_head, payload, timings = result
+        self = cls.__new__(cls)
+        self.__dict__.update(
+            _content=payload if isinstance(payload, bytes) else False,
+            _content_consumed=isinstance(payload, bytes),
+            _next=None,
+            status_code=status,
+            _headers=None,
+            _raw_head=raw_head,
+            _pairs=None,
+            _reason=None,
+            raw=None,
+            url=request.url,
+            _encoding=_UNSET,
+            history=[],
+            _cookies=None,
+            _elapsed=None,
+            _timings=timings,
+            _request=request,
+            _version=version,
+            _stream=None if isinstance(payload, bytes) else payload,
+            connection=None,
+        )
+        if self._stream is not None:
+            self.raw = RawResponse(self, self._stream)
+        return self
+
+    # lazily parsed parts ---------------------------------------------------
+
+    def _parse(self) -> None:
+        reason, pairs = _parse_head(self._raw_head or b"")
+        self._pairs = pairs
+        if self._reason is None:
+            self._reason = reason
+        if self._headers is None:
+            self._headers = _headers_from_pairs(pairs)
+
+    def _header_pairs(self) -> list[tuple[str, str]]:
+        """Every header field as received, repeated ones separately."""
+        if self._pairs is None:
+            if self._raw_head is None:
+                return list(self.headers.items())
+            self._parse()
+        return self._pairs  # type: ignore[return-value]
+
+    @property
+    def headers(self) -> CaseInsensitiveDict[str]:
+        if self._headers is None:
+            self._parse()
+        return self._headers  # type: ignore[no-any-return]
+
+    @headers.setter
+    def headers(self, value: Any) -> None:
+        self._headers = value
+
+    @property
+    def reason(self) -> Any:
+        if self._reason is None and self._raw_head is not None:
+            self._parse()
+        return self._reason
+
+    @reason.setter
+    def reason(self, value: Any) -> None:
+        self._reason = value
+
+    @property
+    def encoding(self) -> Optional[str]:
+        if self._encoding is _UNSET:
+            self._encoding = _encoding_from_content_type(self.headers.get("content-type"))
+        return self._encoding  # type: ignore[no-any-return]
+
+    @encoding.setter
+    def encoding(self, value: Optional[str]) -> None:
+        self._encoding = value
+
+    @property
+    def cookies(self) -> RequestsCookieJar:
+        if self._cookies is None:
+            jar = RequestsCookieJar()
+            if self._request is not None and self._raw_head is not None:
+                extract_cookies_to_jar(jar, self._request, self)
+            self._cookies = jar
+        return self._cookies  # type: ignore[no-any-return]
+
+    @cookies.setter
+    def cookies(self, value: Any) -> None:
+        self._cookies = value
+
+    @property
+    def elapsed(self) -> datetime.timedelta:
+        """Time from sending the request to the arrival of the response headers."""
+        if self._elapsed is None:
+            t = self._timings or (0.0,) * 6
+            self._elapsed = datetime.timedelta(seconds=t[4] or t[5])
+        return self._elapsed  # type: ignore[no-any-return]
+
+    @elapsed.setter
+    def elapsed(self, value: datetime.timedelta) -> None:
+        self._elapsed = value
+
+    @property
+    def timings(self) -> dict[str, float]:
+        """libcurl's phase timings in seconds since the request started."""
+        names = ("namelookup", "connect", "tls", "pretransfer", "first_byte", "total")
+        return dict(zip(names, self._timings or (0.0,) * 6))
+
+    @property
+    def request(self) -> Any:
+        return self._request
+
+    @request.setter
+    def request(self, value: Any) -> None:
+        self._request = value
+
+    def _request_obj(self) -> Any:
+        return self._request
+
+    # the requests API --------------------------------------------------------
+
+    def __getstate__(self) -> dict[str, Any]:
+        if not self._content_consumed:
+            self.content
+        return {attr: getattr(self, attr, None) for attr in self.__attrs__}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__init__()  # type: ignore[misc]
+        for name, value in state.items():
+            setattr(self, name, value)
+        self._content_consumed = True
+        self.raw = None
+
+    def __repr__(self) -> str:
+        return f"<Response [{self.status_code}]>"
+
+    def __bool__(self) -> bool:
+        return self.ok
+
+    def __nonzero__(self) -> bool:
+        return self.ok
+
+    def __iter__(self) -> Iterator[bytes]:
+        return self.iter_content(128)
+
+    def __enter__(self) -> Response:
+        return self
+
+    def __exit__(self, *args: Any) -> None:
+        self.close()
+
+    @property
+    def ok(self) -> bool:
+        try:
+            self.raise_for_status()
+        except HTTPError:
+            return False
+        return True
+
+    @property
+    def is_redirect(self) -> bool:
+        return "location" in self.headers and self.status_code in REDIRECT_STATI
+
+    @property
+    def is_permanent_redirect(self) -> bool:
+        return "location" in self.headers and self.status_code in (
+            codes.moved_permanently,
+            codes.permanent_redirect,
+        )
+
+    @property
+    def next(self) -> Optional[PreparedRequest]:
+        return self._next
+
+    @property
+    def apparent_encoding(self) -> str:
+        return _detect_encoding(self.content or b"")
+
+    def _chunks(self, chunk_size: Optional[int]) -> Iterator[bytes]:
+        raw = self.raw
+        if raw is None:
+            return
+        try:
+            yield from raw.stream(chunk_size)
+        finally:
+            self._content_consumed = True
+
+    def iter_content(
+        self, chunk_size: Optional[int] = 1, decode_unicode: bool = False
+    ) -> Iterator[Any]:
+        """Iterate over the body. Chunks are delivered as they arrive and are at
+        most ``chunk_size`` bytes long; None means "whatever has arrived"."""
+        if self._content_consumed and isinstance(self._content, bool):
+            raise StreamConsumedError()
+        if chunk_size is not None and not isinstance(chunk_size, int):
+            raise TypeError(f"chunk_size must be an int, it is instead a {type(chunk_size)}.")
+        if self._content_consumed:
+            content = self._content or b""
+            step = chunk_size or len(content) or 1
+            chunks: Iterator[Any] = (
+                content[i : i + step] for i in range(0, len(content), step)
+            )
+        else:
+            chunks = self._chunks(chunk_size)
+        if decode_unicode:
+            chunks = self._decode_stream(chunks)
+        return chunks
+
+    def _decode_stream(self, chunks: Iterator[bytes]) -> Iterator[Any]:
+        if self.encoding is None:
+            yield from chunks
+            return
+        decoder = codecs.getincrementaldecoder(self.encoding)(errors="replace")
+        for chunk in chunks:
+            text = decoder.decode(chunk)
+            if text:
+                yield text
+        tail = decoder.decode(b"", final=True)
+        if tail:
+            yield tail
+
+    def iter_lines(
+        self,
+        chunk_size: Optional[int] = ITER_CHUNK_SIZE,
+        decode_unicode: bool = False,
+        delimiter: Any = None,
+    ) -> Iterator[Any]:
+        """Iterate over the body line by line; each complete line is yielded
+        as soon as it has arrived (no waiting for ``chunk_size`` bytes)."""
+        pending = None
+        for chunk in self.iter_content(chunk_size=chunk_size, decode_unicode=decode_unicode):
+            if pending is not None:
+                chunk = pending + chunk
+            lines = chunk.split(delimiter) if delimiter else chunk.splitlines()
+            if lines and lines[-1] and chunk and lines[-1][-1] == chunk[-1]:
+                pending = lines.pop()
+            else:
+                pending = None
+            yield from lines
+        if pending is not None:
+            yield pending
+
+    @property
+    def content(self) -> Any:
+        """The whole body as bytes."""
+        if self._content is False:
+            if self._content_consumed:
+                raise RuntimeError("The content for this response was already consumed")
+            if self.status_code == 0 or self.raw is None:
+                self._content = None
+            else:
+                self._content = self.raw.read()
+            self._content_consumed = True
+        return self._content
+
+    @property
+    def text(self) -> str:
+        """The body decoded with ``encoding`` (or the apparent encoding)."""
+        content = self.content
+        if not content:
+            return ""
+        encoding = self.encoding
+        if encoding is None:
+            encoding = self.apparent_encoding
+        try:
+            return str(content, encoding, errors="replace")
+        except (LookupError, TypeError):
+            return str(content, errors="replace")
+
+    def json(self, **kwargs: Any) -> Any:
+        """The body parsed as JSON; raises requestx.JSONDecodeError if it is not."""
+        content = self.content
+        encoding = self.encoding
+        try:
+            if not encoding and content and len(content) > 3:
+                guessed = _guess_json_utf(content)
+                if guessed is not None:
+                    try:
+                        return _json.loads(content.decode(guessed), **kwargs)
+                    except UnicodeDecodeError:
+                        pass
+            if encoding and encoding.lower().replace("-", "") == "utf8" and content:
+                return _json.loads(content.decode("utf-8"), **kwargs)
+            return _json.loads(self.text, **kwargs)
+        except _json.JSONDecodeError as exc:
+            raise RequestsJSONDecodeError(exc.msg, exc.doc, exc.pos) from None
+
+    @property
+    def links(self) -> dict[str, dict[str, str]]:
+        header = self.headers.get("link")
+        resolved: dict[str, dict[str, str]] = {}
+        if header:
+            for link in parse_header_links(header):
+                key = link.get("rel") or link.get("url")
+                resolved[key] = link  # type: ignore[index]
+        return resolved
+
+    def raise_for_status(self) -> None:
+        """Raise HTTPError for a 4xx or 5xx status."""
+        reason = self.reason
+        if isinstance(reason, bytes):
+            try:
+                reason = reason.decode("utf-8")
+            except UnicodeDecodeError:
+                reason = reason.decode("iso-8859-1")
+        status = self.status_code or 0
+        if 400 <= status < 500:
+            msg = f"{status} Client Error: {reason} for url: {self.url}"
+        elif 500 <= status < 600:
+            msg = f"{status} Server Error: {reason} for url: {self.url}"
+        else:
+            return
+        raise HTTPError(msg, response=self)
+
+    def close(self) -> None:
+        """Release the connection: an unread stream is aborted, never reused."""
+        if self.raw is not None and hasattr(self.raw, "close"):
+            self.raw.close()
+        self._stream = None
+

@@ -1,0 +1,688 @@
+"""Session: settings that persist across requests, the cookie jar, and the
+redirect loop. One Session owns one engine Client (a pool of libcurl handles
+sharing connections), so keep-alive works across its requests and threads."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, Optional
+from urllib.parse import urljoin, urlsplit
+
+from . import _engine
+from ._environment import (
+    DEFAULT_PORTS,
+    environment_ca_bundle,
+    environment_proxies,
+    netrc_auth,
+    select_proxy,
+    should_bypass_proxy,
+)
+from ._url import prepare_url, requote_uri
+from .__version__ import __version__
+from .auth import _basic_auth_str
+from .cookies import (
+    RequestsCookieJar,
+    cookiejar_from_dict,
+    extract_cookies_to_jar,
+    merge_cookies,
+)
+from .exceptions import (
+    ChunkedEncodingError,
+    ContentDecodingError,
+    InvalidProxyURL,
+    TooManyRedirects,
+    from_transfer_error,
+)
+from .models import (
+    DEFAULT_REDIRECT_LIMIT,
+    PreparedRequest,
+    Request,
+    Response,
+    default_hooks,
+    dispatch_hook,
+    wire_headers,
+)
+from .status_codes import codes
+from .structures import CaseInsensitiveDict
+
+__all__ = ["Session", "session", "default_headers", "merge_setting"]
+
+_ENCODINGS = ", ".join(
+    e for e in ("gzip", "deflate", "br", "zstd") if e in _engine.features() or e == "deflate"
+)
+
+
+def default_user_agent(name: str = "python-requestx") -> str:
+    return f"{name}/{__version__}"
+
+
+def default_headers() -> CaseInsensitiveDict[str]:
+    return CaseInsensitiveDict(
+        {
+            "User-Agent": default_user_agent(),
+            "Accept-Encoding": _ENCODINGS,
+            "Accept": "*/*",
+            "Connection": "keep-alive",
+        }
+    )
+
+
+def merge_setting(request_setting: Any, session_setting: Any, dict_class: Any = dict) -> Any:
+    """A request's setting over the session's; for mappings, merged key by key,
+    with keys the request sets to None removed."""
+    if session_setting is None:
+        return request_setting
+    if request_setting is None:
+        return session_setting
+    if not (isinstance(session_setting, Mapping) and isinstance(request_setting, Mapping)):
+        return request_setting
+    merged = dict_class(session_setting.items())
+    merged.update(request_setting.items())
+    for key in [k for k, v in request_setting.items() if v is None]:
+        merged.pop(key, None)
+    return merged
+
+
+def merge_hooks(request_hooks: Any, session_hooks: Any, dict_class: Any = dict) -> Any:
+    if session_hooks is None or session_hooks.get("response") == []:
+        return request_hooks
+    if request_hooks is None or request_hooks.get("response") == []:
+        return session_hooks
+    return merge_setting(request_hooks, session_hooks, dict_class)
+
+
+def _timeouts(timeout: Any) -> tuple[float, float]:
+    """(connect, read) seconds from requests' timeout argument; 0 = no limit."""
+    if timeout is None:
+        return 0.0, 0.0
+    if isinstance(timeout, tuple):
+        try:
+            connect, read = timeout
+        except ValueError:
+            raise ValueError(
+                f"Invalid timeout {timeout}. Pass a (connect, read) timeout tuple, "
+                "or a single float to set both timeouts to the same value."
+            ) from None
+    else:
+        connect = read = timeout
+    values = []
+    for value in (connect, read):
+        if value is None:
+            values.append(0.0)
+            continue
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise ValueError(
+                f"Timeout value must be an int, float or None, not {type(value).__name__}"
+            )
+        if value <= 0:
+            raise ValueError(f"Attempted to set timeout to {value}, but it must be > 0")
+        values.append(float(value))
+    return values[0], values[1]
+
+
+def _proxy_url(proxy: Optional[str]) -> str:
+    if not proxy:
+        return ""
+    if "://" not in proxy:
+        proxy = "http://" + proxy
+    scheme = proxy.split("://", 1)[0].lower()
+    if scheme not in ("http", "https", "socks4", "socks4a", "socks5", "socks5h"):
+        raise InvalidProxyURL(f"Unsupported proxy URL scheme: {proxy!r}")
+    if not urlsplit(proxy).hostname:
+        raise InvalidProxyURL(
+            "Please check proxy URL. It is malformed and could be missing the host."
+        )
+    return proxy
+
+
+def should_strip_auth(old_url: str, new_url: str) -> bool:
+    """requests' rule: drop Authorization on a redirect to another host, or to
+    another scheme or port (except the http -> https upgrade on default ports)."""
+    old, new = urlsplit(old_url), urlsplit(new_url)
+    if old.hostname != new.hostname:
+        return True
+    if (
+        old.scheme == "http"
+        and old.port in (80, None)
+        and new.scheme == "https"
+        and new.port in (443, None)
+    ):
+        return False
+    changed_port = old.port != new.port
+    changed_scheme = old.scheme != new.scheme
+    default_port = (DEFAULT_PORTS.get(old.scheme, None), None)
+    if not changed_scheme and old.port in default_port and new.port in default_port:
+        return False
+    return changed_port or changed_scheme
+
+
+class Session:
+    """A requests-compatible session: persistent headers, cookies, auth,
+    params, proxies, TLS settings and a pool of keep-alive connections."""
+
+    __attrs__ = [
+        "headers",
+        "cookies",
+        "auth",
+        "proxies",
+        "hooks",
+        "params",
+        "verify",
+        "cert",
+        "adapters",
+        "stream",
+        "trust_env",
+        "max_redirects",
+    ]
+
+    def __init__(self, *, http2: bool = False, _client: Optional[_engine.Client] = None) -> None:
+        self.headers: Any = default_headers()
+        self.auth: Any = None
+        self.proxies: dict[str, str] = {}
+        self.hooks = default_hooks()
+        self.params: Any = {}
+        self.stream = False
+        self.verify: Any = True
+        self.cert: Any = None
+        self.max_redirects = DEFAULT_REDIRECT_LIMIT
+        self.trust_env = True
+        self.cookies: Any = cookiejar_from_dict({})
+        self.adapters: dict[str, Any] = {}
+        self.http2 = http2
+        self._owns_client = _client is None
+        self._client = _engine.Client() if _client is None else _client
+        self._env: Optional[tuple[dict[str, str], Optional[str]]] = None
+        self._settings_cache: dict[tuple[Any, ...], tuple[Any, ...]] = {}
+        self._wire_cache: Optional[tuple[tuple[Any, ...], tuple[bytes, ...]]] = None
+
+    def __enter__(self) -> Session:
+        return self
+
+    def __exit__(self, *args: Any) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Close the idle connections of this session's pool."""
+        if self._owns_client:
+            self._client.close()
+
+    def __getstate__(self) -> dict[str, Any]:
+        return {attr: getattr(self, attr, None) for attr in self.__attrs__}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__init__()  # type: ignore[misc]
+        for attr, value in state.items():
+            setattr(self, attr, value)
+
+    # preparing --------------------------------------------------------------
+
+    def _merged_headers(self, headers: Any) -> CaseInsensitiveDict[Any]:
+        if headers is not None:
+            return merge_setting(headers, self.headers, dict_class=CaseInsensitiveDict)
+        merged: CaseInsensitiveDict[Any] = CaseInsensitiveDict()
+        store = merged._store
+        for name, value in self.headers.items():
+            if value is not None:
+                store[name.lower()] = (name, value)
+        return merged
+
+    def prepare_request(self, request: Request) -> PreparedRequest:
+        """Merge the session's settings into ``request`` and prepare it."""
+        cookies = request.cookies or {}
+        if not isinstance(cookies, RequestsCookieJar) and not hasattr(
+            cookies, "add_cookie_header"
+        ):
+            cookies = cookiejar_from_dict(cookies)
+        merged_cookies = merge_cookies(merge_cookies(RequestsCookieJar(), self.cookies), cookies)
+        auth = request.auth
+        if self.trust_env and not auth and not self.auth:
+            auth = netrc_auth(request.url) if isinstance(request.url, str) else None
+        p = PreparedRequest()
+        p.prepare(
+            method=request.method.upper() if request.method else request.method,
+            url=request.url,
+            files=request.files,
+            data=request.data,
+            json=request.json,
+            headers=merge_setting(request.headers, self.headers, dict_class=CaseInsensitiveDict),
+            params=merge_setting(request.params, self.params),
+            auth=merge_setting(auth, self.auth),
+            cookies=merged_cookies,
+            hooks=merge_hooks(request.hooks, self.hooks),
+        )
+        return p
+
+    def _prepare(
+        self,
+        method: Any,
+        url: Any,
+        params: Any,
+        data: Any,
+        headers: Any,
+        cookies: Any,
+        files: Any,
+        auth: Any,
+        json: Any,
+        hooks: Any,
+    ) -> PreparedRequest:
+        """prepare_request() for Session.request, without the intermediate
+        Request object and with nothing done that the call does not need."""
+        if isinstance(method, bytes):
+            method = method.decode("ascii")
+        method = method.upper()
+        session_params = self.params
+        if params is None:
+            params = session_params or None
+        elif session_params:
+            params = merge_setting(params, session_params)
+        target = prepare_url(url, params)
+
+        p = PreparedRequest.__new__(PreparedRequest)
+        p.method = method
+        p.url = target.url
+        p._target = target
+        p.body = None
+        p._body_position = None
+        p.hooks = default_hooks()
+        p._cookies = None
+        p.headers = self._merged_headers(headers)
+        if data or files or json is not None:
+            p.prepare_body(data, files, json)
+        elif method not in ("GET", "HEAD") and p.headers.get("Content-Length") is None:
+            p.headers["Content-Length"] = "0"
+
+        if self.cookies._cookies or cookies:  # type: ignore[attr-defined]
+            if cookies is not None and not hasattr(cookies, "add_cookie_header"):
+                cookies = cookiejar_from_dict(cookies)
+            jar = merge_cookies(merge_cookies(RequestsCookieJar(), self.cookies), cookies)
+            p.prepare_cookies(jar)
+
+        if auth is None:
+            auth = self.auth
+        if auth is None and target.auth is None and self.trust_env:
+            auth = netrc_auth(target.url) if self._has_netrc() else None
+        if auth is not None or target.auth is not None:
+            p.prepare_auth(auth)
+
+        merged_hooks = merge_hooks(hooks, self.hooks)
+        if merged_hooks:
+            p.prepare_hooks(merged_hooks)
+        return p
+
+    def _has_netrc(self) -> bool:
+        import os
+
+        return bool(
+            os.environ.get("NETRC")
+            or os.path.exists(os.path.expanduser("~/.netrc"))
+            or os.path.exists(os.path.expanduser("~/_netrc"))
+        )
+
+    # environment and engine settings ----------------------------------------
+
+    def merge_environment_settings(
+        self, url: str, proxies: Any, stream: Any, verify: Any, cert: Any
+    ) -> dict[str, Any]:
+        """requests' environment merge, except that an explicit ``verify`` (on
+        the request or the session) always beats REQUESTS_CA_BUNDLE."""
+        proxies = dict(proxies or {})
+        if self.trust_env:
+            env_proxies = environment_proxies()
+            no_proxy = proxies.get("no_proxy") or env_proxies.get("no")
+            if not should_bypass_proxy(url, no_proxy):
+                for key, value in env_proxies.items():
+                    if key != "no":
+                        proxies.setdefault(key, value)
+            if verify is None and self.verify is True:
+                verify = environment_ca_bundle() or verify
+        return {
+            "proxies": merge_setting(proxies, self.proxies),
+            "stream": merge_setting(stream, self.stream),
+            "verify": merge_setting(verify, self.verify),
+            "cert": merge_setting(cert, self.cert),
+        }
+
+    def _environment(self) -> tuple[dict[str, str], Optional[str]]:
+        """Proxies and CA bundle from the environment, read once per session."""
+        if self._env is None:
+            self._env = (environment_proxies(), environment_ca_bundle())
+        return self._env
+
+    def _engine_settings(
+        self, url: str, proxies: Any, verify: Any, cert: Any
+    ) -> tuple[tuple[Any, ...], bool]:
+        """The engine's settings tuple for one hop, and whether a proxy is used."""
+        if verify is None:
+            verify = self.verify
+            if verify is True and self.trust_env:
+                verify = self._environment()[1] or True
+        if cert is None:
+            cert = self.cert
+        proxy_map = self.proxies
+        if proxies:
+            proxy_map = merge_setting(proxies, proxy_map)
+        if self.trust_env:
+            env_proxies = self._environment()[0]
+            if env_proxies:
+                no_proxy = (proxy_map or {}).get("no_proxy") or env_proxies.get("no")
+                if not should_bypass_proxy(url, no_proxy):
+                    proxy_map = {
+                        **{k: v for k, v in env_proxies.items() if k != "no"},
+                        **(proxy_map or {}),
+                    }
+        proxy = _proxy_url(select_proxy(url, proxy_map)) if proxy_map else ""
+        key = (verify, cert if not isinstance(cert, list) else tuple(cert), proxy, self.http2)
+        settings = self._settings_cache.get(key)
+        if settings is None:
+            settings = self._build_settings(verify, cert, proxy)
+            self._settings_cache[key] = settings
+        return settings, bool(proxy)
+
+    def _build_settings(self, verify: Any, cert: Any, proxy: str) -> tuple[Any, ...]:
+        import os
+
+        ca_info = ca_path = None
+        if isinstance(verify, str):
+            if not os.path.exists(verify):
+                raise OSError(
+                    f"Could not find a suitable TLS CA certificate bundle, invalid path: {verify}"
+                )
+            if os.path.isdir(verify):
+                ca_path = verify
+            else:
+                ca_info = verify
+            verify_flag = True
+        else:
+            verify_flag = bool(verify)
+        cert_file = key_file = None
+        if cert:
+            if isinstance(cert, (tuple, list)):
+                cert_file, key_file = cert[0], cert[1]
+            else:
+                cert_file = cert
+            for path, what in ((cert_file, "certificate"), (key_file, "key")):
+                if path and not os.path.exists(path):
+                    raise OSError(
+                        f"Could not find the TLS {what} file, invalid path: {path}"
+                    )
+        version = _engine.HTTP_VERSION_2 if self.http2 else _engine.HTTP_VERSION_1_1
+        return (version, verify_flag, ca_info, ca_path, cert_file, key_file, proxy)
+
+    # sending ------------------------------------------------------------------
+
+    def request(
+        self,
+        method: Any,
+        url: Any,
+        params: Any = None,
+        data: Any = None,
+        headers: Any = None,
+        cookies: Any = None,
+        files: Any = None,
+        auth: Any = None,
+        timeout: Any = None,
+        allow_redirects: bool = True,
+        proxies: Any = None,
+        hooks: Any = None,
+        stream: Any = None,
+        verify: Any = None,
+        cert: Any = None,
+        json: Any = None,
+    ) -> Response:
+        """Send a request; the arguments are those of requests.Session.request."""
+        prep = self._prepare(method, url, params, data, headers, cookies, files, auth, json, hooks)
+        return self._send(prep, timeout, allow_redirects, proxies, stream, verify, cert)
+
+    def get(self, url: Any, **kwargs: Any) -> Response:
+        kwargs.setdefault("allow_redirects", True)
+        return self.request("GET", url, **kwargs)
+
+    def options(self, url: Any, **kwargs: Any) -> Response:
+        kwargs.setdefault("allow_redirects", True)
+        return self.request("OPTIONS", url, **kwargs)
+
+    def head(self, url: Any, **kwargs: Any) -> Response:
+        kwargs.setdefault("allow_redirects", False)
+        return self.request("HEAD", url, **kwargs)
+
+    def post(self, url: Any, data: Any = None, json: Any = None, **kwargs: Any) -> Response:
+        return self.request("POST", url, data=data, json=json, **kwargs)
+
+    def put(self, url: Any, data: Any = None, **kwargs: Any) -> Response:
+        return self.request("PUT", url, data=data, **kwargs)
+
+    def patch(self, url: Any, data: Any = None, **kwargs: Any) -> Response:
+        return self.request("PATCH", url, data=data, **kwargs)
+
+    def delete(self, url: Any, **kwargs: Any) -> Response:
+        return self.request("DELETE", url, **kwargs)
+
+    def send(self, request: PreparedRequest, **kwargs: Any) -> Response:
+        """Send a PreparedRequest (requests' Session.send)."""
+        if isinstance(request, Request):
+            raise ValueError("You can only send PreparedRequests.")
+        if request._target is None or request._target.url != request.url:
+            request._target = prepare_url(request.url)
+        return self._send(
+            request,
+            kwargs.get("timeout"),
+            kwargs.get("allow_redirects", True),
+            kwargs.get("proxies"),
+            kwargs.get("stream"),
+            kwargs.get("verify"),
+            kwargs.get("cert"),
+        )
+
+    def _send_hop(
+        self,
+        prep: PreparedRequest,
+        timeouts: tuple[float, float],
+        proxies: Any,
+        stream: bool,
+        verify: Any,
+        cert: Any,
+    ) -> Response:
+        """One request, one response: no redirects followed."""
+        target = prep._target
+        assert target is not None
+        settings, via_proxy = self._engine_settings(target.url, proxies, verify, cert)
+        body = prep.body
+        if isinstance(body, str):
+            body = body.encode("utf-8")
+        elif body is not None and not isinstance(body, bytes):
+            body = _read_body(body)
+        # The same header set as last time gives the same tuple object, which
+        # lets the engine reuse the curl_slist it built for it.
+        key = tuple(prep.headers.items()) if body is None else None
+        cached = self._wire_cache
+        if key is not None and cached is not None and cached[0] == key:
+            lines = cached[1]
+        else:
+            lines = wire_headers(prep.headers, body is not None)
+            if key is not None:
+                self._wire_cache = (key, lines)
+        try:
+            result = self._client.perform(
+                prep.method, target.wire, lines, body, timeouts[0], timeouts[1], settings, stream
+            )
+        except _engine.TransferError as exc:
+            raise from_transfer_error(exc, request=prep, via_proxy=via_proxy) from None
+        response = Response._from_engine(result, prep)
+        raw_head = result[2]
+        if b"set-cookie" in raw_head.lower():
+            extract_cookies_to_jar(self.cookies, prep, response)
+        return response
+
+    def _send(
+        self,
+        prep: PreparedRequest,
+        timeout: Any,
+        allow_redirects: bool,
+        proxies: Any,
+        stream: Any,
+        verify: Any,
+        cert: Any,
+    ) -> Response:
+        if stream is None:
+            stream = self.stream
+        timeouts = _timeouts(timeout)
+        response = self._send_hop(prep, timeouts, proxies, bool(stream), verify, cert)
+        hooks = prep.hooks
+        if hooks and hooks.get("response"):
+            response = dispatch_hook(
+                "response",
+                hooks,
+                response,
+                timeout=timeout,
+                proxies=proxies,
+                stream=stream,
+                verify=verify,
+                cert=cert,
+            )
+        status = response.status_code
+        if status in (301, 302, 303, 307, 308) and "location" in response.headers:
+            if allow_redirects:
+                response = self._follow(response, prep, timeouts, proxies, stream, verify, cert)
+            else:
+                response._next = self._redirect_request(response, prep)
+        if not stream and response._stream is not None:
+            response.content
+        return response
+
+    # redirects --------------------------------------------------------------
+
+    def get_redirect_target(self, resp: Response) -> Optional[str]:
+        """The Location of a redirect response, decoded as requests does."""
+        if resp.is_redirect:
+            location = resp.headers["location"]
+            try:
+                return location.encode("latin1").decode("utf8")
+            except UnicodeError:
+                return location
+        return None
+
+    def rebuild_method(self, prepared_request: PreparedRequest, response: Response) -> None:
+        """301/302 turn POST (302: anything but HEAD) into GET; 303 likewise."""
+        method = prepared_request.method
+        status = response.status_code
+        if status == codes.see_other and method != "HEAD":
+            method = "GET"
+        if status == codes.found and method != "HEAD":
+            method = "GET"
+        if status == codes.moved and method == "POST":
+            method = "GET"
+        prepared_request.method = method
+
+    def rebuild_auth(self, prepared_request: PreparedRequest, response: Response) -> None:
+        """Drop Authorization when the redirect leaves the original host."""
+        headers = prepared_request.headers
+        url = prepared_request.url or ""
+        if "Authorization" in headers and should_strip_auth(response.request.url, url):
+            del headers["Authorization"]
+        new_auth = netrc_auth(url) if self.trust_env and self._has_netrc() else None
+        if new_auth is not None:
+            prepared_request.prepare_auth(new_auth)
+
+    def rebuild_proxies(self, prepared_request: PreparedRequest, proxies: Any) -> dict[str, Any]:
+        """The proxies for the redirect target, with Proxy-Authorization updated."""
+        headers = prepared_request.headers
+        url = prepared_request.url or ""
+        new_proxies = dict(proxies or {})
+        if self.trust_env and not should_bypass_proxy(url, new_proxies.get("no_proxy")):
+            for key, value in environment_proxies().items():
+                if key != "no":
+                    new_proxies.setdefault(key, value)
+        headers.pop("Proxy-Authorization", None)
+        proxy = select_proxy(url, new_proxies)
+        if proxy:
+            parts = urlsplit(proxy if "://" in proxy else "http://" + proxy)
+            if parts.username:
+                from urllib.parse import unquote
+
+                headers["Proxy-Authorization"] = _basic_auth_str(
+                    unquote(parts.username), unquote(parts.password or "")
+                )
+        return new_proxies
+
+    def _redirect_request(self, resp: Response, req: PreparedRequest) -> PreparedRequest:
+        """The PreparedRequest that follows redirect response ``resp`` to ``req``."""
+        location = self.get_redirect_target(resp) or ""
+        prepared = req.copy()
+        previous_fragment = urlsplit(req.url or "").fragment
+        if location.startswith("//"):
+            location = f"{urlsplit(resp.url or '').scheme}:{location}"
+        parsed = urlsplit(location)
+        if parsed.fragment == "" and previous_fragment:
+            parsed = parsed._replace(fragment=previous_fragment)
+        location = parsed.geturl()
+        if not parsed.netloc:
+            location = urljoin(resp.url or "", requote_uri(location))
+        else:
+            location = requote_uri(location)
+        target = prepare_url(location)
+        prepared._target = target
+        prepared.url = target.url
+        self.rebuild_method(prepared, resp)
+        if resp.status_code not in (codes.temporary_redirect, codes.permanent_redirect):
+            for header in ("Content-Length", "Content-Type", "Transfer-Encoding"):
+                prepared.headers.pop(header, None)
+            prepared.body = None
+        prepared.headers.pop("Cookie", None)
+        jar = prepared._cookies
+        if jar is None:
+            jar = RequestsCookieJar()
+        extract_cookies_to_jar(jar, req, resp)
+        merge_cookies(jar, self.cookies)
+        prepared.prepare_cookies(jar)
+        self.rebuild_auth(prepared, resp)
+        return prepared
+
+    def _follow(
+        self,
+        resp: Response,
+        req: PreparedRequest,
+        timeouts: tuple[float, float],
+        proxies: Any,
+        stream: Any,
+        verify: Any,
+        cert: Any,
+    ) -> Response:
+        history: list[Response] = []
+        while resp.is_redirect:
+            history.append(resp)
+            try:
+                resp.content
+            except (ChunkedEncodingError, ContentDecodingError, RuntimeError):
+                pass
+            if len(history) > self.max_redirects:
+                raise TooManyRedirects(
+                    f"Exceeded {self.max_redirects} redirects.", response=resp
+                )
+            resp.close()
+            next_req = self._redirect_request(resp, req)
+            hop_proxies = self.rebuild_proxies(next_req, proxies) if self.trust_env or proxies \
+                else proxies
+            resp = self._send_hop(next_req, timeouts, hop_proxies, bool(stream), verify, cert)
+            resp.history = history[:]
+            hooks = next_req.hooks
+            if hooks and hooks.get("response"):
+                resp = dispatch_hook("response", hooks, resp)
+            req = next_req
+        for i, hop in enumerate(history):
+            hop.history = history[:i]
+        resp.history = history
+        return resp
+
+
+def _read_body(body: Any) -> bytes:
+    if hasattr(body, "read"):
+        data = body.read()
+        return data.encode("utf-8") if isinstance(data, str) else bytes(data)
+    if isinstance(body, (bytearray, memoryview)):
+        return bytes(body)
+    return b"".join(c.encode("utf-8") if isinstance(c, str) else bytes(c) for c in body)
+
+
+def session() -> Session:
+    """Returns a new Session (deprecated in requests; kept for compatibility)."""
+    return Session()

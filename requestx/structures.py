@@ -1,0 +1,83 @@
+"""Data structures requests exposes: CaseInsensitiveDict and LookupDict."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Mapping, MutableMapping
+from typing import Any, Optional, TypeVar
+
+__all__ = ["CaseInsensitiveDict", "LookupDict"]
+
+_V = TypeVar("_V")
+
+
+class CaseInsensitiveDict(MutableMapping[str, _V]):
+    """A dict whose str keys compare case-insensitively but keep the case they
+    were last set with (``iter``, ``keys()`` and ``items()`` show that case)."""
+
+    __slots__ = ("_store",)
+
+    def __init__(self, data: Optional[Any] = None, **kwargs: _V) -> None:
+        self._store: dict[str, tuple[str, _V]] = {}
+        if data is None:
+            data = {}
+        self.update(data, **kwargs)
+
+    def __setitem__(self, key: str, value: _V) -> None:
+        self._store[key.lower()] = (key, value)
+
+    def __getitem__(self, key: str) -> _V:
+        return self._store[key.lower()][1]
+
+    def __delitem__(self, key: str) -> None:
+        del self._store[key.lower()]
+
+    def __iter__(self) -> Iterator[str]:
+        return (cased for cased, _ in self._store.values())
+
+    def __len__(self) -> int:
+        return len(self._store)
+
+    def __contains__(self, key: object) -> bool:
+        return isinstance(key, str) and key.lower() in self._store
+
+    def lower_items(self) -> Iterator[tuple[str, _V]]:
+        """Like items(), but with all lowercase keys."""
+        return ((lower, kv[1]) for lower, kv in self._store.items())
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, Mapping):
+            other = CaseInsensitiveDict(other)
+        else:
+            return NotImplemented
+        return dict(self.lower_items()) == dict(other.lower_items())
+
+    def copy(self) -> CaseInsensitiveDict[_V]:
+        new: CaseInsensitiveDict[_V] = CaseInsensitiveDict()
+        new._store = self._store.copy()
+        return new
+
+    def __repr__(self) -> str:
+        return str(dict(self.items()))
+
+
+class LookupDict(dict):  # type: ignore[type-arg]
+    """A dict whose missing keys read as None, also through attributes."""
+
+    def __init__(self, name: Optional[str] = None) -> None:
+        self.name = name
+        super().__init__()
+
+    def __repr__(self) -> str:
+        return f"<lookup '{self.name}'>"
+
+    def __getitem__(self, key: Any) -> Any:
+        return self.__dict__.get(key, None)
+
+    def get(self, key: Any, default: Any = None) -> Any:
+        return self.__dict__.get(key, default)
+
+
+def _pairs(data: Any) -> Iterable[tuple[Any, Any]]:
+    if isinstance(data, Mapping):
+        return data.items()
+    return data
