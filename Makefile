@@ -1,0 +1,77 @@
+# requestx: build, test, demo, benchmark.
+#   make demo   set up everything, then show requestx at work
+#   make test   set up everything, then run the whole test suite
+#   make bench  the benchmark against peers (benchmarks/)
+#   make asan   the test suite under AddressSanitizer + UBSan
+#   make lint   ruff and clang-format checks
+
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMPS := .stamps
+APT_PACKAGES := libcurl4-openssl-dev pkg-config nginx-light wrk clang-format
+C_SOURCES := $(wildcard requestx/_engine/*.c requestx/_engine/*.h)
+
+.PHONY: all setup build test demo bench asan lint format clean
+
+all: build
+
+# System packages, installed only when something is missing.
+$(STAMPS)/apt:
+	@mkdir -p $(STAMPS)
+	@missing=""; for p in $(APT_PACKAGES); do \
+	  dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing:$$missing"; \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $$missing; fi
+	@touch $@
+
+$(STAMPS)/venv: $(STAMPS)/apt pyproject.toml
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip setuptools wheel
+	$(PY) -m pip install -q -e '.[test]'
+	@touch $@
+
+setup: $(STAMPS)/venv
+
+# Rebuild the extension in place whenever a C file changes.
+build: $(STAMPS)/venv $(STAMPS)/ext
+
+$(STAMPS)/ext: $(C_SOURCES) setup.py $(STAMPS)/venv
+	$(PY) setup.py -q build_ext --inplace
+	@touch $@
+
+test: build
+	$(PY) -m pytest tests -q
+
+demo: build
+	$(PY) scripts/demo.py
+
+bench: build
+	$(PY) -m pip install -q pycurl urllib3 requests
+	$(PY) benchmarks/bench_sync.py
+
+# The suite against an ASan/UBSan build of the engine (rebuilt afterwards).
+asan: $(STAMPS)/venv
+	rm -f requestx/_engine*.so $(STAMPS)/ext
+	REQUESTX_SANITIZE=1 $(PY) setup.py -q build_ext --inplace --force
+	ASAN_OPTIONS=detect_leaks=0:abort_on_error=1 \
+	UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+	LD_PRELOAD="$$(gcc -print-file-name=libasan.so) $$(gcc -print-file-name=libubsan.so)" \
+	  $(PY) -m pytest tests -q -p no:cacheprovider
+	rm -f requestx/_engine*.so
+	$(MAKE) build
+
+lint: $(STAMPS)/venv
+	$(VENV)/bin/ruff check requestx tests benchmarks scripts
+	$(VENV)/bin/ruff format --check requestx tests benchmarks scripts
+	clang-format --dry-run --Werror $(C_SOURCES)
+
+format: $(STAMPS)/venv
+	$(VENV)/bin/ruff format requestx tests benchmarks scripts
+	clang-format -i $(C_SOURCES)
+
+clean:
+	rm -rf build $(STAMPS) requestx/*.so *.egg-info
