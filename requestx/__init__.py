@@ -1,9 +1,9 @@
 """requestx: a requests-compatible HTTP client whose engine is C over libcurl.
 
-    >>> import requestx as requests
-    >>> r = requests.get("https://example.org/")
-    >>> r.status_code
-    200
+>>> import requestx as requests
+>>> r = requests.get("https://example.org/")
+>>> r.status_code
+200
 """
 
 from . import exceptions, status_codes, structures  # noqa: F401

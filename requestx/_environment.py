@@ -13,6 +13,7 @@ __all__ = [
     "environment_proxies",
     "environment_ca_bundle",
     "netrc_auth",
+    "netrc_exists",
     "select_proxy",
     "should_bypass_proxy",
 ]
@@ -85,16 +86,23 @@ def select_proxy(url: str, proxies: Optional[dict[str, Any]]) -> Optional[str]:
     return None
 
 
-def netrc_auth(url: str, raise_errors: bool = False) -> Optional[tuple[str, str]]:
-    """Credentials for the URL's host from $NETRC, ~/.netrc or ~/_netrc."""
+def _netrc_paths() -> list[str]:
     netrc_env = os.environ.get("NETRC")
     candidates = [netrc_env] if netrc_env else ["~/.netrc", "~/_netrc"]
+    return [os.path.expanduser(c) for c in candidates]
+
+
+def netrc_exists() -> bool:
+    return any(os.path.exists(path) for path in _netrc_paths())
+
+
+def netrc_auth(url: str, raise_errors: bool = False) -> Optional[tuple[str, str]]:
+    """Credentials for the URL's host from $NETRC, ~/.netrc or ~/_netrc."""
     try:
         from netrc import NetrcParseError, netrc
     except ImportError:
         return None
-    for candidate in candidates:
-        path = os.path.expanduser(candidate)
+    for path in _netrc_paths():
         if not os.path.exists(path):
             continue
         host = urlsplit(url).hostname or ""

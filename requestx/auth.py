@@ -13,9 +13,7 @@ def _to_bytes(value: Union[str, bytes]) -> bytes:
     if isinstance(value, bytes):
         return value
     if not isinstance(value, str):
-        raise TypeError(
-            f"Basic auth credentials must be str or bytes, not {type(value).__name__}"
-        )
+        raise TypeError(f"Basic auth credentials must be str or bytes, not {type(value).__name__}")
     return value.encode("latin1")
 
 

@@ -748,9 +748,7 @@ class Response:
         if self._content_consumed:
             content = self._content or b""
             step = chunk_size or len(content) or 1
-            chunks: Iterator[Any] = (
-                content[i : i + step] for i in range(0, len(content), step)
-            )
+            chunks: Iterator[Any] = (content[i : i + step] for i in range(0, len(content), step))
         else:
             chunks = self._chunks(chunk_size)
         if decode_unicode:
@@ -868,4 +866,3 @@ class Response:
         if self.raw is not None and hasattr(self.raw, "close"):
             self.raw.close()
         self._stream = None
-

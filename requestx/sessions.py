@@ -9,16 +9,17 @@ from typing import Any, Optional
 from urllib.parse import urljoin, urlsplit
 
 from . import _engine
+from .__version__ import __version__
 from ._environment import (
     DEFAULT_PORTS,
     environment_ca_bundle,
     environment_proxies,
     netrc_auth,
+    netrc_exists,
     select_proxy,
     should_bypass_proxy,
 )
 from ._url import prepare_url, requote_uri
-from .__version__ import __version__
 from .auth import _basic_auth_str
 from .cookies import (
     RequestsCookieJar,
@@ -191,9 +192,9 @@ class Session:
         self.http2 = http2
         self._owns_client = _client is None
         self._client = _engine.Client() if _client is None else _client
-        self._env: Optional[tuple[dict[str, str], Optional[str]]] = None
+        self._env: Optional[tuple[dict[str, str], Optional[str], bool]] = None
         self._settings_cache: dict[tuple[Any, ...], tuple[Any, ...]] = {}
-        self._wire_cache: Optional[tuple[tuple[Any, ...], tuple[bytes, ...]]] = None
+        self._wire_cache: Optional[tuple[dict[str, Any], tuple[bytes, ...]]] = None
 
     def __enter__(self) -> Session:
         return self
@@ -217,21 +218,18 @@ class Session:
     # preparing --------------------------------------------------------------
 
     def _merged_headers(self, headers: Any) -> CaseInsensitiveDict[Any]:
-        if headers is not None:
-            return merge_setting(headers, self.headers, dict_class=CaseInsensitiveDict)
-        merged: CaseInsensitiveDict[Any] = CaseInsensitiveDict()
-        store = merged._store
-        for name, value in self.headers.items():
-            if value is not None:
-                store[name.lower()] = (name, value)
+        session_headers = self.headers
+        if headers is not None or not isinstance(session_headers, CaseInsensitiveDict):
+            return merge_setting(headers, session_headers, dict_class=CaseInsensitiveDict)
+        merged = session_headers.copy()
+        if None in dict(merged._store.values()).values():
+            merged = CaseInsensitiveDict({k: v for k, v in merged.items() if v is not None})
         return merged
 
     def prepare_request(self, request: Request) -> PreparedRequest:
         """Merge the session's settings into ``request`` and prepare it."""
         cookies = request.cookies or {}
-        if not isinstance(cookies, RequestsCookieJar) and not hasattr(
-            cookies, "add_cookie_header"
-        ):
+        if not isinstance(cookies, RequestsCookieJar) and not hasattr(cookies, "add_cookie_header"):
             cookies = cookiejar_from_dict(cookies)
         merged_cookies = merge_cookies(merge_cookies(RequestsCookieJar(), self.cookies), cookies)
         auth = request.auth
@@ -299,8 +297,8 @@ class Session:
 
         if auth is None:
             auth = self.auth
-        if auth is None and target.auth is None and self.trust_env:
-            auth = netrc_auth(target.url) if self._has_netrc() else None
+        if auth is None and target.auth is None and self.trust_env and self._environment()[2]:
+            auth = netrc_auth(target.url)
         if auth is not None or target.auth is not None:
             p.prepare_auth(auth)
 
@@ -308,15 +306,6 @@ class Session:
         if merged_hooks:
             p.prepare_hooks(merged_hooks)
         return p
-
-    def _has_netrc(self) -> bool:
-        import os
-
-        return bool(
-            os.environ.get("NETRC")
-            or os.path.exists(os.path.expanduser("~/.netrc"))
-            or os.path.exists(os.path.expanduser("~/_netrc"))
-        )
 
     # environment and engine settings ----------------------------------------
 
@@ -342,10 +331,11 @@ class Session:
             "cert": merge_setting(cert, self.cert),
         }
 
-    def _environment(self) -> tuple[dict[str, str], Optional[str]]:
-        """Proxies and CA bundle from the environment, read once per session."""
+    def _environment(self) -> tuple[dict[str, str], Optional[str], bool]:
+        """Proxies, CA bundle and whether a .netrc exists, read from the
+        environment once per session (requests reads them on every request)."""
         if self._env is None:
-            self._env = (environment_proxies(), environment_ca_bundle())
+            self._env = (environment_proxies(), environment_ca_bundle(), netrc_exists())
         return self._env
 
     def _engine_settings(
@@ -402,9 +392,7 @@ class Session:
                 cert_file = cert
             for path, what in ((cert_file, "certificate"), (key_file, "key")):
                 if path and not os.path.exists(path):
-                    raise OSError(
-                        f"Could not find the TLS {what} file, invalid path: {path}"
-                    )
+                    raise OSError(f"Could not find the TLS {what} file, invalid path: {path}")
         version = _engine.HTTP_VERSION_2 if self.http2 else _engine.HTTP_VERSION_1_1
         return (version, verify_flag, ca_info, ca_path, cert_file, key_file, proxy)
 
@@ -493,14 +481,15 @@ class Session:
             body = _read_body(body)
         # The same header set as last time gives the same tuple object, which
         # lets the engine reuse the curl_slist it built for it.
-        key = tuple(prep.headers.items()) if body is None else None
+        headers = prep.headers
+        key = headers._store if body is None and type(headers) is CaseInsensitiveDict else None
         cached = self._wire_cache
         if key is not None and cached is not None and cached[0] == key:
             lines = cached[1]
         else:
-            lines = wire_headers(prep.headers, body is not None)
+            lines = wire_headers(headers, body is not None)
             if key is not None:
-                self._wire_cache = (key, lines)
+                self._wire_cache = (key.copy(), lines)
         try:
             result = self._client.perform(
                 prep.method, target.wire, lines, body, timeouts[0], timeouts[1], settings, stream
@@ -579,7 +568,7 @@ class Session:
         url = prepared_request.url or ""
         if "Authorization" in headers and should_strip_auth(response.request.url, url):
             del headers["Authorization"]
-        new_auth = netrc_auth(url) if self.trust_env and self._has_netrc() else None
+        new_auth = netrc_auth(url) if self.trust_env and self._environment()[2] else None
         if new_auth is not None:
             prepared_request.prepare_auth(new_auth)
 
@@ -655,13 +644,12 @@ class Session:
             except (ChunkedEncodingError, ContentDecodingError, RuntimeError):
                 pass
             if len(history) > self.max_redirects:
-                raise TooManyRedirects(
-                    f"Exceeded {self.max_redirects} redirects.", response=resp
-                )
+                raise TooManyRedirects(f"Exceeded {self.max_redirects} redirects.", response=resp)
             resp.close()
             next_req = self._redirect_request(resp, req)
-            hop_proxies = self.rebuild_proxies(next_req, proxies) if self.trust_env or proxies \
-                else proxies
+            hop_proxies = (
+                self.rebuild_proxies(next_req, proxies) if self.trust_env or proxies else proxies
+            )
             resp = self._send_hop(next_req, timeouts, hop_proxies, bool(stream), verify, cert)
             resp.history = history[:]
             hooks = next_req.hooks

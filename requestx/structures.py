@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping, MutableMapping
+from collections.abc import ItemsView, Iterator, Mapping, MutableMapping
 from typing import Any, Optional, TypeVar
 
 __all__ = ["CaseInsensitiveDict", "LookupDict"]
@@ -40,6 +40,9 @@ class CaseInsensitiveDict(MutableMapping[str, _V]):
     def __contains__(self, key: object) -> bool:
         return isinstance(key, str) and key.lower() in self._store
 
+    def items(self):  # type: ignore[override]
+        return _ItemsView(self)
+
     def lower_items(self) -> Iterator[tuple[str, _V]]:
         """Like items(), but with all lowercase keys."""
         return ((lower, kv[1]) for lower, kv in self._store.items())
@@ -60,6 +63,13 @@ class CaseInsensitiveDict(MutableMapping[str, _V]):
         return str(dict(self.items()))
 
 
+class _ItemsView(ItemsView):  # type: ignore[type-arg]
+    """items() without a __getitem__ call per key."""
+
+    def __iter__(self) -> Iterator[tuple[str, Any]]:
+        return iter(list(self._mapping._store.values()))  # type: ignore[attr-defined]
+
+
 class LookupDict(dict):  # type: ignore[type-arg]
     """A dict whose missing keys read as None, also through attributes."""
 
@@ -75,9 +85,3 @@ class LookupDict(dict):  # type: ignore[type-arg]
 
     def get(self, key: Any, default: Any = None) -> Any:
         return self.__dict__.get(key, default)
-
-
-def _pairs(data: Any) -> Iterable[tuple[Any, Any]]:
-    if isinstance(data, Mapping):
-        return data.items()
-    return data

@@ -39,8 +39,7 @@ static inline rx_state *get_state(PyObject *module)
 /*** Client: the pool ***/
 
 typedef struct {
-    PyObject_HEAD
-    rx_share *share;
+    PyObject_HEAD rx_share *share;
     rx_slot *idle;
     int idle_count;
     int closed;
@@ -263,8 +262,7 @@ static int seconds_arg(PyObject *obj, double *out)
 /*** Stream: a response body still arriving ***/
 
 typedef struct {
-    PyObject_HEAD
-    ClientObject *client;
+    PyObject_HEAD ClientObject *client;
     rx_slot *slot; /* NULL once the transfer is finished and released */
     rx_share *owner;
     int busy;
@@ -278,8 +276,7 @@ static void stream_release(StreamObject *self)
     }
 }
 
-static PyObject *new_stream(rx_state *state, ClientObject *client, rx_slot *slot,
-                            rx_share *owner)
+static PyObject *new_stream(rx_state *state, ClientObject *client, rx_slot *slot, rx_share *owner)
 {
     StreamObject *self = PyObject_New(StreamObject, state->stream_type);
     if (self == NULL) {
@@ -322,10 +319,8 @@ static PyObject *Stream_read(StreamObject *self, PyTypeObject *defining_class,
     CURLcode rc = CURLE_OK;
     if (slot->body.len == 0) {
         self->busy = 1;
-        Py_BEGIN_ALLOW_THREADS
-        rc = rx_slot_run(slot, RX_UNTIL_BODY);
-        Py_END_ALLOW_THREADS
-        self->busy = 0;
+        Py_BEGIN_ALLOW_THREADS rc = rx_slot_run(slot, RX_UNTIL_BODY);
+        Py_END_ALLOW_THREADS self->busy = 0;
     }
     if (rc != CURLE_OK) {
         raise_transfer_error(get_state(PyType_GetModule(defining_class)), slot, rc);
@@ -459,8 +454,8 @@ static PyObject *Client_perform(ClientObject *self, PyTypeObject *defining_class
 
     CURLcode rc = rx_slot_start(slot, &req);
     if (rc == CURLE_OK) {
-        Py_BEGIN_ALLOW_THREADS
-        rc = rx_slot_run(slot, req.stream ? RX_UNTIL_HEADERS : RX_UNTIL_DONE);
+        Py_BEGIN_ALLOW_THREADS rc =
+            rx_slot_run(slot, req.stream ? RX_UNTIL_HEADERS : RX_UNTIL_DONE);
         Py_END_ALLOW_THREADS
     }
     if (rc != CURLE_OK) {
@@ -571,10 +566,10 @@ static PyObject *engine_features(PyObject *module, PyObject *unused)
         int bit;
         const char *name;
     } known[] = {
-        {CURL_VERSION_LIBZ, "gzip"},   {CURL_VERSION_BROTLI, "br"},
-        {CURL_VERSION_ZSTD, "zstd"},   {CURL_VERSION_HTTP2, "http2"},
-        {CURL_VERSION_SSL, "ssl"},     {CURL_VERSION_HTTPS_PROXY, "https-proxy"},
-        {CURL_VERSION_IDN, "idn"},     {CURL_VERSION_THREADSAFE, "threadsafe"},
+        {CURL_VERSION_LIBZ, "gzip"}, {CURL_VERSION_BROTLI, "br"},
+        {CURL_VERSION_ZSTD, "zstd"}, {CURL_VERSION_HTTP2, "http2"},
+        {CURL_VERSION_SSL, "ssl"},   {CURL_VERSION_HTTPS_PROXY, "https-proxy"},
+        {CURL_VERSION_IDN, "idn"},   {CURL_VERSION_THREADSAFE, "threadsafe"},
     };
     PyObject *names = PySet_New(NULL);
     if (names == NULL) {
@@ -615,10 +610,9 @@ static int engine_exec(PyObject *module)
     if (state->stream_type == NULL || PyModule_AddType(module, state->stream_type) < 0) {
         return -1;
     }
-    state->transfer_error =
-        PyErr_NewExceptionWithDoc("requestx._engine.TransferError",
-                                  "A libcurl transfer failed: args are (curl_code, message, phase).",
-                                  NULL, NULL);
+    state->transfer_error = PyErr_NewExceptionWithDoc(
+        "requestx._engine.TransferError",
+        "A libcurl transfer failed: args are (curl_code, message, phase).", NULL, NULL);
     if (state->transfer_error == NULL) {
         return -1;
     }

@@ -391,8 +391,8 @@ static CURLcode rx_slot_run(rx_slot *slot, enum rx_goal goal)
         if (rx_idle_too_long(slot, rx_now_us(), &wait_ms)) {
             slot->done = 1;
             slot->result = CURLE_OPERATION_TIMEDOUT;
-            snprintf(slot->errbuf, sizeof(slot->errbuf),
-                     "no data received for %.3f seconds", slot->read_timeout_us / 1e6);
+            snprintf(slot->errbuf, sizeof(slot->errbuf), "no data received for %.3f seconds",
+                     slot->read_timeout_us / 1e6);
             return slot->result;
         }
         if (slot->paused) {
@@ -429,9 +429,8 @@ static int rx_slot_http_version(rx_slot *slot)
 static void rx_slot_timings(rx_slot *slot, double out[6])
 {
     static const CURLINFO infos[6] = {
-        CURLINFO_NAMELOOKUP_TIME_T,  CURLINFO_CONNECT_TIME_T,
-        CURLINFO_APPCONNECT_TIME_T,  CURLINFO_PRETRANSFER_TIME_T,
-        CURLINFO_STARTTRANSFER_TIME_T, CURLINFO_TOTAL_TIME_T,
+        CURLINFO_NAMELOOKUP_TIME_T,  CURLINFO_CONNECT_TIME_T,       CURLINFO_APPCONNECT_TIME_T,
+        CURLINFO_PRETRANSFER_TIME_T, CURLINFO_STARTTRANSFER_TIME_T, CURLINFO_TOTAL_TIME_T,
     };
     for (int i = 0; i < 6; i++) {
         curl_off_t us = 0;
