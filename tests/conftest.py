@@ -1,0 +1,152 @@
+"""Shared fixtures: loopback servers started once per session.
+
+Fixtures
+--------
+httpbin                  httpbin on a threaded keep-alive HTTP/1.1 server (overrides
+                         pytest-httpbin's single-threaded one); ``.url``, ``+ "/path"``,
+                         ``.url_for_host("localhost")``.
+httpbin_secure           the same app over HTTPS with the trustme server certificate.
+fault_server             tests/servers/fault.py FaultServer (session-wide).
+isolated_fault_server    a fresh FaultServer per test, to assert that nothing
+                         (not even a TCP connection) reached it.
+tls_materials            the trustme CA, server and client certificates on disk.
+tls_server               HTTPS server (trustme cert for 127.0.0.1/localhost).
+tls_client_cert_server   HTTPS server that requires a client certificate.
+tls_wrong_host_server    HTTPS server whose certificate names another host.
+refused_url              http URL of a loopback port that refuses connections.
+stalled_connect_url      http URL whose TCP connect never completes (skips if the
+                         trick does not work on this machine).
+session                  a fresh requestx.Session, closed after the test.
+"""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+from servers.fault import FaultServer, StalledConnectTarget, refused_port
+from servers.tls import TLSMaterials, TLSServer
+from servers.wsgi import WSGIServer
+
+# Environment variables that change where requests/requestx/libcurl send traffic
+# or which CAs they trust.  The suite runs without them (tests that exercise
+# them set them with monkeypatch).
+_ENV_VARS = (
+    "http_proxy",
+    "HTTP_PROXY",
+    "https_proxy",
+    "HTTPS_PROXY",
+    "all_proxy",
+    "ALL_PROXY",
+    "no_proxy",
+    "NO_PROXY",
+    "REQUESTS_CA_BUNDLE",
+    "CURL_CA_BUNDLE",
+    "NETRC",
+    "CURL_HOME",
+)
+_saved_env: dict = {}
+
+PER_TEST_TIMEOUT = 60  # seconds; a hang in the client must not stall the run
+
+
+def pytest_configure(config):
+    for name in _ENV_VARS:
+        if name in os.environ:
+            _saved_env[name] = os.environ.pop(name)
+    config.addinivalue_line(
+        "markers",
+        "requestx_only: behaviour specific to requestx (expected to fail when the "
+        "suite is pointed at plain requests)",
+    )
+
+
+def pytest_unconfigure(config):
+    os.environ.update(_saved_env)
+
+
+def pytest_collection_modifyitems(config, items):
+    if not config.pluginmanager.hasplugin("timeout"):
+        return
+    for item in items:
+        if item.get_closest_marker("timeout") is None:
+            item.add_marker(pytest.mark.timeout(PER_TEST_TIMEOUT, method="thread"))
+
+
+@pytest.fixture(scope="session")
+def httpbin():
+    from httpbin import app
+
+    with WSGIServer(app) as server:
+        yield server
+
+
+@pytest.fixture(scope="session")
+def tls_materials(tmp_path_factory):
+    return TLSMaterials(str(tmp_path_factory.mktemp("tls")))
+
+
+@pytest.fixture(scope="session")
+def httpbin_secure(tls_materials):
+    from httpbin import app
+
+    with WSGIServer(app, ssl_context=tls_materials.server_context()) as server:
+        yield server
+
+
+@pytest.fixture(scope="session")
+def fault_server():
+    with FaultServer() as server:
+        yield server
+
+
+@pytest.fixture
+def isolated_fault_server():
+    with FaultServer() as server:
+        yield server
+
+
+@pytest.fixture(scope="session")
+def tls_server(tls_materials):
+    with TLSServer(tls_materials) as server:
+        yield server
+
+
+@pytest.fixture(scope="session")
+def tls_client_cert_server(tls_materials):
+    with TLSServer(tls_materials, require_client_cert=True) as server:
+        yield server
+
+
+@pytest.fixture(scope="session")
+def tls_wrong_host_server(tls_materials):
+    with TLSServer(tls_materials, leaf=tls_materials.wrong_host_cert) as server:
+        yield server
+
+
+@pytest.fixture(scope="session")
+def refused_url():
+    return f"http://127.0.0.1:{refused_port()}"
+
+
+@pytest.fixture(scope="session")
+def _stalled_target():
+    target = StalledConnectTarget()
+    yield target
+    target.close()
+
+
+@pytest.fixture
+def stalled_connect_url(_stalled_target):
+    if not _stalled_target.works:
+        pytest.skip("cannot make a loopback TCP connect stall on this machine")
+    return _stalled_target.url
+
+
+@pytest.fixture
+def session():
+    import requestx
+
+    s = requestx.Session()
+    yield s
+    s.close()
