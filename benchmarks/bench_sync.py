@@ -530,11 +530,11 @@ def run_benchmark(args) -> int:
     server_cpus, client_cpus, pinning = plan_cpus(args.pin)
     results: dict = {c: [] for c in clients}
     # Child processes inherit our CPU affinity: set it for nginx, then for the clients.
-    if server_cpus:
-        os.sched_setaffinity(0, server_cpus)
+    if server_cpus and not _set_affinity(server_cpus):
+        server_cpus, client_cpus, pinning = None, None, "none (could not set CPU affinity)"
     with NginxServer() as nginx:
         if client_cpus:
-            os.sched_setaffinity(0, client_cpus)
+            _set_affinity(client_cpus)
         from servers import nginx_version
 
         nginx_ver = nginx_version(nginx.nginx)
@@ -569,6 +569,15 @@ def run_benchmark(args) -> int:
         print("error: requestx missed a performance target", file=sys.stderr)
         return 1
     return 0
+
+
+def _set_affinity(cpus: set) -> bool:
+    try:
+        os.sched_setaffinity(0, cpus)
+        return True
+    except OSError as exc:
+        print(f"warning: could not pin to CPUs {sorted(cpus)}: {exc}", file=sys.stderr)
+        return False
 
 
 def plan_cpus(mode: str) -> tuple:
