@@ -466,8 +466,8 @@ def main(argv=None) -> int:
     parser.add_argument(
         "--n-slow", type=int, default=3000, help="timed requests (requests, urllib3)"
     )
-    parser.add_argument("--warmup-fast", type=int, default=2000)
-    parser.add_argument("--warmup-slow", type=int, default=300)
+    parser.add_argument("--warmup-fast", type=int, default=2000, help="warm-up requests (fast)")
+    parser.add_argument("--warmup-slow", type=int, default=300, help="warm-up requests (slow)")
     parser.add_argument("--wrk-seconds", type=float, default=3.0, help="wrk -d per round")
     parser.add_argument(
         "--max-seconds", type=float, default=60.0, help="time limit for one timed run"
