@@ -138,10 +138,9 @@ class Gate:
 class Connection:
     """Buffered, stoppable reads and writes on one accepted socket."""
 
-    def __init__(self, server: RawHTTPServer, sock: socket.socket, raw: socket.socket, conn_id):
+    def __init__(self, server: RawHTTPServer, sock: socket.socket, conn_id):
         self.server = server
-        self.sock = sock  # possibly an SSLSocket
-        self.raw_sock = raw  # the TCP socket underneath
+        self.sock = sock  # possibly an SSLSocket (socket.socket methods reach the fd)
         self.conn_id = conn_id
         self.buf = bytearray()
         self.closed = False
@@ -155,7 +154,7 @@ class Connection:
                 raise _Stopping()
             pending = isinstance(self.sock, ssl.SSLSocket) and self.sock.pending()
             if not pending:
-                readable, _, _ = select.select([self.raw_sock], [], [], POLL)
+                readable, _, _ = select.select([self.sock], [], [], POLL)
                 if not readable:
                     if time.monotonic() > deadline:
                         raise _ClientGone("idle")
@@ -300,22 +299,20 @@ class Connection:
         self.closed = True
         if reset:
             try:
-                self.raw_sock.setsockopt(
-                    socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0)
-                )
+                self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
             except OSError:
                 pass
         else:
-            try:
-                socket.socket.shutdown(self.raw_sock, socket.SHUT_RDWR)
-            except OSError:
-                pass
+            self.shutdown()
         try:
             self.sock.close()
         except OSError:
             pass
+
+    def shutdown(self) -> None:
+        """Shut the TCP connection down (wakes a thread blocked on it)."""
         try:
-            self.raw_sock.close()
+            socket.socket.shutdown(self.sock, socket.SHUT_RDWR)
         except OSError:
             pass
 
@@ -416,10 +413,7 @@ class RawHTTPServer:
             conns = list(self._conns)
             threads = list(self._threads)
         for conn in conns:
-            try:
-                socket.socket.shutdown(conn.raw_sock, socket.SHUT_RDWR)
-            except OSError:
-                pass
+            conn.shutdown()
         for thread in threads:
             thread.join(5)
 
@@ -455,19 +449,20 @@ class RawHTTPServer:
             thread.start()
 
     def _serve(self, raw_sock: socket.socket, conn_id: int) -> None:
+        sock = raw_sock
         conn = None
         try:
             raw_sock.settimeout(SEND_TIMEOUT)
             raw_sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-            sock = raw_sock
             if self.ssl_context is not None:
                 sock = self.ssl_context.wrap_socket(
                     raw_sock, server_side=True, do_handshake_on_connect=False
                 )
-                sock.do_handshake()
-            conn = Connection(self, sock, raw_sock, conn_id)
+            conn = Connection(self, sock, conn_id)
             with self._lock:
                 self._conns.add(conn)
+            if self.ssl_context is not None:
+                sock.do_handshake()
             while not self._stop.is_set():
                 req = conn.read_request()
                 if req is None:
@@ -490,7 +485,7 @@ class RawHTTPServer:
                     self._conns.discard(conn)
             else:
                 try:
-                    raw_sock.close()
+                    sock.close()
                 except OSError:
                     pass
             with self._lock:
