@@ -2,15 +2,23 @@
 
 from __future__ import annotations
 
+import io
 import json as _json
 import os
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from typing import Any, Optional
 
 from ._url import encode_params, to_key_val_list
 from .exceptions import InvalidJSONError
 
-__all__ = ["encode_body", "encode_multipart", "guess_filename"]
+__all__ = [
+    "encode_body",
+    "encode_multipart",
+    "guess_filename",
+    "is_stream",
+    "stream_chunks",
+    "stream_length",
+]
 
 
 def guess_filename(obj: Any) -> Optional[str]:
@@ -104,15 +112,57 @@ def encode_multipart(files: Any, data: Any) -> tuple[bytes, str]:
     return b"".join(parts), "multipart/form-data; boundary=" + boundary.decode("ascii")
 
 
-def _read_stream(data: Any) -> bytes:
-    if hasattr(data, "read"):
-        chunk = data.read()
-        return chunk.encode("utf-8") if isinstance(chunk, str) else bytes(chunk)
-    return b"".join(c.encode("utf-8") if isinstance(c, str) else bytes(c) for c in data)
+def is_stream(data: Any) -> bool:
+    """A body sent as it is produced: a file object, generator or iterator."""
+    if isinstance(data, (str, bytes, bytearray, memoryview, list, tuple, Mapping)):
+        return False
+    return hasattr(data, "read") or hasattr(data, "__iter__")
 
 
-def encode_body(data: Any, files: Any, json: Any) -> tuple[Optional[bytes], Optional[str]]:
-    """Returns (body, content type to add if the caller set none)."""
+def stream_length(body: Any) -> Optional[int]:
+    """The number of bytes a streamed body will give, when that can be known
+    without reading it (requests' super_len); None for generators."""
+    if hasattr(body, "__len__"):
+        return len(body)
+    if hasattr(body, "len"):
+        return int(body.len)
+    if not hasattr(body, "read"):
+        return None
+    total = None
+    try:
+        total = os.fstat(body.fileno()).st_size
+    except (AttributeError, OSError, ValueError, io.UnsupportedOperation):
+        pass
+    try:
+        position = body.tell()
+    except (AttributeError, OSError):
+        return total
+    if total is None:
+        try:
+            body.seek(0, io.SEEK_END)
+            total = body.tell()
+            body.seek(position)
+        except (AttributeError, OSError):
+            return None
+    return max(0, total - position)
+
+
+def stream_chunks(body: Any, block: int = 64 * 1024) -> Iterator[bytes]:
+    """The bytes of a streamed body, block by block (str is sent as UTF-8)."""
+    if hasattr(body, "read"):
+        while True:
+            chunk = body.read(block)
+            if not chunk:
+                return
+            yield chunk.encode("utf-8") if isinstance(chunk, str) else chunk
+    else:
+        for chunk in body:
+            yield chunk.encode("utf-8") if isinstance(chunk, str) else chunk
+
+
+def encode_body(data: Any, files: Any, json: Any) -> tuple[Any, Optional[str]]:
+    """Returns (body, content type to add if the caller set none). The body is
+    what requests puts in PreparedRequest.body: bytes, str, or the stream."""
     if not data and json is not None:
         try:
             text = _json.dumps(json, allow_nan=False)
@@ -126,13 +176,9 @@ def encode_body(data: Any, files: Any, json: Any) -> tuple[Optional[bytes], Opti
     if isinstance(data, bytes):
         return data, None
     if isinstance(data, str):
-        return data.encode("utf-8"), None
+        return data, None
     if isinstance(data, (bytearray, memoryview)):
         return bytes(data), None
-    is_stream = hasattr(data, "__iter__") and not isinstance(data, (list, tuple, Mapping))
-    if is_stream or hasattr(data, "read"):
-        return _read_stream(data), None
-    body = encode_params(data)
-    if isinstance(body, str):
-        body = body.encode("utf-8")
-    return body, "application/x-www-form-urlencoded"
+    if is_stream(data):
+        return data, None
+    return encode_params(data), "application/x-www-form-urlencoded"

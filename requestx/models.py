@@ -15,7 +15,7 @@ from collections.abc import Iterator, Mapping
 from typing import Any, Callable, Optional, Union
 
 from . import _engine
-from ._body import encode_body
+from ._body import encode_body, is_stream, stream_length
 from ._url import PreparedURL, prepare_url
 from .auth import HTTPBasicAuth
 from .cookies import (
@@ -81,7 +81,7 @@ def check_header_validity(name: Any, value: Any) -> None:
                 f"Header part ({part!r}) from {(name, value)} must be of type str or bytes, "
                 f"not {type(part)}"
             )
-        if not pattern.match(part):
+        if not pattern.fullmatch(part):
             kind = "name" if which == 0 else "value"
             raise InvalidHeader(
                 f"Invalid leading whitespace, reserved character(s), or return character(s) "
@@ -257,18 +257,36 @@ class PreparedRequest(RequestHooksMixin):
                 self.headers[name.decode("ascii") if isinstance(name, bytes) else name] = value
 
     def prepare_body(self, data: Any, files: Any, json: Any = None) -> None:
+        if files and is_stream(data):
+            raise NotImplementedError("Streamed bodies and files are mutually exclusive.")
         body, content_type = encode_body(data, files, json)
         self.body = body
-        self.prepare_content_length(body)
+        if is_stream(body):
+            try:
+                self._body_position = body.tell()
+            except (AttributeError, OSError):
+                self._body_position = object()  # cannot be rewound
+            length = stream_length(body)
+            if length:
+                self.headers["Content-Length"] = str(length)
+            else:
+                self.headers["Transfer-Encoding"] = "chunked"
+        else:
+            self.prepare_content_length(body)
         if content_type and "content-type" not in self.headers:
             self.headers["Content-Type"] = content_type
 
     def prepare_content_length(self, body: Any) -> None:
-        if body is not None:
+        if body is not None and not is_stream(body):
             length = len(body.encode("utf-8") if isinstance(body, str) else body)
             if length:
                 self.headers["Content-Length"] = str(length)
                 return
+        elif body is not None:
+            length = stream_length(body)
+            if length:
+                self.headers["Content-Length"] = str(length)
+            return
         if self.method not in ("GET", "HEAD") and self.headers.get("Content-Length") is None:
             self.headers["Content-Length"] = "0"
 

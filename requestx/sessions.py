@@ -10,6 +10,7 @@ from urllib.parse import urljoin, urlsplit
 
 from . import _engine
 from .__version__ import __version__
+from ._body import stream_chunks
 from ._environment import (
     DEFAULT_PORTS,
     environment_ca_bundle,
@@ -32,6 +33,7 @@ from .exceptions import (
     ContentDecodingError,
     InvalidProxyURL,
     TooManyRedirects,
+    UnrewindableBodyError,
     from_transfer_error,
 )
 from .models import (
@@ -51,6 +53,10 @@ __all__ = ["Session", "session", "default_headers", "merge_setting"]
 _ENCODINGS = ", ".join(
     e for e in ("gzip", "deflate", "br", "zstd") if e in _engine.features() or e == "deflate"
 )
+
+
+# Methods for which urllib3 sends "Content-Length: 0" when there is no body.
+_METHODS_EXPECTING_BODY = frozenset({"PATCH", "POST", "PUT"})
 
 
 def default_user_agent(name: str = "python-requestx") -> str:
@@ -477,11 +483,22 @@ class Session:
         body = prep.body
         if isinstance(body, str):
             body = body.encode("utf-8")
+        elif isinstance(body, (bytearray, memoryview)):
+            body = bytes(body)
         elif body is not None and not isinstance(body, bytes):
-            body = _read_body(body)
+            length = prep.headers.get("Content-Length")
+            body = (stream_chunks(body), int(length) if length else -1)
         # The same header set as last time gives the same tuple object, which
         # lets the engine reuse the curl_slist it built for it.
         headers = prep.headers
+        if body is None and prep.method in _METHODS_EXPECTING_BODY:
+            body = b""  # sent as "Content-Length: 0", as urllib3 does
+        elif body is not None and prep.method == "HEAD":
+            # libcurl sends HEAD without a body, so its length must not be sent
+            body = None
+            headers = CaseInsensitiveDict(headers)
+            headers.pop("Content-Length", None)
+            headers.pop("Transfer-Encoding", None)
         key = headers._store if body is None and type(headers) is CaseInsensitiveDict else None
         cached = self._wire_cache
         if key is not None and cached is not None and cached[0] == key:
@@ -616,6 +633,8 @@ class Session:
             for header in ("Content-Length", "Content-Type", "Transfer-Encoding"):
                 prepared.headers.pop(header, None)
             prepared.body = None
+        elif prepared._body_position is not None:
+            _rewind(prepared)
         prepared.headers.pop("Cookie", None)
         jar = prepared._cookies
         if jar is None:
@@ -662,13 +681,18 @@ class Session:
         return resp
 
 
-def _read_body(body: Any) -> bytes:
-    if hasattr(body, "read"):
-        data = body.read()
-        return data.encode("utf-8") if isinstance(data, str) else bytes(data)
-    if isinstance(body, (bytearray, memoryview)):
-        return bytes(body)
-    return b"".join(c.encode("utf-8") if isinstance(c, str) else bytes(c) for c in body)
+def _rewind(prepared: PreparedRequest) -> None:
+    """Seek a streamed body back to where it started, for a 307/308 hop."""
+    position = prepared._body_position
+    seek = getattr(prepared.body, "seek", None)
+    if not isinstance(position, int) or seek is None:
+        raise UnrewindableBodyError("Unable to rewind request body for redirect.")
+    try:
+        seek(position)
+    except OSError:
+        raise UnrewindableBodyError(
+            "An error occurred when rewinding request body for redirect."
+        ) from None
 
 
 def session() -> Session:

@@ -39,10 +39,10 @@ static inline rx_state *get_state(PyObject *module)
 /*** Client: the pool ***/
 
 typedef struct {
-    PyObject_HEAD rx_share *share;
+    PyObject_HEAD
+    rx_share *share;
     rx_slot *idle;
     int idle_count;
-    int closed;
     pid_t pid;
 } ClientObject;
 
@@ -52,44 +52,39 @@ static void slot_discard(rx_slot *slot)
     Py_XDECREF((PyObject *)slot->headers_key);
     Py_XDECREF((PyObject *)slot->settings_key);
     Py_XDECREF((PyObject *)slot->body_key);
+    Py_XDECREF((PyObject *)slot->upload_iter);
     rx_slot_free(slot);
 }
 
 /* After fork() the child must not touch sockets or TLS state it shares with
  * the parent: forget (deliberately leak) the inherited pool and start anew. */
-static int client_check_fork(ClientObject *self)
+static void client_check_fork(ClientObject *self)
 {
     pid_t pid = getpid();
-    if (self->pid == pid) {
-        return 0;
+    if (self->pid != pid) {
+        self->share = NULL;
+        self->idle = NULL;
+        self->idle_count = 0;
+        self->pid = pid;
     }
-    rx_share *share = rx_share_new();
-    if (share == NULL) {
-        PyErr_NoMemory();
-        return -1;
-    }
-    self->share = share;
-    self->idle = NULL;
-    self->idle_count = 0;
-    self->pid = pid;
-    return 0;
 }
 
 static rx_slot *client_acquire(ClientObject *self)
 {
-    if (self->closed) {
-        PyErr_SetString(PyExc_RuntimeError, "the session's connection pool is closed");
-        return NULL;
-    }
-    if (client_check_fork(self) < 0) {
-        return NULL;
-    }
+    client_check_fork(self);
     rx_slot *slot = self->idle;
     if (slot != NULL) {
         self->idle = slot->next;
         self->idle_count--;
         slot->next = NULL;
         return slot;
+    }
+    if (self->share == NULL) {
+        self->share = rx_share_new();
+        if (self->share == NULL) {
+            PyErr_NoMemory();
+            return NULL;
+        }
     }
     slot = rx_slot_new(self->share);
     if (slot == NULL) {
@@ -98,15 +93,18 @@ static rx_slot *client_acquire(ClientObject *self)
     return slot;
 }
 
-/* GIL held. Slots from before a fork or beyond the idle limit are dropped. */
-static void client_release(ClientObject *self, rx_slot *slot, rx_share *owner)
+/* GIL held. A slot goes back to the idle list only if it belongs to the
+ * Client's current pool; slots from before a fork are left alone, slots from
+ * before close() or beyond the idle limit are cleaned up. */
+static void client_release(ClientObject *self, rx_slot *slot)
 {
     rx_slot_stop(slot);
     Py_CLEAR(*(PyObject **)&slot->body_key);
-    if (owner != self->share) {
-        return; /* inherited from the parent process: leave it alone */
+    Py_CLEAR(*(PyObject **)&slot->upload_iter);
+    if (self->pid != getpid()) {
+        return;
     }
-    if (self->closed || self->idle_count >= RX_MAX_IDLE_SLOTS) {
+    if (slot->share != self->share || self->idle_count >= RX_MAX_IDLE_SLOTS) {
         slot_discard(slot);
         return;
     }
@@ -135,21 +133,16 @@ static PyObject *Client_new(PyTypeObject *type, PyObject *args, PyObject *kwargs
     if (self == NULL) {
         return NULL;
     }
-    self->share = rx_share_new();
-    if (self->share == NULL) {
-        Py_DECREF(self);
-        return PyErr_NoMemory();
-    }
-    self->pid = getpid();
+    self->pid = getpid(); /* the share is made with the first handle */
     return (PyObject *)self;
 }
 
 static void Client_dealloc(ClientObject *self)
 {
     PyTypeObject *tp = Py_TYPE(self);
-    client_free_idle(self);
     if (self->pid == getpid()) {
-        rx_share_free(self->share);
+        client_free_idle(self);
+        rx_share_detach(self->share);
     }
     tp->tp_free((PyObject *)self);
     Py_DECREF(tp);
@@ -245,6 +238,62 @@ static void raise_transfer_error(rx_state *state, rx_slot *slot, CURLcode rc)
     }
 }
 
+/* Give libcurl the next chunk of a streamed request body from its Python
+ * iterator. Runs with the GIL, between libcurl calls. -1 with an exception. */
+static int feed_upload(rx_slot *slot)
+{
+    PyObject *iter = (PyObject *)slot->upload_iter;
+    for (;;) {
+        PyObject *chunk = iter != NULL ? PyIter_Next(iter) : NULL;
+        if (chunk == NULL) {
+            if (PyErr_Occurred()) {
+                return -1;
+            }
+            return rx_slot_feed(slot, NULL, 0, 1);
+        }
+        Py_buffer view;
+        if (PyObject_GetBuffer(chunk, &view, PyBUF_SIMPLE) < 0) {
+            Py_DECREF(chunk);
+            PyErr_SetString(PyExc_TypeError, "a streamed body must yield bytes-like objects");
+            return -1;
+        }
+        int rc = 0;
+        if (view.len > 0) {
+            rc = rx_slot_feed(slot, view.buf, (size_t)view.len, 0);
+        }
+        PyBuffer_Release(&view);
+        Py_DECREF(chunk);
+        if (rc < 0) {
+            PyErr_NoMemory();
+            return -1;
+        }
+        if (view.len > 0) {
+            return 0;
+        }
+    }
+}
+
+/* Run the transfer towards `goal` with the GIL released, stopping only to
+ * feed a streamed body. GIL held on entry and exit. *py_failed is set when a
+ * Python exception (from the body's iterator) is pending. */
+static CURLcode drive(rx_slot *slot, enum rx_goal goal, int *py_failed)
+{
+    *py_failed = 0;
+    for (;;) {
+        CURLcode rc;
+        Py_BEGIN_ALLOW_THREADS
+        rc = rx_slot_run(slot, goal);
+        Py_END_ALLOW_THREADS
+        if (rc != CURLE_OK || !slot->up_wanted || slot->done) {
+            return rc;
+        }
+        if (feed_upload(slot) < 0) {
+            *py_failed = 1;
+            return CURLE_ABORTED_BY_CALLBACK;
+        }
+    }
+}
+
 static PyObject *timings_tuple(rx_slot *slot)
 {
     double t[6];
@@ -262,21 +311,21 @@ static int seconds_arg(PyObject *obj, double *out)
 /*** Stream: a response body still arriving ***/
 
 typedef struct {
-    PyObject_HEAD ClientObject *client;
+    PyObject_HEAD
+    ClientObject *client;
     rx_slot *slot; /* NULL once the transfer is finished and released */
-    rx_share *owner;
     int busy;
 } StreamObject;
 
 static void stream_release(StreamObject *self)
 {
     if (self->slot != NULL) {
-        client_release(self->client, self->slot, self->owner);
+        client_release(self->client, self->slot);
         self->slot = NULL;
     }
 }
 
-static PyObject *new_stream(rx_state *state, ClientObject *client, rx_slot *slot, rx_share *owner)
+static PyObject *new_stream(rx_state *state, ClientObject *client, rx_slot *slot)
 {
     StreamObject *self = PyObject_New(StreamObject, state->stream_type);
     if (self == NULL) {
@@ -285,7 +334,6 @@ static PyObject *new_stream(rx_state *state, ClientObject *client, rx_slot *slot
     Py_INCREF(client);
     self->client = client;
     self->slot = slot;
-    self->owner = owner;
     self->busy = 0;
     return (PyObject *)self;
 }
@@ -317,10 +365,15 @@ static PyObject *Stream_read(StreamObject *self, PyTypeObject *defining_class,
         return NULL;
     }
     CURLcode rc = CURLE_OK;
+    int py_failed = 0;
     if (slot->body.len == 0) {
         self->busy = 1;
-        Py_BEGIN_ALLOW_THREADS rc = rx_slot_run(slot, RX_UNTIL_BODY);
-        Py_END_ALLOW_THREADS self->busy = 0;
+        rc = drive(slot, RX_UNTIL_BODY, &py_failed);
+        self->busy = 0;
+    }
+    if (py_failed) {
+        stream_release(self);
+        return NULL;
     }
     if (rc != CURLE_OK) {
         raise_transfer_error(get_state(PyType_GetModule(defining_class)), slot, rc);
@@ -417,8 +470,16 @@ static PyObject *Client_perform(ClientObject *self, PyTypeObject *defining_class
         seconds_arg(args[5], &read_timeout) < 0) {
         return NULL;
     }
-    if (body != Py_None && !PyBytes_Check(body)) {
-        PyErr_SetString(PyExc_TypeError, "body must be bytes or None");
+    PyObject *upload_iter = NULL;
+    if (PyTuple_Check(body) && PyTuple_GET_SIZE(body) == 2) {
+        upload_iter = PyTuple_GET_ITEM(body, 0);
+        req.body_len = (curl_off_t)PyLong_AsLongLong(PyTuple_GET_ITEM(body, 1));
+        if (req.body_len == -1 && PyErr_Occurred()) {
+            return NULL;
+        }
+        req.upload_stream = 1;
+    } else if (body != Py_None && !PyBytes_Check(body)) {
+        PyErr_SetString(PyExc_TypeError, "body must be bytes, (iterator, length) or None");
         return NULL;
     }
     req.stream = PyObject_IsTrue(args[7]);
@@ -439,28 +500,33 @@ static PyObject *Client_perform(ClientObject *self, PyTypeObject *defining_class
     if (slot == NULL) {
         return NULL;
     }
-    rx_share *owner = self->share;
     if (slot_set_headers(slot, headers) < 0 || slot_set_settings(slot, settings) < 0) {
-        client_release(self, slot, owner);
+        client_release(self, slot);
         return NULL;
     }
     req.headers = slot->headers;
-    if (body != Py_None) {
+    if (upload_iter != NULL) {
+        Py_INCREF(upload_iter);
+        slot->upload_iter = upload_iter;
+    } else if (body != Py_None) {
         Py_INCREF(body);
         slot->body_key = body; /* POSTFIELDS is not copied: keep it alive */
         req.body = PyBytes_AS_STRING(body);
         req.body_len = (curl_off_t)PyBytes_GET_SIZE(body);
     }
 
+    int py_failed = 0;
     CURLcode rc = rx_slot_start(slot, &req);
     if (rc == CURLE_OK) {
-        Py_BEGIN_ALLOW_THREADS rc =
-            rx_slot_run(slot, req.stream ? RX_UNTIL_HEADERS : RX_UNTIL_DONE);
-        Py_END_ALLOW_THREADS
+        rc = drive(slot, req.stream ? RX_UNTIL_HEADERS : RX_UNTIL_DONE, &py_failed);
+    }
+    if (py_failed) {
+        client_release(self, slot);
+        return NULL;
     }
     if (rc != CURLE_OK) {
         raise_transfer_error(state, slot, rc);
-        client_release(self, slot, owner);
+        client_release(self, slot);
         return NULL;
     }
 
@@ -476,7 +542,7 @@ static PyObject *Client_perform(ClientObject *self, PyTypeObject *defining_class
     int status = slot->status;
     int version = rx_slot_http_version(slot);
     if (req.stream) {
-        payload = new_stream(state, self, slot, owner);
+        payload = new_stream(state, self, slot);
         if (payload == NULL) {
             goto fail;
         }
@@ -486,7 +552,7 @@ static PyObject *Client_perform(ClientObject *self, PyTypeObject *defining_class
         if (payload == NULL) {
             goto fail;
         }
-        client_release(self, slot, owner);
+        client_release(self, slot);
         slot = NULL;
     }
     result = Py_BuildValue("(iiNNN)", status, version, raw_headers, payload, timings);
@@ -497,7 +563,7 @@ fail:
     Py_XDECREF(payload);
     Py_XDECREF(timings);
     if (slot != NULL) {
-        client_release(self, slot, owner);
+        client_release(self, slot);
     }
     return NULL;
 }
@@ -505,10 +571,10 @@ fail:
 static PyObject *Client_close(ClientObject *self, PyObject *unused)
 {
     (void)unused;
-    self->closed = 1;
-    if (self->pid == getpid()) {
-        client_free_idle(self);
-    }
+    client_check_fork(self);
+    client_free_idle(self);
+    rx_share_detach(self->share);
+    self->share = NULL;
     Py_RETURN_NONE;
 }
 
@@ -522,7 +588,8 @@ static PyMethodDef Client_methods[] = {
     {"perform", (PyCFunction)(void (*)(void))Client_perform,
      METH_METHOD | METH_FASTCALL | METH_KEYWORDS,
      "perform(method, url, headers, body, connect_timeout, read_timeout, settings, stream)"},
-    {"close", (PyCFunction)Client_close, METH_NOARGS, "Close idle connections; refuse new work."},
+    {"close", (PyCFunction)Client_close, METH_NOARGS,
+     "Close the pooled connections; the next request opens new ones."},
     {NULL, NULL, 0, NULL},
 };
 

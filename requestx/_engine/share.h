@@ -14,6 +14,8 @@
 typedef struct {
     CURLSH *handle;
     pthread_mutex_t locks[CURL_LOCK_DATA_LAST];
+    int slots;    /* easy handles attached to this share */
+    int detached; /* its Client let go of it: free once slots == 0 */
 } rx_share;
 
 static void rx_share_lock(CURL *easy, curl_lock_data data, curl_lock_access access, void *userp)
@@ -55,7 +57,8 @@ static rx_share *rx_share_new(void)
     return share;
 }
 
-/* Every easy handle using the share must have been cleaned up before. */
+/* Frees the share (closing its pooled connections). Every easy handle using
+ * it must have been cleaned up before. */
 static void rx_share_free(rx_share *share)
 {
     if (share == NULL) {
@@ -66,6 +69,19 @@ static void rx_share_free(rx_share *share)
         pthread_mutex_destroy(&share->locks[i]);
     }
     free(share);
+}
+
+/* The Client is done with this share: free it now, or when its last easy
+ * handle (held by a response still streaming) is cleaned up. */
+static void rx_share_detach(rx_share *share)
+{
+    if (share == NULL) {
+        return;
+    }
+    share->detached = 1;
+    if (share->slots == 0) {
+        rx_share_free(share);
+    }
 }
 
 #endif

@@ -12,7 +12,8 @@
  * costs nothing extra.
  *
  * Return codes: rx_slot_run() returns a CURLcode; CURLE_OK with slot->done == 0
- * means "the goal was reached and the transfer is still going".
+ * means "the goal was reached and the transfer is still going", or, when
+ * slot->up_wanted is set, "feed the next chunk of the body (rx_slot_feed)".
  */
 #ifndef RX_TRANSFER_H
 #define RX_TRANSFER_H
@@ -68,8 +69,9 @@ typedef struct {
     const char *method;
     const char *url;
     struct curl_slist *headers;
-    const char *body; /* NULL: no request body */
-    curl_off_t body_len;
+    const char *body;        /* NULL: no request body */
+    curl_off_t body_len;     /* for a streamed body: its length, or -1 (chunked) */
+    int upload_stream;       /* the body is fed chunk by chunk (rx_slot_feed) */
     long connect_timeout_ms; /* 0: libcurl's default */
     int64_t read_timeout_us; /* 0: wait forever */
     int stream;
@@ -88,6 +90,7 @@ typedef struct {
 typedef struct rx_slot {
     CURL *easy;
     CURLM *multi;
+    rx_share *share;
     struct rx_slot *next; /* free list link */
     rx_buffer head;       /* header block of the latest response */
     rx_buffer body;
@@ -103,11 +106,16 @@ typedef struct rx_slot {
     int64_t last_activity_us;
     int64_t read_timeout_us;
     curl_off_t uploaded; /* upload progress seen at the last timeout check */
+    rx_buffer up;        /* streamed request body not yet taken by libcurl */
+    size_t up_pos;
+    int up_eof;    /* the body's producer is exhausted */
+    int up_wanted; /* libcurl paused the upload for want of data */
     /* caches owned by the layer above (engine.c), keyed on object identity */
     struct curl_slist *headers;
     void *headers_key;
     void *settings_key;
     void *body_key;
+    void *upload_iter;
 } rx_slot;
 
 static int64_t rx_now_us(void)
@@ -167,6 +175,48 @@ static size_t rx_on_body(char *data, size_t size, size_t nmemb, void *userp)
     return len;
 }
 
+/* A streamed request body: hand over what the producer gave us; with nothing
+ * buffered, pause the upload so that rx_slot_run() returns and the caller
+ * (holding the GIL, outside any callback) can fetch the next chunk. */
+static size_t rx_on_read(char *dest, size_t size, size_t nitems, void *userp)
+{
+    rx_slot *slot = userp;
+    size_t room = size * nitems;
+    size_t avail = slot->up.len - slot->up_pos;
+    if (avail > 0) {
+        size_t n = avail < room ? avail : room;
+        memcpy(dest, slot->up.data + slot->up_pos, n);
+        slot->up_pos += n;
+        if (slot->up_pos == slot->up.len) {
+            slot->up.len = 0;
+            slot->up_pos = 0;
+        }
+        slot->last_activity_us = rx_now_us();
+        return n;
+    }
+    if (slot->up_eof) {
+        return 0;
+    }
+    slot->up_wanted = 1;
+    return CURL_READFUNC_PAUSE;
+}
+
+/* Add a chunk of a streamed body and resume the upload. Returns 0 or -1 (memory). */
+static int rx_slot_feed(rx_slot *slot, const char *data, size_t len, int eof)
+{
+    if (len > 0 && rx_buffer_append(&slot->up, data, len) < 0) {
+        return -1;
+    }
+    if (eof) {
+        slot->up_eof = 1;
+    }
+    if (slot->up_wanted && (len > 0 || eof)) {
+        slot->up_wanted = 0;
+        curl_easy_pause(slot->easy, CURLPAUSE_CONT);
+    }
+    return 0;
+}
+
 /* Called once the connection is ready and the request is about to be sent. */
 static int rx_on_prereq(void *userp, char *conn_primary_ip, char *conn_local_ip,
                         int conn_primary_port, int conn_local_port)
@@ -194,12 +244,19 @@ static void rx_slot_free(rx_slot *slot)
     if (slot->easy) {
         curl_easy_cleanup(slot->easy);
     }
+    if (slot->share != NULL) {
+        slot->share->slots--;
+        if (slot->share->detached && slot->share->slots == 0) {
+            rx_share_free(slot->share);
+        }
+    }
     if (slot->multi) {
         curl_multi_cleanup(slot->multi);
     }
     curl_slist_free_all(slot->headers);
     rx_buffer_free(&slot->head);
     rx_buffer_free(&slot->body);
+    rx_buffer_free(&slot->up);
     free(slot);
 }
 
@@ -218,12 +275,16 @@ static rx_slot *rx_slot_new(rx_share *share)
     }
     CURL *e = slot->easy;
     curl_easy_setopt(e, CURLOPT_SHARE, share->handle);
+    slot->share = share;
+    share->slots++;
     curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
     curl_easy_setopt(e, CURLOPT_ERRORBUFFER, slot->errbuf);
     curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, rx_on_header);
     curl_easy_setopt(e, CURLOPT_HEADERDATA, slot);
     curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, rx_on_body);
     curl_easy_setopt(e, CURLOPT_WRITEDATA, slot);
+    curl_easy_setopt(e, CURLOPT_READFUNCTION, rx_on_read);
+    curl_easy_setopt(e, CURLOPT_READDATA, slot);
     curl_easy_setopt(e, CURLOPT_PREREQFUNCTION, rx_on_prereq);
     curl_easy_setopt(e, CURLOPT_PREREQDATA, slot);
     /* redirects are followed by the session layer, hop by hop */
@@ -271,6 +332,12 @@ static CURLcode rx_slot_start(rx_slot *slot, const rx_request *req)
     if (strcmp(req->method, "HEAD") == 0) {
         curl_easy_setopt(e, CURLOPT_NOBODY, 1L);
         curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, (char *)NULL);
+    } else if (req->upload_stream) {
+        curl_easy_setopt(e, CURLOPT_POSTFIELDS, (char *)NULL);
+        curl_easy_setopt(e, CURLOPT_POST, 1L);
+        curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, req->body_len);
+        curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST,
+                         strcmp(req->method, "POST") == 0 ? NULL : req->method);
     } else if (req->body != NULL) {
         curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, req->body_len);
         curl_easy_setopt(e, CURLOPT_POSTFIELDS, req->body);
@@ -296,6 +363,10 @@ static CURLcode rx_slot_start(rx_slot *slot, const rx_request *req)
     slot->read_timeout_us = req->read_timeout_us;
     slot->last_activity_us = rx_now_us();
     slot->uploaded = 0;
+    slot->up.len = 0;
+    slot->up_pos = 0;
+    slot->up_eof = 0;
+    slot->up_wanted = 0;
 
     if (curl_multi_add_handle(slot->multi, e) != CURLM_OK) {
         return CURLE_OUT_OF_MEMORY;
@@ -315,6 +386,7 @@ static void rx_slot_stop(rx_slot *slot)
     }
     rx_buffer_clear(&slot->head);
     rx_buffer_clear(&slot->body);
+    rx_buffer_clear(&slot->up);
 }
 
 static int rx_goal_reached(const rx_slot *slot, enum rx_goal goal)
@@ -358,7 +430,9 @@ static int rx_idle_too_long(rx_slot *slot, int64_t now, int *wait_ms)
 static CURLcode rx_slot_run(rx_slot *slot, enum rx_goal goal)
 {
     if (slot->done) {
-        return slot->result;
+        /* a body that broke after the headers: its error is reported once
+         * everything that did arrive has been taken */
+        return (goal == RX_UNTIL_BODY && slot->body.len > 0) ? CURLE_OK : slot->result;
     }
     if (slot->paused && slot->body.len < RX_STREAM_PAUSE_BYTES) {
         slot->paused = 0;
@@ -382,9 +456,12 @@ static CURLcode rx_slot_run(rx_slot *slot, enum rx_goal goal)
                     slot->result = msg->data.result;
                 }
             }
+            if (slot->result != CURLE_OK && goal != RX_UNTIL_DONE && rx_goal_reached(slot, goal)) {
+                return CURLE_OK; /* the error waits for the consumer (see above) */
+            }
             return slot->result;
         }
-        if (rx_goal_reached(slot, goal)) {
+        if (rx_goal_reached(slot, goal) || slot->up_wanted) {
             return CURLE_OK;
         }
         int wait_ms = 1000;
