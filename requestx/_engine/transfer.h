@@ -333,12 +333,14 @@ static CURLcode rx_slot_start(rx_slot *slot, const rx_request *req)
         curl_easy_setopt(e, CURLOPT_NOBODY, 1L);
         curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, (char *)NULL);
     } else if (req->upload_stream) {
+        curl_easy_setopt(e, CURLOPT_NOBODY, 0L); /* a pooled handle may come from a HEAD */
         curl_easy_setopt(e, CURLOPT_POSTFIELDS, (char *)NULL);
         curl_easy_setopt(e, CURLOPT_POST, 1L);
         curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, req->body_len);
         curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST,
                          strcmp(req->method, "POST") == 0 ? NULL : req->method);
     } else if (req->body != NULL) {
+        curl_easy_setopt(e, CURLOPT_NOBODY, 0L);
         curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, req->body_len);
         curl_easy_setopt(e, CURLOPT_POSTFIELDS, req->body);
         curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST,
