@@ -43,6 +43,26 @@ def test_head_returns_headers_without_body(fault_server):
     assert r.content == b""
 
 
+def test_head_with_body_does_not_wait_for_a_response_body(fault_server):
+    t = token()
+    r = requestx.request("HEAD", fault_server + f"/echo-raw?t={t}", data=b"xyz", timeout=2)
+    assert r.status_code == 200
+    assert r.content == b""
+    [received] = fault_server.requests_with(t)
+    assert (received.method, received.body) == ("HEAD", b"xyz")
+
+
+@pytest.mark.parametrize("name", [n for n in FUNCTIONS if n != "head"])
+def test_method_after_head_on_same_connection(session, fault_server, name):
+    """A pooled connection/handle that just did a HEAD must not turn the next
+    request into a HEAD (or expect no body)."""
+    session.head(fault_server + "/echo-raw")
+    r = getattr(session, name)(fault_server + "/echo-raw", data=b"after-head", timeout=2)
+    wire = parse_wire(r.content)
+    assert wire.method == name.upper()
+    assert wire.body == b"after-head"
+
+
 def test_request_function_takes_method_name(fault_server):
     r = requestx.request("PATCH", fault_server + "/echo-raw")
     assert parse_wire(r.content).method == "PATCH"
@@ -162,8 +182,9 @@ def test_data_generator_is_sent_chunked(fault_server):
     assert received.body == b"part one, part two"
 
 
-def test_post_without_body_sends_content_length_zero(fault_server):
-    r = requestx.post(fault_server + "/echo-raw")
+@pytest.mark.parametrize("method", ["POST", "PUT", "PATCH"])
+def test_body_method_without_body_sends_content_length_zero(fault_server, method):
+    r = requestx.request(method, fault_server + "/echo-raw")
     assert parse_wire(r.content).get("Content-Length") == "0"
 
 
