@@ -11,6 +11,7 @@ import codecs
 import datetime
 import json as _json
 import re
+import struct
 from collections.abc import Iterator, Mapping
 from typing import Any, Callable, Optional, Union
 
@@ -448,6 +449,7 @@ def parse_header_links(value: str) -> list[dict[str, str]]:
 
 
 _UNSET: Any = object()
+_TIMINGS = struct.Struct("6d")  # the engine's packed timings
 
 
 class RawResponse:
@@ -542,6 +544,18 @@ class Response:
         "request",
     ]
 
+    # Defaults for responses built by _from_engine(), which sets only the rest.
+    _next: Optional[PreparedRequest] = None
+    _headers: Any = None
+    _pairs: Optional[list[tuple[str, str]]] = None
+    _reason: Any = None
+    raw: Any = None
+    _encoding: Any = _UNSET
+    _cookies: Any = None
+    _elapsed: Any = None
+    _stream: Any = None
+    connection: Any = None
+
     def __init__(self) -> None:
         self._content: Any = False
         self._content_consumed = False
@@ -557,7 +571,7 @@ class Response:
         self.history: list[Response] = []
         self._cookies: Any = None
         self._elapsed: Any = datetime.timedelta(0)
-        self._timings: Optional[tuple[float, ...]] = None
+        self._timings: Optional[bytes] = None
         self._request: Any = None
         self._version = 11
         self._stream: Any = None
@@ -566,34 +580,38 @@ class Response:
     @classmethod
     def _from_engine(
         cls,
-        result: tuple[int, int, bytes, Any, tuple[float, ...]],
+        result: tuple[int, int, bytes, Any, bytes],
         request: PreparedRequest,
     ) -> Response:
         status, version, raw_head, payload, timings = result
         self = cls.__new__(cls)
-        self.__dict__.update(
-            _content=payload if isinstance(payload, bytes) else False,
-            _content_consumed=isinstance(payload, bytes),
-            _next=None,
-            status_code=status,
-            _headers=None,
-            _raw_head=raw_head,
-            _pairs=None,
-            _reason=None,
-            raw=None,
-            url=request.url,
-            _encoding=_UNSET,
-            history=[],
-            _cookies=None,
-            _elapsed=None,
-            _timings=timings,
-            _request=request,
-            _version=version,
-            _stream=None if isinstance(payload, bytes) else payload,
-            connection=None,
-        )
-        if self._stream is not None:
-            self.raw = RawResponse(self, self._stream)
+        # only what differs from the class-level defaults below
+        if type(payload) is bytes:
+            self.__dict__.update(
+                _content=payload,
+                _content_consumed=True,
+                status_code=status,
+                _raw_head=raw_head,
+                url=request.url,
+                history=[],
+                _timings=timings,
+                _request=request,
+                _version=version,
+            )
+        else:
+            self.__dict__.update(
+                _content=False,
+                _content_consumed=False,
+                status_code=status,
+                _raw_head=raw_head,
+                url=request.url,
+                history=[],
+                _timings=timings,
+                _request=request,
+                _version=version,
+                _stream=payload,
+            )
+            self.raw = RawResponse(self, payload)
         return self
 
     # lazily parsed parts ---------------------------------------------------
@@ -661,7 +679,7 @@ class Response:
     def elapsed(self) -> datetime.timedelta:
         """Time from sending the request to the arrival of the response headers."""
         if self._elapsed is None:
-            t = self._timings or (0.0,) * 6
+            t = self._timing_values()
             self._elapsed = datetime.timedelta(seconds=t[4] or t[5])
         return self._elapsed  # type: ignore[no-any-return]
 
@@ -673,7 +691,11 @@ class Response:
     def timings(self) -> dict[str, float]:
         """libcurl's phase timings in seconds since the request started."""
         names = ("namelookup", "connect", "tls", "pretransfer", "first_byte", "total")
-        return dict(zip(names, self._timings or (0.0,) * 6))
+        return dict(zip(names, self._timing_values()))
+
+    def _timing_values(self) -> tuple[float, ...]:
+        packed = self._timings
+        return _TIMINGS.unpack(packed) if packed else (0.0,) * 6
 
     @property
     def request(self) -> Any:

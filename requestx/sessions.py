@@ -201,6 +201,8 @@ class Session:
         self._env: Optional[tuple[dict[str, str], Optional[str], bool]] = None
         self._settings_cache: dict[tuple[Any, ...], tuple[Any, ...]] = {}
         self._wire_cache: Optional[tuple[dict[str, Any], tuple[bytes, ...]]] = None
+        self._clean_headers: Optional[tuple[dict[str, Any], dict[str, Any]]] = None
+        self._default_settings: Optional[tuple[tuple[Any, ...], tuple[Any, ...]]] = None
 
     def __enter__(self) -> Session:
         return self
@@ -225,11 +227,16 @@ class Session:
 
     def _merged_headers(self, headers: Any) -> CaseInsensitiveDict[Any]:
         session_headers = self.headers
-        if headers is not None or not isinstance(session_headers, CaseInsensitiveDict):
+        if headers is not None or type(session_headers) is not CaseInsensitiveDict:
             return merge_setting(headers, session_headers, dict_class=CaseInsensitiveDict)
-        merged = session_headers.copy()
-        if None in dict(merged._store.values()).values():
-            merged = CaseInsensitiveDict({k: v for k, v in merged.items() if v is not None})
+        # session headers alone: reuse their None-free copy while they are unchanged
+        cached = self._clean_headers
+        store = session_headers._store
+        if cached is None or cached[0] != store:
+            clean = {k: kv for k, kv in store.items() if kv[1] is not None}
+            cached = self._clean_headers = (store.copy(), clean)
+        merged: CaseInsensitiveDict[Any] = CaseInsensitiveDict.__new__(CaseInsensitiveDict)
+        merged._store = cached[1].copy()
         return merged
 
     def prepare_request(self, request: Request) -> PreparedRequest:
@@ -348,6 +355,21 @@ class Session:
         self, url: str, proxies: Any, verify: Any, cert: Any
     ) -> tuple[tuple[Any, ...], bool]:
         """The engine's settings tuple for one hop, and whether a proxy is used."""
+        if proxies is None and verify is None and cert is None and not self.proxies:
+            # the common case: nothing per request, no proxy anywhere
+            key = (self.verify, self.cert, self.trust_env, self.http2)
+            cached = self._default_settings
+            if cached is not None and cached[0] == key:
+                return cached[1], False
+            if not (self.trust_env and self._environment()[0]):
+                settings = self._engine_settings_slow(url, None, None, None)[0]
+                self._default_settings = (key, settings)
+                return settings, False
+        return self._engine_settings_slow(url, proxies, verify, cert)
+
+    def _engine_settings_slow(
+        self, url: str, proxies: Any, verify: Any, cert: Any
+    ) -> tuple[tuple[Any, ...], bool]:
         if verify is None:
             verify = self.verify
             if verify is True and self.trust_env:

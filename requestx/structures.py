@@ -55,7 +55,7 @@ class CaseInsensitiveDict(MutableMapping[str, _V]):
         return dict(self.lower_items()) == dict(other.lower_items())
 
     def copy(self) -> CaseInsensitiveDict[_V]:
-        new: CaseInsensitiveDict[_V] = CaseInsensitiveDict()
+        new: CaseInsensitiveDict[_V] = CaseInsensitiveDict.__new__(CaseInsensitiveDict)
         new._store = self._store.copy()
         return new
 

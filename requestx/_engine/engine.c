@@ -10,6 +10,7 @@
  *
  * Client.perform() takes one request, releases the GIL for the whole
  * transfer and returns (status, http_version, raw_headers, body, timings)
+ * (timings: six native doubles packed in bytes, see timings_bytes())
  * where body is bytes, or a Stream when stream=True. Failures raise
  * TransferError(curl_code, message, phase); requestx.exceptions maps them to
  * requests' exception tree in one table.
@@ -294,11 +295,13 @@ static CURLcode drive(rx_slot *slot, enum rx_goal goal, int *py_failed)
     }
 }
 
-static PyObject *timings_tuple(rx_slot *slot)
+/* The six timings as 48 bytes of native doubles: one allocation per request;
+ * Python unpacks them (struct "6d") only if someone asks. */
+static PyObject *timings_bytes(rx_slot *slot)
 {
     double t[6];
     rx_slot_timings(slot, t);
-    return Py_BuildValue("(dddddd)", t[0], t[1], t[2], t[3], t[4], t[5]);
+    return PyBytes_FromStringAndSize((const char *)t, sizeof(t));
 }
 
 /* Seconds as a float to libcurl's units; <= 0 means no limit. */
@@ -416,7 +419,7 @@ static PyObject *Stream_timings(StreamObject *self, PyObject *unused)
     if (self->slot == NULL) {
         Py_RETURN_NONE;
     }
-    return timings_tuple(self->slot);
+    return timings_bytes(self->slot);
 }
 
 static PyMethodDef Stream_methods[] = {
@@ -535,7 +538,7 @@ static PyObject *Client_perform(ClientObject *self, PyTypeObject *defining_class
     if (raw_headers == NULL) {
         goto fail;
     }
-    timings = timings_tuple(slot);
+    timings = timings_bytes(slot);
     if (timings == NULL) {
         goto fail;
     }
@@ -555,7 +558,24 @@ static PyObject *Client_perform(ClientObject *self, PyTypeObject *defining_class
         client_release(self, slot);
         slot = NULL;
     }
-    result = Py_BuildValue("(iiNNN)", status, version, raw_headers, payload, timings);
+    result = PyTuple_New(5);
+    if (result == NULL) {
+        goto fail;
+    }
+    PyObject *status_obj = PyLong_FromLong(status);
+    PyObject *version_obj = PyLong_FromLong(version);
+    if (status_obj == NULL || version_obj == NULL) {
+        Py_XDECREF(status_obj);
+        Py_XDECREF(version_obj);
+        Py_DECREF(result);
+        result = NULL;
+        goto fail;
+    }
+    PyTuple_SET_ITEM(result, 0, status_obj);
+    PyTuple_SET_ITEM(result, 1, version_obj);
+    PyTuple_SET_ITEM(result, 2, raw_headers);
+    PyTuple_SET_ITEM(result, 3, payload);
+    PyTuple_SET_ITEM(result, 4, timings);
     return result;
 
 fail:
