@@ -244,6 +244,26 @@ def test_header_overrides_default(fault_server):
     assert parse_wire(r.content).get_all("Accept") == ["text/html"]
 
 
+def test_empty_header_value_is_sent(fault_server):
+    r = requestx.get(fault_server + "/echo-raw", headers={"X-Empty": ""})
+    assert parse_wire(r.content).get_all("X-Empty") == [""]
+
+
+def test_url_fragment_is_not_sent(fault_server):
+    r = requestx.get(fault_server + "/echo-raw?q=1#section-2")
+    assert parse_wire(r.content).target == "/echo-raw?q=1"
+
+
+def test_non_ascii_path_is_percent_encoded_on_the_wire(fault_server):
+    r = requestx.get(fault_server + "/echo-raw/ü p")
+    assert parse_wire(r.content).target == "/echo-raw/%C3%BC%20p"
+
+
+def test_credentials_in_url_become_basic_auth(httpbin):
+    url = f"http://alice:s3cret@{httpbin.host}:{httpbin.port}/basic-auth/alice/s3cret"
+    assert requestx.get(url).status_code == 200
+
+
 def test_bytes_header_value_is_accepted(fault_server):
     r = requestx.get(fault_server + "/echo-raw", headers={"X-Bytes": b"raw-bytes"})
     assert parse_wire(r.content).get("X-Bytes") == "raw-bytes"

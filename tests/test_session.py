@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import time
 
 import pytest
 from _helpers import parse_wire, token, wait_until
@@ -268,3 +269,27 @@ def test_session_request_method_accepts_all_arguments(session, httpbin):
     assert body["headers"]["X-H"] == "3"
     assert body["headers"]["Cookie"] == "c=4"
     assert body["headers"]["Authorization"].startswith("Basic ")
+
+
+@pytest.mark.requestx_only
+def test_session_survives_server_closing_pooled_connection(session, fault_server):
+    """The server closes right after answering, so the next request races the
+    FIN.  requests loses that race (ConnectionError: RemoteDisconnected);
+    libcurl retries a request on a fresh connection when a reused one dies
+    before any response byte, and requestx should keep that."""
+    first = session.get(fault_server + "/ok-then-close").text
+    second = session.get(fault_server + "/ok-then-close").text
+    assert first != second  # a new connection was made for the second request
+    assert session.get(fault_server + "/ok").text == "ok\n"
+
+
+def test_session_survives_idle_connection_closed_later(session, fault_server):
+    session.get(fault_server + "/ok-then-close")
+    time.sleep(0.2)  # the server's close has certainly arrived
+    assert session.get(fault_server + "/ok").text == "ok\n"
+
+
+def test_session_cookie_not_sent_to_other_host(session, httpbin):
+    session.get(httpbin + "/cookies/set?host_only=1")
+    r = session.get(httpbin.url_for_host("localhost") + "/cookies")
+    assert r.json()["cookies"] == {}

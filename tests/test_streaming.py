@@ -11,7 +11,7 @@ from __future__ import annotations
 import gc
 
 import pytest
-from _helpers import token
+from _helpers import token, wait_until
 from servers.fault import SLOW_FIRST, SLOW_SECOND, big_body
 
 import requestx
@@ -101,6 +101,15 @@ def test_closing_stream_mid_body_leaves_session_working(session, fault_server, h
     r.close()
     assert session.get(httpbin + "/get").status_code == 200
     assert session.get(fault_server + "/big?size=5000").content == big_body(5000)
+
+
+def test_closing_stream_mid_body_closes_its_connection(session, fault_server):
+    t = token()
+    r = session.get(fault_server + f"/big?t={t}", stream=True)
+    next(r.iter_content(1024))
+    r.close()
+    [received] = fault_server.requests_with(t)
+    assert wait_until(lambda: received.conn_id not in fault_server.open_connection_ids())
 
 
 def test_abandoning_stream_mid_body_leaves_session_working(session, fault_server, httpbin):

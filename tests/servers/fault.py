@@ -712,6 +712,14 @@ def _big_chunked(server, conn, req) -> bool:
     return True
 
 
+def _ok_then_close(server, conn, req) -> bool:
+    """A normal keep-alive looking response, then the server closes the
+    connection anyway (as servers do with idle keep-alive connections)."""
+    conn.respond(req, 200, f"{conn.conn_id}".encode())
+    conn.close()
+    return False
+
+
 def _until_close(server, conn, req) -> bool:
     """A body framed by connection close (no Content-Length, not chunked)."""
     head = b"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nConnection: close\r\n\r\n"
@@ -836,6 +844,7 @@ class FaultServer(RawHTTPServer):
         "/big": _big,
         "/big-chunked": _big_chunked,
         "/until-close": _until_close,
+        "/ok-then-close": _ok_then_close,
         "/gzip": _make_compressed("gzip", "gzip"),
         "/deflate": _make_compressed("deflate", "deflate"),
         "/deflate-raw": _make_compressed("deflate-raw", "deflate"),
@@ -851,7 +860,7 @@ class FaultServer(RawHTTPServer):
         "/json-utf16": _json_utf16,
         "<proxy>": _proxy,
     }
-    prefix_routes = {"/status/": _status}
+    prefix_routes = {"/status/": _status, "/echo-raw/": _echo_raw}
 
 
 class StalledConnectTarget:
