@@ -47,12 +47,17 @@ sys.path.insert(0, str(HERE))
 
 from servers import JSON_BODY_BYTES, NginxServer, ServerError, raise_on_sigterm  # noqa: E402
 
-ALL_CLIENTS = ("requestx", "requests", "urllib3", "pycurl", "wrk")
-PY_CLIENTS = ("requestx", "requests", "urllib3", "pycurl")
+ALL_CLIENTS = ("requestx", "requests", "urllib3", "pycurl", "pycurl-syslib", "wrk")
+PY_CLIENTS = ("requestx", "requests", "urllib3", "pycurl", "pycurl-syslib")
 SLOW_CLIENTS = ("requests", "urllib3")  # get --n-slow requests per run
 TARGETS = {"pycurl": 1.3, "requests": 20.0}  # requestx must be >= this many times faster
+# pycurl's PyPI wheel bundles its own (newer) libcurl; "pycurl-syslib" is pycurl
+# compiled against the system libcurl that requestx links, in a venv of its own,
+# so that row compares the two bindings over the very same libcurl.
+SYSLIB_VENV = HERE / ".run" / "pycurl-syslib"
 PIP_NAMES = {"requestx": "-e . (from the repository root)", "requests": "requests"}
 PIP_NAMES.update(urllib3="urllib3", pycurl="pycurl")
+PIP_NAMES["pycurl-syslib"] = "--no-binary pycurl pycurl (into benchmarks/.run/pycurl-syslib)"
 DEFAULT_OUTPUT = HERE / "results" / "sync.md"
 BATCH = 500  # requests between two checks of the time limit
 
@@ -146,7 +151,22 @@ LOOPS = {
     "requests": loop_requests,
     "urllib3": loop_urllib3,
     "pycurl": loop_pycurl,
+    "pycurl-syslib": loop_pycurl,
 }
+
+
+def syslib_python() -> str:
+    """The interpreter of the venv holding pycurl built against the system
+    libcurl; made on first use (needs libcurl4-openssl-dev)."""
+    python = SYSLIB_VENV / "bin" / "python"
+    if not python.exists():
+        print("building pycurl against the system libcurl (first run only) ...", flush=True)
+        subprocess.run([sys.executable, "-m", "venv", str(SYSLIB_VENV)], check=True)
+        subprocess.run(
+            [str(python), "-m", "pip", "install", "-q", "--no-binary", "pycurl", "pycurl"],
+            check=True,
+        )
+    return str(python)
 
 
 def _verify(client: str, status, body, expect_len: int, when: str) -> None:
@@ -202,7 +222,7 @@ def probe(client: str) -> dict:
                 "Session -- is the package built and installed (pip install -e .)?"
             )
         return {"version": getattr(requestx, "__version__", "?")}
-    module = __import__(client)
+    module = __import__("pycurl" if client == "pycurl-syslib" else client)
     return {"version": getattr(module, "__version__", getattr(module, "version", "?"))}
 
 
@@ -241,7 +261,8 @@ def _last_json_line(text: str):
 
 
 def _run_self(argv: list, timeout: float):
-    cmd = [sys.executable, os.path.abspath(__file__), *argv]
+    python = syslib_python() if "pycurl-syslib" in argv else sys.executable
+    cmd = [python, os.path.abspath(__file__), *argv]
     try:
         proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
     except subprocess.TimeoutExpired as exc:
