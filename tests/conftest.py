@@ -94,34 +94,43 @@ def httpbin_secure(tls_materials):
         yield server
 
 
+def _no_handler_errors(server):
+    assert not server.handler_errors, f"server handler crashed: {server.handler_errors!r}"
+
+
 @pytest.fixture(scope="session")
 def fault_server():
     with FaultServer() as server:
         yield server
+    _no_handler_errors(server)
 
 
 @pytest.fixture
 def isolated_fault_server():
     with FaultServer() as server:
         yield server
+    _no_handler_errors(server)
 
 
 @pytest.fixture(scope="session")
 def tls_server(tls_materials):
     with TLSServer(tls_materials) as server:
         yield server
+    _no_handler_errors(server)
 
 
 @pytest.fixture(scope="session")
 def tls_client_cert_server(tls_materials):
     with TLSServer(tls_materials, require_client_cert=True) as server:
         yield server
+    _no_handler_errors(server)
 
 
 @pytest.fixture(scope="session")
 def tls_wrong_host_server(tls_materials):
     with TLSServer(tls_materials, leaf=tls_materials.wrong_host_cert) as server:
         yield server
+    _no_handler_errors(server)
 
 
 @pytest.fixture(scope="session")

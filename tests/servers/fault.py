@@ -7,6 +7,45 @@ request whose target is in absolute form (``GET http://host/path``), i.e. a
 request sent to a forward proxy, is answered with a JSON description of what
 the "proxy" received instead of being routed.
 
+Endpoints (FaultServer.routes):
+
+  /, /ok              200 "ok\n"
+  /json               200 JSON {"method", "path", "scheme"}
+  /echo-raw[/...]     200, body = the exact bytes of the request (head + body as sent)
+  /echo-head          200, body = the request line and header block only
+  /conn-id            200 "<connection id> <requests served before on it>"
+  /status/<code>      that status, short text body (none for 204/304)
+  /redirect           ?status=302&location=... : redirect, Location sent verbatim
+  /redirect-loop      302 to itself, forever
+  /cookie-redirect    Set-Cookie flavor=choco, then 302 to ?location= (default /echo-raw)
+  /set-cookie         one Set-Cookie per query argument
+  /close              reads the request, closes without a response
+  /reset              reads the request, resets the connection (SO_LINGER 0)
+  /short              Content-Length: 100, sends 10 bytes, closes
+  /bad-chunk          chunked: one good chunk, then a non-hex chunk size, closes
+  /truncated-chunk    chunked: two good chunks, closes without the last-chunk
+  /stall-headers      reads the request, never answers
+  /stall-body         headers (Content-Length: 100) and 10 bytes, then nothing
+  /slow-chunks        chunked: SLOW_FIRST, waits (?gate=T until the test opens gate T,
+                      or ?delay=s), then SLOW_SECOND
+  /drip               ?n=6&interval=0.15: n bytes, one per interval (Content-Length)
+  /big, /big-chunked  ?size=N bytes of big_body(N), Content-Length or chunked framing
+  /until-close        body framed by connection close (no length, not chunked)
+  /ok-then-close      a normal-looking response, then the connection is closed
+  /gzip /deflate /deflate-raw /br /zstd
+                      compressed_payload(name) with the matching Content-Encoding
+  /bad-gzip           Content-Encoding: gzip over bytes that are not gzip
+  /multi-header       X-Multi three times, two Set-Cookie fields
+  /links              a Link header with rel="next" and rel="last"
+  /reason             "HTTP/1.1 299 Totally Fine"
+  /charset            ?cs=&text=: text encoded with and labelled as charset cs
+  /unicode-text       UNICODE_TEXT in UTF-8, Content-Type from ?ct= (no charset)
+  /json-bad           application/json that is not JSON
+  /json-utf16         JSON encoded as UTF-16 (with BOM), application/octet-stream
+  absolute-form target ("GET http://...")  answered as a forward proxy would be
+                      asked: JSON {"proxied": true, "target", "host",
+                      "proxy_authorization"}; CONNECT gets 405.
+
 Everything the server received is recorded (``FaultServer.requests``) together
 with the number of accepted connections, so tests can assert exactly what went
 over the wire, or that nothing did.
