@@ -515,12 +515,6 @@ class Session:
         headers = prep.headers
         if body is None and prep.method in _METHODS_EXPECTING_BODY:
             body = b""  # sent as "Content-Length: 0", as urllib3 does
-        elif body is not None and prep.method == "HEAD":
-            # libcurl sends HEAD without a body, so its length must not be sent
-            body = None
-            headers = CaseInsensitiveDict(headers)
-            headers.pop("Content-Length", None)
-            headers.pop("Transfer-Encoding", None)
         key = headers._store if body is None and type(headers) is CaseInsensitiveDict else None
         cached = self._wire_cache
         if key is not None and cached is not None and cached[0] == key:

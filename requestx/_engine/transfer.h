@@ -102,6 +102,7 @@ typedef struct rx_slot {
     int done;
     int paused;
     int stream;
+    int stop_at_headers; /* HEAD with a body: no response body will be read */
     CURLcode result;
     int64_t last_activity_us;
     int64_t read_timeout_us;
@@ -329,27 +330,25 @@ static CURLcode rx_slot_start(rx_slot *slot, const rx_request *req)
         return rc;
     }
     curl_easy_setopt(e, CURLOPT_HTTPHEADER, req->headers);
-    if (strcmp(req->method, "HEAD") == 0) {
-        curl_easy_setopt(e, CURLOPT_NOBODY, 1L);
-        curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, (char *)NULL);
-    } else if (req->upload_stream) {
-        curl_easy_setopt(e, CURLOPT_NOBODY, 0L); /* a pooled handle may come from a HEAD */
-        curl_easy_setopt(e, CURLOPT_POSTFIELDS, (char *)NULL);
+    /* HEAD is NOBODY (no response body is read). libcurl cannot send a body
+     * with it, so a HEAD that has one goes out as a custom "HEAD" request and
+     * rx_slot_run() ends the exchange at the end of the response headers. */
+    int has_body = req->body != NULL || req->upload_stream;
+    int head = strcmp(req->method, "HEAD") == 0;
+    int plain = strcmp(req->method, has_body ? "POST" : "GET") == 0;
+    slot->stop_at_headers = head && has_body;
+    curl_easy_setopt(e, CURLOPT_NOBODY, (head && !has_body) ? 1L : 0L);
+    if (req->upload_stream) {
+        curl_easy_setopt(e, CURLOPT_POSTFIELDS, (char *)NULL); /* body from rx_on_read */
         curl_easy_setopt(e, CURLOPT_POST, 1L);
         curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, req->body_len);
-        curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST,
-                         strcmp(req->method, "POST") == 0 ? NULL : req->method);
     } else if (req->body != NULL) {
-        curl_easy_setopt(e, CURLOPT_NOBODY, 0L);
         curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, req->body_len);
         curl_easy_setopt(e, CURLOPT_POSTFIELDS, req->body);
-        curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST,
-                         strcmp(req->method, "POST") == 0 ? NULL : req->method);
-    } else {
+    } else if (!head) {
         curl_easy_setopt(e, CURLOPT_HTTPGET, 1L);
-        curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST,
-                         strcmp(req->method, "GET") == 0 ? NULL : req->method);
     }
+    curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, (plain || (head && !has_body)) ? NULL : req->method);
     curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, req->connect_timeout_ms);
 
     slot->head.len = 0;
@@ -462,6 +461,12 @@ static CURLcode rx_slot_run(rx_slot *slot, enum rx_goal goal)
                 return CURLE_OK; /* the error waits for the consumer (see above) */
             }
             return slot->result;
+        }
+        if (slot->stop_at_headers && slot->headers_done) {
+            /* taken off the multi handle unfinished, the connection is closed */
+            slot->done = 1;
+            slot->result = CURLE_OK;
+            return CURLE_OK;
         }
         if (rx_goal_reached(slot, goal) || slot->up_wanted) {
             return CURLE_OK;
