@@ -1,0 +1,76 @@
+"""Run one scenario many times and report how many Python memory blocks it
+leaves behind (sys.getallocatedblocks works on release builds of CPython).
+
+Usage: python leak_check.py SCENARIO BASE_URL ROUNDS
+Prints one integer: blocks allocated after the rounds minus before them.
+"""
+
+from __future__ import annotations
+
+import gc
+import sys
+
+import requestx
+
+
+def scenarios(base: str, session: requestx.Session) -> dict:
+    def get():
+        session.get(base + "/ok").content
+
+    def post_bytes():
+        session.post(base + "/echo-raw", data=b"x" * 100).content
+
+    def post_generator():
+        session.post(base + "/echo-raw", data=(c for c in (b"a", b"b", b"c"))).content
+
+    def stream_read_all():
+        with session.get(base + "/big?size=70000", stream=True) as r:
+            for _ in r.iter_content(8192):
+                pass
+
+    def stream_abandon():
+        r = session.get(base + "/big?size=3000000", stream=True)
+        next(r.iter_content(1024))
+        r.close()
+
+    def refused():
+        try:
+            session.get("http://127.0.0.1:9/", timeout=1)
+        except requestx.ConnectionError:
+            pass
+
+    def broken_body():
+        try:
+            session.get(base + "/short")
+        except requestx.exceptions.ChunkedEncodingError:
+            pass
+
+    def redirect_with_cookie():
+        session.cookies.clear()
+        session.get(base + "/cookie-redirect?location=/ok").content
+
+    def bad_header():
+        try:
+            session.get(base + "/ok", headers={"X-Bad": "a\r\nb"})
+        except requestx.exceptions.InvalidHeader:
+            pass
+
+    return {name: fn for name, fn in locals().items() if callable(fn)}
+
+
+def main() -> None:
+    name, base, rounds = sys.argv[1], sys.argv[2], int(sys.argv[3])
+    session = requestx.Session()
+    run = scenarios(base, session)[name]
+    for _ in range(max(50, rounds // 5)):  # warm caches and pools
+        run()
+    gc.collect()
+    before = sys.getallocatedblocks()
+    for _ in range(rounds):
+        run()
+    gc.collect()
+    print(sys.getallocatedblocks() - before)
+
+
+if __name__ == "__main__":
+    main()

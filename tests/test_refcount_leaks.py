@@ -1,0 +1,41 @@
+"""Reference leaks: each scenario runs a few thousand times in a fresh
+interpreter and must not leave Python objects behind. A leak of one object per
+request would show as thousands of blocks; caches and pools are warmed first."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+import pytest
+
+SCRIPT = os.path.join(os.path.dirname(__file__), "isolated", "leak_check.py")
+ROUNDS = 2000
+ALLOWED_BLOCKS = 200  # well under one block per request
+
+SCENARIOS = [
+    "get",
+    "post_bytes",
+    "post_generator",
+    "stream_read_all",
+    "stream_abandon",
+    "refused",
+    "broken_body",
+    "redirect_with_cookie",
+    "bad_header",
+]
+
+
+@pytest.mark.parametrize("scenario", SCENARIOS)
+def test_no_reference_leak(fault_server, scenario):
+    rounds = ROUNDS // 4 if scenario in ("stream_abandon", "refused") else ROUNDS
+    out = subprocess.run(
+        [sys.executable, SCRIPT, scenario, fault_server.url, str(rounds)],
+        capture_output=True,
+        text=True,
+        timeout=240,
+    )
+    assert out.returncode == 0, out.stderr
+    leaked = int(out.stdout.strip().splitlines()[-1])
+    assert leaked < ALLOWED_BLOCKS, f"{scenario}: {leaked} blocks left after {rounds} rounds"
