@@ -43,8 +43,10 @@ $(STAMPS)/ext: $(C_SOURCES) setup.py $(STAMPS)/venv
 	$(PY) setup.py -q build_ext --inplace
 	@touch $@
 
+PYTEST := $(PY) -m pytest tests -q -p no:cacheprovider --timeout 300
+
 test: build
-	$(PY) -m pytest tests -q
+	$(PYTEST)
 
 demo: build
 	$(PY) scripts/demo.py
@@ -60,7 +62,7 @@ asan: $(STAMPS)/venv
 	ASAN_OPTIONS=detect_leaks=0:abort_on_error=1 \
 	UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 	LD_PRELOAD="$$(gcc -print-file-name=libasan.so) $$(gcc -print-file-name=libubsan.so)" \
-	  $(PY) -m pytest tests -q -p no:cacheprovider
+	  $(PYTEST)
 	rm -f requestx/_engine*.so
 	$(MAKE) build
 
