@@ -259,6 +259,14 @@ FAULT_CASES = {
     "status-299": "/status/299",
     "redirect-301-get": "/redirect?status=301&location=/json",
     "big-chunked": "/big-chunked?size=200000",
+    "continue-first": "/continue-first",
+    "latin1-header": "/latin1-header",
+    "mixed-case-dup": "/mixed-case-dup",
+    "cookie-expires": "/cookie-expires",
+    "no-reason": "/no-reason",
+    "http10": "/http10",
+    "chunked-trailers": "/chunked-trailers",
+    "not-modified-with-length": "/not-modified-with-length",
 }
 
 

@@ -57,6 +57,12 @@ def test_scheme_relative_location(fault_server):
     assert r.url == fault_server + "/ok"
 
 
+def test_utf8_location_is_followed_percent_encoded(fault_server):
+    r = requestx.get(fault_server + "/redirect-utf8-location", timeout=2)
+    assert r.url == fault_server + "/echo-raw/%C3%BC"
+    assert r.content.startswith(b"GET /echo-raw/%C3%BC HTTP/1.1")
+
+
 def test_allow_redirects_false_returns_the_redirect(httpbin):
     r = requestx.get(httpbin + "/redirect/1", allow_redirects=False)
     assert r.status_code == 302

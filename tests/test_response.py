@@ -66,6 +66,47 @@ def test_repeated_header_fields_are_joined_with_comma(fault_server):
     assert r.headers["X-Multi"] == ", ".join(MULTI_VALUES)
 
 
+def test_repeated_fields_with_different_case_are_joined(fault_server):
+    r = requestx.get(fault_server + "/mixed-case-dup")
+    assert r.headers["x-dup"] == "lower, upper, title"
+
+
+def test_latin1_header_bytes_are_decoded_as_latin1(fault_server):
+    assert requestx.get(fault_server + "/latin1-header").headers["X-Latin"] == "café crème"
+
+
+def test_interim_100_response_is_skipped(fault_server):
+    r = requestx.get(fault_server + "/continue-first")
+    assert r.status_code == 200
+    assert r.text == "after continue\n"
+    assert r.headers["X-Final"] == "yes"
+    assert "X-Interim" not in r.headers
+
+
+def test_trailer_fields_are_not_response_headers(fault_server):
+    r = requestx.get(fault_server + "/chunked-trailers")
+    assert r.text == "body with trailers\n"
+    assert "X-Trailer" not in r.headers
+
+
+def test_empty_reason_phrase(fault_server):
+    r = requestx.get(fault_server + "/no-reason")
+    assert r.status_code == 200
+    assert r.reason == ""
+
+
+def test_http10_response_is_read(session, fault_server):
+    assert session.get(fault_server + "/http10").text == "old ok"
+    assert session.get(fault_server + "/ok").text == "ok\n"
+
+
+def test_304_with_content_length_has_no_body(session, fault_server):
+    r = session.get(fault_server + "/not-modified-with-length", timeout=2)
+    assert r.status_code == 304
+    assert r.content == b""
+    assert session.get(fault_server + "/ok", timeout=2).text == "ok\n"
+
+
 def test_missing_header_get_returns_default(httpbin):
     r = requestx.get(httpbin + "/get")
     assert r.headers.get("X-Not-There") is None
@@ -210,6 +251,12 @@ def test_cookies_from_set_cookie(fault_server):
     r = requestx.get(fault_server + "/multi-header")
     assert r.cookies["first"] == "1"
     assert r.cookies["second"] == "2"
+
+
+def test_cookies_with_comma_in_expires_are_all_parsed(fault_server):
+    r = requestx.get(fault_server + "/cookie-expires")
+    assert r.cookies.get("early") == "1"
+    assert r.cookies.get("late") == "2"
 
 
 def test_cookies_from_httpbin_set(httpbin):

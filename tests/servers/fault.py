@@ -42,6 +42,15 @@ Endpoints (FaultServer.routes):
   /unicode-text       UNICODE_TEXT in UTF-8, Content-Type from ?ct= (no charset)
   /json-bad           application/json that is not JSON
   /json-utf16         JSON encoded as UTF-16 (with BOM), application/octet-stream
+  /continue-first     an unsolicited "100 Continue" block, then 200 with X-Final
+  /latin1-header      X-Latin header with latin-1 bytes ("café crème")
+  /mixed-case-dup     x-dup / X-DUP / X-Dup fields
+  /cookie-expires     two Set-Cookie fields whose Expires contains a comma
+  /no-reason          "HTTP/1.1 200 " (empty reason phrase)
+  /http10             an HTTP/1.0 response, then close
+  /chunked-trailers   chunked body followed by a trailer field
+  /not-modified-with-length  304 with Content-Length: 50 and (correctly) no body
+  /redirect-utf8-location    302 whose Location has raw UTF-8 bytes
   absolute-form target ("GET http://...")  answered as a forward proxy would be
                       asked: JSON {"proxied": true, "target", "host",
                       "proxy_authorization"}; CONNECT gets 405.
@@ -850,6 +859,72 @@ def _json_utf16(server, conn, req) -> bool:
     return True
 
 
+def _continue_first(server, conn, req) -> bool:
+    """An unsolicited 100 Continue (with a header of its own), then the response."""
+    conn.send(b"HTTP/1.1 100 Continue\r\nX-Interim: yes\r\n\r\n")
+    conn.respond(req, 200, b"after continue\n", headers=[("X-Final", "yes")])
+    return True
+
+
+def _latin1_header(server, conn, req) -> bool:
+    head = (
+        b"HTTP/1.1 200 OK\r\nX-Latin: caf\xe9 cr\xe8me\r\n"
+        b"Content-Type: text/plain\r\nContent-Length: 3\r\n\r\nok\n"
+    )
+    conn.send(head)
+    return True
+
+
+def _mixed_case_dup(server, conn, req) -> bool:
+    headers = [("x-dup", "lower"), ("X-DUP", "upper"), ("X-Dup", "title")]
+    conn.respond(req, 200, b"dup\n", headers=headers)
+    return True
+
+
+def _cookie_expires(server, conn, req) -> bool:
+    """Set-Cookie fields whose Expires attribute contains a comma."""
+    headers = [
+        ("Set-Cookie", "early=1; Expires=Wed, 21 Oct 2037 07:28:00 GMT; Path=/"),
+        ("Set-Cookie", "late=2; Expires=Thu, 22 Oct 2037 07:28:00 GMT; Path=/"),
+    ]
+    conn.respond(req, 200, b"cookies\n", headers=headers)
+    return True
+
+
+def _no_reason(server, conn, req) -> bool:
+    conn.send(b"HTTP/1.1 200 \r\nContent-Type: text/plain\r\nContent-Length: 3\r\n\r\nok\n")
+    return True
+
+
+def _http10(server, conn, req) -> bool:
+    conn.send(b"HTTP/1.0 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 6\r\n\r\nold ok")
+    conn.close()
+    return False
+
+
+def _chunked_trailers(server, conn, req) -> bool:
+    conn.send(
+        b"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nTransfer-Encoding: chunked\r\n"
+        b"Trailer: X-Trailer\r\n\r\n"
+        + _chunk(b"body with ")
+        + _chunk(b"trailers\n")
+        + b"0\r\nX-Trailer: trailing-value\r\n\r\n"
+    )
+    return True
+
+
+def _not_modified_with_length(server, conn, req) -> bool:
+    # A 304 announces the length of the representation but never has a body.
+    conn.send(b'HTTP/1.1 304 Not Modified\r\nETag: "v1"\r\nContent-Length: 50\r\n\r\n')
+    return True
+
+
+def _redirect_utf8_location(server, conn, req) -> bool:
+    # Location with raw UTF-8 bytes, as some servers send it.
+    conn.send(b"HTTP/1.1 302 Found\r\nLocation: /echo-raw/\xc3\xbc\r\nContent-Length: 0\r\n\r\n")
+    return True
+
+
 def _set_cookie(server, conn, req) -> bool:
     """/set-cookie?name=value...: one Set-Cookie per query argument."""
     headers = [("Set-Cookie", f"{k}={v[0]}; Path=/") for k, v in req.query.items()]
@@ -897,6 +972,15 @@ class FaultServer(RawHTTPServer):
         "/unicode-text": _unicode_text,
         "/json-bad": _json_bad,
         "/json-utf16": _json_utf16,
+        "/continue-first": _continue_first,
+        "/latin1-header": _latin1_header,
+        "/mixed-case-dup": _mixed_case_dup,
+        "/cookie-expires": _cookie_expires,
+        "/no-reason": _no_reason,
+        "/http10": _http10,
+        "/chunked-trailers": _chunked_trailers,
+        "/not-modified-with-length": _not_modified_with_length,
+        "/redirect-utf8-location": _redirect_utf8_location,
         "<proxy>": _proxy,
     }
     prefix_routes = {"/status/": _status, "/echo-raw/": _echo_raw}
