@@ -10,7 +10,7 @@ from . import exceptions, status_codes, structures  # noqa: F401
 from .__version__ import __version__
 from ._engine import curl_version
 from .api import delete, get, head, options, patch, post, put, request
-from .auth import HTTPBasicAuth, HTTPProxyAuth
+from .auth import HTTPBasicAuth, HTTPDigestAuth, HTTPProxyAuth
 from .exceptions import (
     ConnectionError,
     ConnectTimeout,
@@ -33,6 +33,7 @@ __all__ = [
     "ConnectTimeout",
     "FileModeWarning",
     "HTTPBasicAuth",
+    "HTTPDigestAuth",
     "HTTPError",
     "HTTPProxyAuth",
     "JSONDecodeError",

@@ -199,6 +199,7 @@ class Session:
         self._owns_client = _client is None
         self._client = _engine.Client() if _client is None else _client
         self._env: Optional[tuple[dict[str, str], Optional[str], bool]] = None
+        self._connection = SessionConnection(self)
         self._settings_cache: dict[tuple[Any, ...], tuple[Any, ...]] = {}
         self._wire_cache: Optional[tuple[dict[str, Any], tuple[bytes, ...]]] = None
         self._clean_headers: Optional[tuple[dict[str, Any], dict[str, Any]]] = None
@@ -530,6 +531,7 @@ class Session:
         except _engine.TransferError as exc:
             raise from_transfer_error(exc, request=prep, via_proxy=via_proxy) from None
         response = Response._from_engine(result, prep)
+        response.connection = self._connection
         raw_head = result[2]
         if b"set-cookie" in raw_head.lower():
             extract_cookies_to_jar(self.cookies, prep, response)
@@ -695,6 +697,39 @@ class Session:
             hop.history = history[:i]
         resp.history = history
         return resp
+
+
+class SessionConnection:
+    """What ``Response.connection`` is: sends one more request on the session
+    that produced the response, without following redirects or running hooks
+    (what requests' transport adapter does; auth handlers such as
+    HTTPDigestAuth resend through it)."""
+
+    def __init__(self, session: Session) -> None:
+        self._session = session
+
+    def send(
+        self,
+        request: PreparedRequest,
+        stream: Any = False,
+        timeout: Any = None,
+        verify: Any = None,
+        cert: Any = None,
+        proxies: Any = None,
+        **kwargs: Any,
+    ) -> Response:
+        session = self._session
+        if request._target is None or request._target.url != request.url:
+            request._target = prepare_url(request.url)
+        response = session._send_hop(
+            request, _timeouts(timeout), proxies, bool(stream), verify, cert
+        )
+        if not stream:
+            response.content
+        return response
+
+    def close(self) -> None:
+        pass
 
 
 def _rewind(prepared: PreparedRequest) -> None:
