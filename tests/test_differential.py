@@ -108,6 +108,7 @@ HTTPBIN_CASES = {
     "get-empty-header": ("GET", "/headers", {"headers": {"X-Empty": ""}}),
     "get-headers": ("GET", "/headers", {"headers": {"X-One": "1", "X-Two": "two"}}),
     "post-form": ("POST", "/post", {"data": {"a": "1", "b": "2"}}),
+    "post-form-list-values": ("POST", "/post", {"data": {"a": ["1", "2"], "b": "3"}}),
     "post-form-list": ("POST", "/post", {"data": [("a", "1"), ("a", "2")]}),
     "post-str": ("POST", "/post", {"data": "raw string body"}),
     "post-bytes": ("POST", "/post", {"data": b"\x00\x01\x02binary"}),
@@ -340,6 +341,10 @@ ERROR_CASES = {
     "json-nan": lambda lib, fs, ru: lib.post(fs + "/ok", json=float("nan")),
     "raise-for-status": lambda lib, fs, ru: lib.get(fs + "/status/404").raise_for_status(),
     "bad-timeout": lambda lib, fs, ru: lib.get(fs + "/ok", timeout=(1, 2, 3)),
+    "proxy-refused": lambda lib, fs, ru: lib.get(fs + "/ok", proxies={"http": ru}),
+    "proxy-no-connect": lambda lib, fs, ru: lib.get(
+        ru.replace("http:", "https:"), proxies={"https": fs.url}, timeout=2
+    ),
 }
 
 

@@ -187,6 +187,22 @@ def test_reset_connection_raises_connection_error(fault_server):
         requestx.get(fault_server + "/reset")
 
 
+def test_unreachable_proxy_raises_proxy_error(refused_url, isolated_fault_server):
+    with pytest.raises(exc.ProxyError):
+        requestx.get(isolated_fault_server + "/ok", proxies={"http": refused_url})
+    assert isolated_fault_server.connections_accepted == 0
+
+
+def test_proxy_refusing_connect_raises_proxy_error(fault_server, refused_url):
+    https_url = refused_url.replace("http://", "https://") + "/"
+    with pytest.raises(exc.ProxyError):
+        requestx.get(https_url, proxies={"https": fault_server.url}, timeout=2)
+
+
+def test_proxy_error_is_a_connection_error():
+    assert issubclass(exc.ProxyError, exc.ConnectionError)
+
+
 def test_connection_error_carries_the_request(refused_url):
     with pytest.raises(exc.ConnectionError) as info:
         requestx.get(refused_url + "/x")

@@ -293,3 +293,30 @@ def test_session_cookie_not_sent_to_other_host(session, httpbin):
     session.get(httpbin + "/cookies/set?host_only=1")
     r = session.get(httpbin.url_for_host("localhost") + "/cookies")
     assert r.json()["cookies"] == {}
+
+
+def _write_netrc(tmp_path, monkeypatch, host="127.0.0.1"):
+    netrc = tmp_path / "netrc"
+    netrc.write_text(f"machine {host}\nlogin alice\npassword s3cret\n")
+    netrc.chmod(0o600)
+    monkeypatch.setenv("NETRC", str(netrc))
+
+
+def test_netrc_credentials_are_used(monkeypatch, tmp_path, httpbin):
+    _write_netrc(tmp_path, monkeypatch)
+    with requestx.Session() as s:
+        assert s.get(httpbin + "/basic-auth/alice/s3cret").status_code == 200
+
+
+def test_explicit_auth_beats_netrc(monkeypatch, tmp_path, httpbin):
+    _write_netrc(tmp_path, monkeypatch)
+    with requestx.Session() as s:
+        r = s.get(httpbin + "/basic-auth/alice/s3cret", auth=("alice", "wrong"))
+    assert r.status_code == 401
+
+
+def test_trust_env_false_ignores_netrc(monkeypatch, tmp_path, httpbin):
+    _write_netrc(tmp_path, monkeypatch)
+    with requestx.Session() as s:
+        s.trust_env = False
+        assert s.get(httpbin + "/basic-auth/alice/s3cret").status_code == 401
