@@ -273,6 +273,13 @@ def test_credentials_in_url_become_basic_auth(httpbin):
     assert requestx.get(url).status_code == 200
 
 
+def test_latin1_header_value_is_sent_as_latin1(fault_server):
+    t = token()
+    requestx.get(fault_server + f"/echo-raw?t={t}", headers={"X-Latin": "café"})
+    [received] = fault_server.requests_with(t)
+    assert b"\r\nX-Latin: caf\xe9\r\n" in received.head
+
+
 def test_bytes_header_value_is_accepted(fault_server):
     r = requestx.get(fault_server + "/echo-raw", headers={"X-Bytes": b"raw-bytes"})
     assert parse_wire(r.content).get("X-Bytes") == "raw-bytes"

@@ -74,6 +74,14 @@ def test_iter_lines_delivers_lines_before_second_chunk_is_sent(fault_server):
     assert list(lines) == [b"gamma"]
 
 
+def test_module_level_stream_is_readable_after_call_returns(fault_server):
+    """requestx.get() closes its own Session on return; a streamed response
+    must still deliver its whole body afterwards."""
+    r = requestx.get(fault_server + "/big?size=1000000", stream=True)
+    gc.collect()
+    assert b"".join(r.iter_content(65536)) == big_body(1000000)
+
+
 def test_stream_content_reads_whole_body(fault_server):
     r = requestx.get(fault_server + "/big?size=1000000", stream=True)
     assert r.content == big_body(1000000)
