@@ -133,6 +133,9 @@ static size_t rx_on_header(char *data, size_t size, size_t nmemb, void *userp)
     rx_slot *slot = userp;
     size_t len = size * nmemb;
     slot->last_activity_us = rx_now_us();
+    if (slot->headers_done && slot->status >= 200) {
+        return len; /* trailer fields after a chunked body: not response headers */
+    }
     if (len >= 5 && memcmp(data, "HTTP/", 5) == 0) {
         /* a new response begins (after a 1xx): keep only the latest block */
         slot->head.len = 0;
