@@ -192,6 +192,19 @@ class Request(RequestHooksMixin):
 class PreparedRequest(RequestHooksMixin):
     """The exact bytes that will be sent: method, URL, headers and body."""
 
+    _hooks: Optional[dict[str, list[Callable[..., Any]]]] = None
+
+    @property  # type: ignore[override]
+    def hooks(self) -> dict[str, list[Callable[..., Any]]]:
+        """Made on first use: most requests never have a hook."""
+        if self._hooks is None:
+            self._hooks = default_hooks()
+        return self._hooks
+
+    @hooks.setter
+    def hooks(self, value: dict[str, list[Callable[..., Any]]]) -> None:
+        self._hooks = value
+
     def __init__(self) -> None:
         self.method: Optional[str] = None
         self.url: Optional[str] = None
@@ -580,10 +593,10 @@ class Response:
     @classmethod
     def _from_engine(
         cls,
-        result: tuple[int, int, bytes, Any, bytes],
+        result: tuple[int, int, bytes, Any, bytes, bool],
         request: PreparedRequest,
     ) -> Response:
-        status, version, raw_head, payload, timings = result
+        status, version, raw_head, payload, timings, _ = result
         self = cls.__new__(cls)
         # only what differs from the class-level defaults below
         if type(payload) is bytes:

@@ -295,7 +295,6 @@ class Session:
         p._target = target
         p.body = None
         p._body_position = None
-        p.hooks = default_hooks()
         p._cookies = None
         p.headers = self._merged_headers(headers)
         if data or files or json is not None:
@@ -532,8 +531,7 @@ class Session:
             raise from_transfer_error(exc, request=prep, via_proxy=via_proxy) from None
         response = Response._from_engine(result, prep)
         response.connection = self._connection
-        raw_head = result[2]
-        if b"set-cookie" in raw_head.lower():
+        if result[5]:  # the engine saw a Set-Cookie field
             extract_cookies_to_jar(self.cookies, prep, response)
         return response
 
@@ -551,7 +549,7 @@ class Session:
             stream = self.stream
         timeouts = _timeouts(timeout)
         response = self._send_hop(prep, timeouts, proxies, bool(stream), verify, cert)
-        hooks = prep.hooks
+        hooks = prep._hooks
         if hooks and hooks.get("response"):
             response = dispatch_hook(
                 "response",
@@ -689,7 +687,7 @@ class Session:
             )
             resp = self._send_hop(next_req, timeouts, hop_proxies, bool(stream), verify, cert)
             resp.history = history[:]
-            hooks = next_req.hooks
+            hooks = next_req._hooks
             if hooks and hooks.get("response"):
                 resp = dispatch_hook("response", hooks, resp)
             req = next_req

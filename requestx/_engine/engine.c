@@ -9,7 +9,8 @@
  *   Stream  - a response whose body is still arriving (stream=True).
  *
  * Client.perform() takes one request, releases the GIL for the whole
- * transfer and returns (status, http_version, raw_headers, body, timings)
+ * transfer and returns (status, http_version, raw_headers, body, timings,
+ * sets_cookie)
  * (timings: six native doubles packed in bytes, see timings_bytes())
  * where body is bytes, or a Stream when stream=True. Failures raise
  * TransferError(curl_code, message, phase); requestx.exceptions maps them to
@@ -453,7 +454,7 @@ static PyType_Spec Stream_spec = {
 /*** Client.perform ***/
 
 /* perform(method, url, headers, body, connect_timeout, read_timeout, settings, stream)
- *   -> (status, http_version, raw_headers, body_or_stream, timings) */
+ *   -> (status, http_version, raw_headers, body_or_stream, timings, sets_cookie) */
 static PyObject *Client_perform(ClientObject *self, PyTypeObject *defining_class,
                                 PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
 {
@@ -543,6 +544,7 @@ static PyObject *Client_perform(ClientObject *self, PyTypeObject *defining_class
         goto fail;
     }
     int status = slot->status;
+    int sets_cookie = slot->sets_cookie;
     int version = rx_slot_http_version(slot);
     if (req.stream) {
         payload = new_stream(state, self, slot);
@@ -558,7 +560,7 @@ static PyObject *Client_perform(ClientObject *self, PyTypeObject *defining_class
         client_release(self, slot);
         slot = NULL;
     }
-    result = PyTuple_New(5);
+    result = PyTuple_New(6);
     if (result == NULL) {
         goto fail;
     }
@@ -576,6 +578,7 @@ static PyObject *Client_perform(ClientObject *self, PyTypeObject *defining_class
     PyTuple_SET_ITEM(result, 2, raw_headers);
     PyTuple_SET_ITEM(result, 3, payload);
     PyTuple_SET_ITEM(result, 4, timings);
+    PyTuple_SET_ITEM(result, 5, PyBool_FromLong(sets_cookie));
     return result;
 
 fail:

@@ -20,6 +20,7 @@
 
 #include <curl/curl.h>
 #include <stdint.h>
+#include <strings.h>
 #include <time.h>
 
 #include "buffer.h"
@@ -97,6 +98,7 @@ typedef struct rx_slot {
     char errbuf[CURL_ERROR_SIZE];
     int status;       /* status of the latest status line */
     int headers_done; /* the final (non-1xx) header block is complete */
+    int sets_cookie;  /* the final header block has a Set-Cookie field */
     int phase;
     int attached; /* added to the multi handle */
     int done;
@@ -140,6 +142,7 @@ static size_t rx_on_header(char *data, size_t size, size_t nmemb, void *userp)
         /* a new response begins (after a 1xx): keep only the latest block */
         slot->head.len = 0;
         slot->headers_done = 0;
+        slot->sets_cookie = 0;
         slot->status = 0;
         const char *p = memchr(data, ' ', len);
         if (p != NULL && (size_t)(p - data) + 4 <= len) {
@@ -149,6 +152,9 @@ static size_t rx_on_header(char *data, size_t size, size_t nmemb, void *userp)
             }
             slot->status = code;
         }
+    }
+    if (len > 11 && (data[0] | 0x20) == 's' && strncasecmp(data, "set-cookie:", 11) == 0) {
+        slot->sets_cookie = 1; /* spares Python a search of every header block */
     }
     if (rx_buffer_append(&slot->head, data, len) < 0) {
         return 0; /* libcurl reports CURLE_WRITE_ERROR */
@@ -359,6 +365,7 @@ static CURLcode rx_slot_start(rx_slot *slot, const rx_request *req)
     slot->errbuf[0] = '\0';
     slot->status = 0;
     slot->headers_done = 0;
+    slot->sets_cookie = 0;
     slot->phase = RX_PHASE_CONNECT;
     slot->done = 0;
     slot->paused = 0;
