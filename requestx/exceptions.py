@@ -11,6 +11,7 @@
         │   └── ConnectTimeout (also Timeout)
         ├── Timeout
         │   └── ReadTimeout
+        │       └── BodyReadTimeout (also ConnectionError)
         ├── URLRequired
         ├── TooManyRedirects
         ├── MissingSchema (also ValueError)
@@ -44,6 +45,7 @@ __all__ = [
     "Timeout",
     "ConnectTimeout",
     "ReadTimeout",
+    "BodyReadTimeout",
     "URLRequired",
     "TooManyRedirects",
     "MissingSchema",
@@ -116,6 +118,11 @@ class ConnectTimeout(ConnectionError, Timeout):
 
 class ReadTimeout(Timeout):
     """The server did not send any data in the allotted amount of time."""
+
+
+class BodyReadTimeout(ReadTimeout, ConnectionError):
+    """The body stopped arriving for longer than the read timeout. requests
+    reports this case as a ConnectionError, so it is both."""
 
 
 class URLRequired(RequestException):
@@ -225,7 +232,7 @@ _CURL_ERRORS: dict[int, Any] = {
     _COULDNT_RESOLVE_HOST: ConnectionError,
     _COULDNT_CONNECT: ConnectionError,
     _PARTIAL_FILE: (ConnectionError, ConnectionError, ChunkedEncodingError),
-    _OPERATION_TIMEDOUT: (ConnectTimeout, ReadTimeout, ReadTimeout),
+    _OPERATION_TIMEDOUT: (ConnectTimeout, ReadTimeout, BodyReadTimeout),
     _SSL_CONNECT_ERROR: SSLError,
     _SSL_ENGINE_NOTFOUND: SSLError,
     _SSL_CERTPROBLEM: SSLError,

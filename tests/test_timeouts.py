@@ -33,6 +33,13 @@ def test_read_timeout_when_body_stalls(fault_server):
         requestx.get(fault_server + "/stall-body", timeout=0.3)
 
 
+def test_stalled_body_is_also_a_connection_error_as_in_requests(fault_server):
+    """Code written for requests catches ConnectionError here; it still works."""
+    with pytest.raises(ConnectionError) as info:
+        requestx.get(fault_server + "/stall-body", timeout=0.3)
+    assert isinstance(info.value, ReadTimeout)
+
+
 @pytest.mark.requestx_only
 def test_read_timeout_when_streamed_body_stalls(fault_server):
     r = requestx.get(fault_server + "/stall-body", timeout=0.3, stream=True)
