@@ -32,7 +32,7 @@ in exactly one place: :func:`from_transfer_error`.
 from __future__ import annotations
 
 from json import JSONDecodeError as _StdJSONDecodeError
-from typing import Any
+from typing import Any, Optional
 
 __all__ = [
     "RequestException",
@@ -257,15 +257,23 @@ _CURL_ERRORS: dict[int, Any] = {
 _PROXY_CONNECT_CODES = frozenset(
     {_COULDNT_CONNECT, _COULDNT_RESOLVE_HOST, _GOT_NOTHING, _RECV_ERROR, _SEND_ERROR}
 )
+# An HTTP proxy forwarding a plain-http request that drops it before answering.
+_PROXY_DROP_CODES = frozenset({_GOT_NOTHING, _RECV_ERROR, _SEND_ERROR})
 
 
 def from_transfer_error(
-    error: BaseException, request: Any = None, via_proxy: bool = False
+    error: BaseException, request: Any = None, proxy: Optional[str] = None
 ) -> RequestException:
     """Turn the engine's ``TransferError(code, message, phase)`` into the most
-    specific requests exception. The only place this translation happens."""
+    specific requests exception. The only place this translation happens.
+
+    ``proxy`` says how the request used a proxy: None, "forward" (an http URL
+    sent to an HTTP proxy, which answers for the origin) or "tunnel"."""
     code, message, phase = error.args
-    if via_proxy and phase == PHASE_CONNECT and code in _PROXY_CONNECT_CODES:
+    if proxy and (
+        (phase == PHASE_CONNECT and code in _PROXY_CONNECT_CODES)
+        or (proxy == "forward" and phase == PHASE_WAIT and code in _PROXY_DROP_CODES)
+    ):
         cls: Any = ProxyError
     else:
         cls = _CURL_ERRORS.get(code, ConnectionError)

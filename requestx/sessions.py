@@ -353,48 +353,55 @@ class Session:
 
     def _engine_settings(
         self, url: str, proxies: Any, verify: Any, cert: Any
-    ) -> tuple[tuple[Any, ...], bool]:
-        """The engine's settings tuple for one hop, and whether a proxy is used."""
+    ) -> tuple[tuple[Any, ...], Optional[str]]:
+        """The engine's settings tuple for one hop, and how a proxy is used:
+        None, "forward" (an http URL sent to an HTTP proxy) or "tunnel"."""
         if proxies is None and verify is None and cert is None and not self.proxies:
             # the common case: nothing per request, no proxy anywhere
             key = (self.verify, self.cert, self.trust_env, self.http2)
             cached = self._default_settings
             if cached is not None and cached[0] == key:
-                return cached[1], False
+                return cached[1], None
             if not (self.trust_env and self._environment()[0]):
                 settings = self._engine_settings_slow(url, None, None, None)[0]
                 self._default_settings = (key, settings)
-                return settings, False
+                return settings, None
         return self._engine_settings_slow(url, proxies, verify, cert)
 
     def _engine_settings_slow(
         self, url: str, proxies: Any, verify: Any, cert: Any
-    ) -> tuple[tuple[Any, ...], bool]:
+    ) -> tuple[tuple[Any, ...], Optional[str]]:
         if verify is None:
             verify = self.verify
             if verify is True and self.trust_env:
                 verify = self._environment()[1] or True
         if cert is None:
             cert = self.cert
-        proxy_map = self.proxies
+        # request over session over environment; a None value removes a key,
+        # also one the environment would fill in
+        proxy_map = dict(self.proxies or {})
         if proxies:
-            proxy_map = merge_setting(proxies, proxy_map)
+            proxy_map.update(proxies)
         if self.trust_env:
             env_proxies = self._environment()[0]
             if env_proxies:
-                no_proxy = (proxy_map or {}).get("no_proxy") or env_proxies.get("no")
+                no_proxy = proxy_map.get("no_proxy") or env_proxies.get("no")
                 if not should_bypass_proxy(url, no_proxy):
-                    proxy_map = {
-                        **{k: v for k, v in env_proxies.items() if k != "no"},
-                        **(proxy_map or {}),
-                    }
+                    for key, value in env_proxies.items():
+                        if key != "no":
+                            proxy_map.setdefault(key, value)
+        proxy_map = {k: v for k, v in proxy_map.items() if v is not None}
         proxy = _proxy_url(select_proxy(url, proxy_map)) if proxy_map else ""
+        kind = None
+        if proxy:
+            forwards = url.startswith("http:") and proxy.startswith(("http:", "https:"))
+            kind = "forward" if forwards else "tunnel"
         key = (verify, cert if not isinstance(cert, list) else tuple(cert), proxy, self.http2)
         settings = self._settings_cache.get(key)
         if settings is None:
             settings = self._build_settings(verify, cert, proxy)
             self._settings_cache[key] = settings
-        return settings, bool(proxy)
+        return settings, kind
 
     def _build_settings(self, verify: Any, cert: Any, proxy: str) -> tuple[Any, ...]:
         import os
@@ -501,7 +508,7 @@ class Session:
         """One request, one response: no redirects followed."""
         target = prep._target
         assert target is not None
-        settings, via_proxy = self._engine_settings(target.url, proxies, verify, cert)
+        settings, proxy_kind = self._engine_settings(target.url, proxies, verify, cert)
         body = prep.body
         if isinstance(body, str):
             body = body.encode("utf-8")
@@ -528,7 +535,7 @@ class Session:
                 prep.method, target.wire, lines, body, timeouts[0], timeouts[1], settings, stream
             )
         except _engine.TransferError as exc:
-            raise from_transfer_error(exc, request=prep, via_proxy=via_proxy) from None
+            raise from_transfer_error(exc, request=prep, proxy=proxy_kind) from None
         response = Response._from_engine(result, prep)
         response.connection = self._connection
         if result[5]:  # the engine saw a Set-Cookie field

@@ -306,7 +306,10 @@ static rx_slot *rx_slot_new(rx_share *share)
     curl_easy_setopt(e, CURLOPT_ACCEPT_ENCODING, "");
     curl_easy_setopt(e, CURLOPT_SUPPRESS_CONNECT_HEADERS, 1L);
     curl_easy_setopt(e, CURLOPT_TCP_NODELAY, 1L);
+    /* proxies are chosen in Python (trust_env, NO_PROXY): libcurl must not
+     * read http_proxy or no_proxy from the environment on its own */
     curl_easy_setopt(e, CURLOPT_PROXY, "");
+    curl_easy_setopt(e, CURLOPT_NOPROXY, "");
     curl_easy_setopt(e, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_1_1);
     return slot;
 }
