@@ -247,7 +247,10 @@ class Session:
             cookies = cookiejar_from_dict(cookies)
         merged_cookies = merge_cookies(merge_cookies(RequestsCookieJar(), self.cookies), cookies)
         auth = request.auth
-        if self.trust_env and not auth and not self.auth:
+        explicit_header = any(
+            str(name).lower() == "authorization" for name in (request.headers or {})
+        )
+        if self.trust_env and not auth and not self.auth and not explicit_header:
             auth = netrc_auth(request.url) if isinstance(request.url, str) else None
         p = PreparedRequest()
         p.prepare(
@@ -310,7 +313,13 @@ class Session:
 
         if auth is None:
             auth = self.auth
-        if auth is None and target.auth is None and self.trust_env and self._environment()[2]:
+        if (
+            auth is None
+            and target.auth is None
+            and self.trust_env
+            and self._environment()[2]
+            and "Authorization" not in p.headers  # an explicit header beats .netrc
+        ):
             auth = netrc_auth(target.url)
         if auth is not None or target.auth is not None:
             p.prepare_auth(auth)

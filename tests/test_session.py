@@ -315,6 +315,17 @@ def test_explicit_auth_beats_netrc(monkeypatch, tmp_path, httpbin):
     assert r.status_code == 401
 
 
+def test_explicit_authorization_header_beats_netrc(monkeypatch, tmp_path, httpbin):
+    _write_netrc(tmp_path, monkeypatch)
+    with requestx.Session() as s:
+        r = s.get(httpbin + "/headers", headers={"Authorization": "Bearer token-1"})
+        assert r.json()["headers"]["Authorization"] == "Bearer token-1"
+        prepared = s.prepare_request(
+            requestx.Request("GET", httpbin + "/headers", headers={"Authorization": "Bearer t"})
+        )
+        assert prepared.headers["Authorization"] == "Bearer t"
+
+
 def test_trust_env_false_ignores_netrc(monkeypatch, tmp_path, httpbin):
     _write_netrc(tmp_path, monkeypatch)
     with requestx.Session() as s:
