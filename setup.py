@@ -31,9 +31,10 @@ setup(
                 "requestx/_engine/buffer.h",
                 "requestx/_engine/share.h",
                 "requestx/_engine/transfer.h",
+                "requestx/_engine/async_engine.h",
             ],
             extra_compile_args=extra_compile + curl_flags("--cflags"),
-            extra_link_args=extra_link + curl_flags("--libs"),
+            extra_link_args=extra_link + curl_flags("--libs") + ["-pthread"],
         )
     ],
 )

@@ -20,6 +20,7 @@
 #include <Python.h>
 #include <unistd.h>
 
+#include "async_engine.h"
 #include "transfer.h"
 
 /* Idle easy handles kept per Client; more than this are cleaned up. */
@@ -30,7 +31,13 @@
 typedef struct {
     PyTypeObject *client_type;
     PyTypeObject *stream_type;
+    PyTypeObject *async_client_type;
+    PyTypeObject *port_type;
+    PyTypeObject *async_transfer_type;
     PyObject *transfer_error;
+    PyObject *str_cancelled;
+    PyObject *str_set_result;
+    PyObject *str_set_exception;
 } rx_state;
 
 static inline rx_state *get_state(PyObject *module)
@@ -88,7 +95,7 @@ static rx_slot *client_acquire(ClientObject *self)
             return NULL;
         }
     }
-    slot = rx_slot_new(self->share);
+    slot = rx_slot_new(self->share, 1);
     if (slot == NULL) {
         PyErr_SetString(PyExc_MemoryError, "could not create a libcurl handle");
     }
@@ -637,6 +644,542 @@ static PyType_Spec Client_spec = {
     .slots = Client_slots,
 };
 
+/*** AsyncClient, Port, AsyncTransfer: the asyncio face of async_engine.h ***/
+
+typedef struct {
+    PyObject_HEAD
+    rx_client *client;
+} AsyncClientObject;
+
+typedef struct {
+    PyObject_HEAD
+    rx_port *port;
+} PortObject;
+
+typedef struct {
+    PyObject_HEAD
+    rx_xfer *xfer;
+    PyObject *future; /* resolved with the response tuple, or an exception */
+    PyObject *waiter; /* stream=True: a future waiting for body bytes */
+    PyObject *port;   /* the PortObject the news go to */
+    int delivered;    /* `future` has been resolved */
+} AsyncTransferObject;
+
+static void resolve(rx_state *state, PyObject *future, PyObject *value, int is_error)
+{
+    PyObject *cancelled = PyObject_CallMethodNoArgs(future, state->str_cancelled);
+    if (cancelled == NULL) {
+        PyErr_WriteUnraisable(future);
+        return;
+    }
+    int skip = PyObject_IsTrue(cancelled);
+    Py_DECREF(cancelled);
+    if (skip) {
+        return;
+    }
+    PyObject *name = is_error ? state->str_set_exception : state->str_set_result;
+    PyObject *r = PyObject_CallMethodOneArg(future, name, value);
+    if (r == NULL) {
+        PyErr_WriteUnraisable(future);
+    }
+    Py_XDECREF(r);
+}
+
+static PyObject *transfer_error_object(rx_state *state, rx_xfer *x)
+{
+    return PyObject_CallFunction(state->transfer_error, "isi", (int)x->result, x->errbuf, x->phase);
+}
+
+/* (status, version, raw_headers, body_or_transfer, timings, sets_cookie) */
+static PyObject *async_result(rx_xfer *x, PyObject *payload)
+{
+    rx_slot *slot = x->slot;
+    PyObject *head = PyBytes_FromStringAndSize(slot->head.data, (Py_ssize_t)slot->head.len);
+    PyObject *timings = head ? timings_bytes(slot) : NULL;
+    if (timings == NULL) {
+        Py_XDECREF(head);
+        return NULL;
+    }
+    return Py_BuildValue("(iiNONO)", slot->status, rx_slot_http_version(slot), head, payload,
+                         timings, slot->sets_cookie ? Py_True : Py_False);
+}
+
+/* With the GIL: act on the news the engine posted for one transfer. */
+static void deliver(rx_state *state, AsyncTransferObject *t)
+{
+    rx_xfer *x = t->xfer;
+    int events = x->taken;
+    x->taken = 0;
+    if (!t->delivered && (events & (RX_EV_HEADERS | RX_EV_DONE))) {
+        t->delivered = 1;
+        PyObject *value;
+        int is_error = 0;
+        if (x->stream && (events & RX_EV_HEADERS)) {
+            value = async_result(x, (PyObject *)t);
+        } else if (x->result != CURLE_OK) {
+            value = transfer_error_object(state, x);
+            is_error = 1;
+        } else if (x->stream) {
+            value = async_result(x, (PyObject *)t);
+        } else {
+            PyObject *body =
+                PyBytes_FromStringAndSize(x->slot->body.data, (Py_ssize_t)x->slot->body.len);
+            value = body ? async_result(x, body) : NULL;
+            Py_XDECREF(body);
+        }
+        if (value == NULL) {
+            PyObject *type, *tb;
+            PyErr_Fetch(&type, &value, &tb);
+            PyErr_NormalizeException(&type, &value, &tb);
+            Py_XDECREF(type);
+            Py_XDECREF(tb);
+            is_error = 1;
+        }
+        resolve(state, t->future, value, is_error);
+        Py_DECREF(value);
+    }
+    if (t->waiter != NULL && (events & (RX_EV_DATA | RX_EV_DONE))) {
+        PyObject *waiter = t->waiter;
+        t->waiter = NULL;
+        resolve(state, waiter, Py_None, 0);
+        Py_DECREF(waiter);
+    }
+}
+
+static PyObject *Port_new(PyTypeObject *type, PyObject *args, PyObject *kwargs)
+{
+    PortObject *self = (PortObject *)type->tp_alloc(type, 0);
+    if (self == NULL) {
+        return NULL;
+    }
+    self->port = rx_port_new();
+    if (self->port == NULL) {
+        Py_DECREF(self);
+        return PyErr_SetFromErrno(PyExc_OSError);
+    }
+    return (PyObject *)self;
+}
+
+static void Port_dealloc(PortObject *self)
+{
+    PyTypeObject *tp = Py_TYPE(self);
+    if (self->port != NULL) {
+        pthread_mutex_lock(&rx_the_engine.lock);
+        rx_port_unref_locked(self->port);
+        pthread_mutex_unlock(&rx_the_engine.lock);
+    }
+    tp->tp_free((PyObject *)self);
+    Py_DECREF(tp);
+}
+
+static PyObject *Port_fileno(PortObject *self, PyObject *unused)
+{
+    return PyLong_FromLong(self->port->efd);
+}
+
+/* drain(): the event loop's reader callback. Takes every transfer with news
+ * in one go and resolves their futures. */
+static PyObject *Port_drain(PortObject *self, PyTypeObject *defining_class, PyObject *const *args,
+                            Py_ssize_t nargs, PyObject *kwnames)
+{
+    rx_state *state = get_state(PyType_GetModule(defining_class));
+    rx_xfer *x = rx_port_take(self->port);
+    while (x != NULL) {
+        rx_xfer *next = x->port_next;
+        AsyncTransferObject *t = x->pyobj;
+        int released = x->taken & RX_EV_RELEASED;
+        deliver(state, t);
+        if (released) {
+            x->pyobj = NULL;
+            Py_DECREF(t); /* the engine's reference */
+        }
+        x = next;
+    }
+    Py_RETURN_NONE;
+}
+
+static PyMethodDef Port_methods[] = {
+    {"fileno", (PyCFunction)Port_fileno, METH_NOARGS, "The eventfd to watch for readability."},
+    {"drain", (PyCFunction)(void (*)(void))Port_drain, METH_METHOD | METH_FASTCALL | METH_KEYWORDS,
+     "Resolve the futures of every transfer with news."},
+    {NULL, NULL, 0, NULL},
+};
+
+static PyType_Slot Port_slots[] = {
+    {Py_tp_new, Port_new},
+    {Py_tp_dealloc, Port_dealloc},
+    {Py_tp_methods, Port_methods},
+    {Py_tp_doc, "The mailbox of one event loop: completions arrive through one eventfd."},
+    {0, NULL},
+};
+
+static PyType_Spec Port_spec = {
+    .name = "requestx._engine.Port",
+    .basicsize = sizeof(PortObject),
+    .flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_IMMUTABLETYPE,
+    .slots = Port_slots,
+};
+
+static int AsyncTransfer_traverse(AsyncTransferObject *self, visitproc visit, void *arg)
+{
+    Py_VISIT(Py_TYPE(self));
+    Py_VISIT(self->future);
+    Py_VISIT(self->waiter);
+    Py_VISIT(self->port);
+    return 0;
+}
+
+static int AsyncTransfer_clear(AsyncTransferObject *self)
+{
+    Py_CLEAR(self->future);
+    Py_CLEAR(self->waiter);
+    Py_CLEAR(self->port);
+    return 0;
+}
+
+static void AsyncTransfer_dealloc(AsyncTransferObject *self)
+{
+    PyTypeObject *tp = Py_TYPE(self);
+    PyObject_GC_UnTrack(self);
+    AsyncTransfer_clear(self);
+    if (self->xfer != NULL) {
+        rx_xfer_dispose(self->xfer); /* released by the engine: see Port_drain */
+    }
+    PyObject_GC_Del(self);
+    Py_DECREF(tp);
+}
+
+/* cancel(): stop the transfer (its connection is closed, not reused). */
+static PyObject *AsyncTransfer_cancel(AsyncTransferObject *self, PyObject *unused)
+{
+    rx_xfer *x = self->xfer;
+    pthread_mutex_lock(&rx_the_engine.lock);
+    int finished = x->finished;
+    x->cancel = 1;
+    pthread_mutex_unlock(&rx_the_engine.lock);
+    if (!finished && rx_engine_send(RX_CMD_CANCEL, x, NULL) < 0) {
+        return PyErr_NoMemory();
+    }
+    Py_RETURN_NONE;
+}
+
+/* take() -> bytes | None: body bytes that have arrived (b"" at the end), or
+ * None when the caller must wait(future) for more. Raises TransferError if
+ * the body broke. */
+static PyObject *AsyncTransfer_take(AsyncTransferObject *self, PyTypeObject *defining_class,
+                                    PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
+{
+    rx_xfer *x = self->xfer;
+    rx_slot *slot = x->slot;
+    PyObject *chunk = NULL;
+    int unpause = 0, failed = 0;
+    pthread_mutex_lock(&rx_the_engine.lock);
+    if (slot != NULL && slot->body.len > 0) {
+        chunk = PyBytes_FromStringAndSize(slot->body.data, (Py_ssize_t)slot->body.len);
+        if (chunk != NULL) {
+            slot->body.len = 0;
+            unpause = slot->paused && x->running;
+        }
+    } else if (x->finished) {
+        failed = x->result != CURLE_OK;
+        if (!failed) {
+            chunk = PyBytes_FromStringAndSize(NULL, 0);
+        }
+    } else {
+        x->want_data = 1;
+        chunk = Py_NewRef(Py_None);
+    }
+    pthread_mutex_unlock(&rx_the_engine.lock);
+    if (failed) {
+        PyErr_SetObject(get_state(PyType_GetModule(defining_class))->transfer_error,
+                        Py_BuildValue("(isi)", (int)x->result, x->errbuf, x->phase));
+        return NULL;
+    }
+    if (unpause && rx_engine_send(RX_CMD_UNPAUSE, x, NULL) < 0) {
+        Py_XDECREF(chunk);
+        return PyErr_NoMemory();
+    }
+    return chunk;
+}
+
+/* wait(future): resolved with None when take() has something new. */
+static PyObject *AsyncTransfer_wait(AsyncTransferObject *self, PyObject *future)
+{
+    Py_XSETREF(self->waiter, Py_NewRef(future));
+    Py_RETURN_NONE;
+}
+
+static PyObject *AsyncTransfer_timings(AsyncTransferObject *self, PyObject *unused)
+{
+    if (self->xfer->slot == NULL) {
+        Py_RETURN_NONE;
+    }
+    return timings_bytes(self->xfer->slot);
+}
+
+static PyObject *AsyncTransfer_get_finished(AsyncTransferObject *self, void *closure)
+{
+    pthread_mutex_lock(&rx_the_engine.lock);
+    int done =
+        self->xfer->finished && (self->xfer->slot == NULL || self->xfer->slot->body.len == 0);
+    pthread_mutex_unlock(&rx_the_engine.lock);
+    return PyBool_FromLong(done);
+}
+
+static PyMethodDef AsyncTransfer_methods[] = {
+    {"cancel", (PyCFunction)AsyncTransfer_cancel, METH_NOARGS, "Stop the transfer."},
+    {"take", (PyCFunction)(void (*)(void))AsyncTransfer_take,
+     METH_METHOD | METH_FASTCALL | METH_KEYWORDS, "Body bytes that arrived, b'' at the end."},
+    {"wait", (PyCFunction)AsyncTransfer_wait, METH_O, "Resolve this future on news."},
+    {"timings", (PyCFunction)AsyncTransfer_timings, METH_NOARGS, "libcurl's phase timings."},
+    {NULL, NULL, 0, NULL},
+};
+
+static PyGetSetDef AsyncTransfer_getset[] = {
+    {"finished", (getter)AsyncTransfer_get_finished, NULL, "The body was read to its end.", NULL},
+    {NULL, NULL, NULL, NULL, NULL},
+};
+
+static PyType_Slot AsyncTransfer_slots[] = {
+    {Py_tp_dealloc, AsyncTransfer_dealloc},
+    {Py_tp_traverse, AsyncTransfer_traverse},
+    {Py_tp_clear, AsyncTransfer_clear},
+    {Py_tp_methods, AsyncTransfer_methods},
+    {Py_tp_getset, AsyncTransfer_getset},
+    {Py_tp_doc, "One request on the engine thread."},
+    {0, NULL},
+};
+
+static PyType_Spec AsyncTransfer_spec = {
+    .name = "requestx._engine.AsyncTransfer",
+    .basicsize = sizeof(AsyncTransferObject),
+    .flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_HAVE_GC | Py_TPFLAGS_IMMUTABLETYPE |
+             Py_TPFLAGS_DISALLOW_INSTANTIATION,
+    .slots = AsyncTransfer_slots,
+};
+
+static PyObject *AsyncClient_new(PyTypeObject *type, PyObject *args, PyObject *kwargs)
+{
+    static char *kwlist[] = {"max_connections", "max_connections_per_host", "http2", NULL};
+    int max_total = 100, max_per_host = 0, http2 = 0;
+    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "|iip:AsyncClient", kwlist, &max_total,
+                                     &max_per_host, &http2)) {
+        return NULL;
+    }
+    AsyncClientObject *self = (AsyncClientObject *)type->tp_alloc(type, 0);
+    if (self == NULL) {
+        return NULL;
+    }
+    self->client = rx_client_new(max_total, max_per_host, http2);
+    if (self->client == NULL) {
+        Py_DECREF(self);
+        return PyErr_NoMemory();
+    }
+    return (PyObject *)self;
+}
+
+static void async_client_release(AsyncClientObject *self)
+{
+    if (self->client == NULL) {
+        return;
+    }
+    if (rx_the_engine.started && rx_the_engine.pid == getpid()) {
+        rx_engine_send(RX_CMD_CLOSE_CLIENT, NULL, self->client);
+    } else {
+        pthread_mutex_lock(&rx_the_engine.lock);
+        rx_client_unref(self->client);
+        pthread_mutex_unlock(&rx_the_engine.lock);
+    }
+    self->client = NULL;
+}
+
+static void AsyncClient_dealloc(AsyncClientObject *self)
+{
+    PyTypeObject *tp = Py_TYPE(self);
+    async_client_release(self);
+    tp->tp_free((PyObject *)self);
+    Py_DECREF(tp);
+}
+
+static PyObject *AsyncClient_close(AsyncClientObject *self, PyObject *unused)
+{
+    async_client_release(self);
+    Py_RETURN_NONE;
+}
+
+static char *dup_utf8(PyObject *obj)
+{
+    if (obj == Py_None) {
+        return NULL;
+    }
+    const char *text = PyUnicode_AsUTF8(obj);
+    if (text == NULL) {
+        return NULL;
+    }
+    char *copy = strdup(text);
+    if (copy == NULL) {
+        PyErr_NoMemory();
+    }
+    return copy;
+}
+
+/* submit(port, future, method, url, host, headers, body, connect_timeout,
+ *        read_timeout, settings, stream) -> AsyncTransfer */
+static PyObject *AsyncClient_submit(AsyncClientObject *self, PyTypeObject *defining_class,
+                                    PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
+{
+    if (nargs != 11 || kwnames != NULL) {
+        PyErr_SetString(PyExc_TypeError, "submit() takes exactly 11 positional arguments");
+        return NULL;
+    }
+    rx_state *state = get_state(PyType_GetModule(defining_class));
+    if (self->client == NULL) {
+        PyErr_SetString(PyExc_RuntimeError, "the session is closed");
+        return NULL;
+    }
+    if (!PyObject_TypeCheck(args[0], state->port_type)) {
+        PyErr_SetString(PyExc_TypeError, "port must be a Port");
+        return NULL;
+    }
+    PyObject *headers = args[5], *body = args[6], *settings = args[9];
+    double connect_timeout, read_timeout;
+    if (seconds_arg(args[7], &connect_timeout) < 0 || seconds_arg(args[8], &read_timeout) < 0) {
+        return NULL;
+    }
+    int stream = PyObject_IsTrue(args[10]);
+    if (stream < 0) {
+        return NULL;
+    }
+    if (body != Py_None && !PyBytes_Check(body)) {
+        PyErr_SetString(PyExc_TypeError, "body must be bytes or None");
+        return NULL;
+    }
+    if (!PyTuple_Check(settings) || PyTuple_GET_SIZE(settings) != 7 ||
+        (headers != Py_None && !PyTuple_Check(headers))) {
+        PyErr_SetString(PyExc_TypeError, "bad headers or settings");
+        return NULL;
+    }
+    rx_xfer *x = calloc(1, sizeof(*x));
+    if (x == NULL) {
+        return PyErr_NoMemory();
+    }
+    x->method = dup_utf8(args[2]);
+    x->url = x->method ? dup_utf8(args[3]) : NULL;
+    x->host = x->url ? dup_utf8(args[4]) : NULL;
+    if (x->host == NULL) {
+        goto fail;
+    }
+    if (headers != Py_None) {
+        for (Py_ssize_t i = 0; i < PyTuple_GET_SIZE(headers); i++) {
+            PyObject *line = PyTuple_GET_ITEM(headers, i);
+            if (!PyBytes_Check(line)) {
+                PyErr_SetString(PyExc_TypeError, "headers must be a tuple of bytes");
+                goto fail;
+            }
+            struct curl_slist *next = curl_slist_append(x->headers, PyBytes_AS_STRING(line));
+            if (next == NULL) {
+                PyErr_NoMemory();
+                goto fail;
+            }
+            x->headers = next;
+        }
+    }
+    if (body != Py_None) {
+        x->body_len = (curl_off_t)PyBytes_GET_SIZE(body);
+        x->body = malloc((size_t)x->body_len + 1);
+        if (x->body == NULL) {
+            PyErr_NoMemory();
+            goto fail;
+        }
+        memcpy(x->body, PyBytes_AS_STRING(body), (size_t)x->body_len);
+    }
+    x->settings.http_version = PyLong_AsLong(PyTuple_GET_ITEM(settings, 0));
+    x->settings.verify = PyObject_IsTrue(PyTuple_GET_ITEM(settings, 1));
+    if (PyErr_Occurred()) {
+        goto fail;
+    }
+    for (int i = 0; i < 5; i++) {
+        PyObject *item = PyTuple_GET_ITEM(settings, 2 + i);
+        x->settings_strings[i] = dup_utf8(item);
+        if (x->settings_strings[i] == NULL && item != Py_None) {
+            goto fail;
+        }
+    }
+    x->settings.ca_info = x->settings_strings[0];
+    x->settings.ca_path = x->settings_strings[1];
+    x->settings.cert = x->settings_strings[2];
+    x->settings.key = x->settings_strings[3];
+    x->settings.proxy = x->settings_strings[4];
+    if (connect_timeout > 0) {
+        x->connect_timeout_ms = (long)(connect_timeout * 1000.0 + 0.5);
+        if (x->connect_timeout_ms == 0) {
+            x->connect_timeout_ms = 1;
+        }
+    }
+    if (read_timeout > 0) {
+        x->read_timeout_us = (int64_t)(read_timeout * 1e6);
+    }
+    x->stream = stream;
+
+    AsyncTransferObject *t = PyObject_GC_New(AsyncTransferObject, state->async_transfer_type);
+    if (t == NULL) {
+        goto fail;
+    }
+    t->xfer = NULL;
+    t->future = Py_NewRef(args[1]);
+    t->waiter = NULL;
+    t->port = Py_NewRef(args[0]);
+    t->delivered = 0;
+    PyObject_GC_Track(t);
+
+    pthread_mutex_lock(&rx_the_engine.lock);
+    x->client = self->client;
+    x->client->refs++;
+    x->port = ((PortObject *)args[0])->port;
+    x->port->refs++;
+    pthread_mutex_unlock(&rx_the_engine.lock);
+    x->pyobj = Py_NewRef(t); /* the engine's reference, dropped by Port.drain */
+    t->xfer = x;
+    if (rx_engine_send(RX_CMD_SUBMIT, x, NULL) < 0) {
+        Py_DECREF(t); /* the engine's */
+        x->pyobj = NULL;
+        Py_DECREF(t); /* disposes x */
+        PyErr_SetString(PyExc_OSError, "could not start the requestx engine thread");
+        return NULL;
+    }
+    return (PyObject *)t;
+
+fail:
+    rx_xfer_free_request(x);
+    free(x);
+    return NULL;
+}
+
+static PyMethodDef AsyncClient_methods[] = {
+    {"submit", (PyCFunction)(void (*)(void))AsyncClient_submit,
+     METH_METHOD | METH_FASTCALL | METH_KEYWORDS,
+     "submit(port, future, method, url, host, headers, body, connect_timeout, read_timeout, "
+     "settings, stream) -> AsyncTransfer"},
+    {"close", (PyCFunction)AsyncClient_close, METH_NOARGS,
+     "Close the pooled connections once in-flight transfers end."},
+    {NULL, NULL, 0, NULL},
+};
+
+static PyType_Slot AsyncClient_slots[] = {
+    {Py_tp_new, AsyncClient_new},
+    {Py_tp_dealloc, AsyncClient_dealloc},
+    {Py_tp_methods, AsyncClient_methods},
+    {Py_tp_doc, "A connection pool with limits, driven by the engine thread."},
+    {0, NULL},
+};
+
+static PyType_Spec AsyncClient_spec = {
+    .name = "requestx._engine.AsyncClient",
+    .basicsize = sizeof(AsyncClientObject),
+    .flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_IMMUTABLETYPE,
+    .slots = AsyncClient_slots,
+};
+
 /*** Module ***/
 
 static PyObject *engine_curl_version(PyObject *module, PyObject *unused)
@@ -700,6 +1243,33 @@ static int engine_exec(PyObject *module)
     if (state->stream_type == NULL || PyModule_AddType(module, state->stream_type) < 0) {
         return -1;
     }
+    state->async_client_type =
+        (PyTypeObject *)PyType_FromModuleAndSpec(module, &AsyncClient_spec, NULL);
+    if (state->async_client_type == NULL ||
+        PyModule_AddType(module, state->async_client_type) < 0) {
+        return -1;
+    }
+    state->port_type = (PyTypeObject *)PyType_FromModuleAndSpec(module, &Port_spec, NULL);
+    if (state->port_type == NULL || PyModule_AddType(module, state->port_type) < 0) {
+        return -1;
+    }
+    state->async_transfer_type =
+        (PyTypeObject *)PyType_FromModuleAndSpec(module, &AsyncTransfer_spec, NULL);
+    if (state->async_transfer_type == NULL ||
+        PyModule_AddType(module, state->async_transfer_type) < 0) {
+        return -1;
+    }
+    state->str_cancelled = PyUnicode_InternFromString("cancelled");
+    state->str_set_result = PyUnicode_InternFromString("set_result");
+    state->str_set_exception = PyUnicode_InternFromString("set_exception");
+    if (!state->str_cancelled || !state->str_set_result || !state->str_set_exception) {
+        return -1;
+    }
+    static int atfork_registered = 0; /* process-wide, like the engine itself */
+    if (!atfork_registered) {
+        pthread_atfork(NULL, NULL, rx_engine_atfork_child);
+        atfork_registered = 1;
+    }
     state->transfer_error = PyErr_NewExceptionWithDoc(
         "requestx._engine.TransferError",
         "A libcurl transfer failed: args are (curl_code, message, phase).", NULL, NULL);
@@ -726,6 +1296,9 @@ static int engine_traverse(PyObject *module, visitproc visit, void *arg)
     rx_state *state = get_state(module);
     Py_VISIT(state->client_type);
     Py_VISIT(state->stream_type);
+    Py_VISIT(state->async_client_type);
+    Py_VISIT(state->port_type);
+    Py_VISIT(state->async_transfer_type);
     Py_VISIT(state->transfer_error);
     return 0;
 }
@@ -735,7 +1308,13 @@ static int engine_clear(PyObject *module)
     rx_state *state = get_state(module);
     Py_CLEAR(state->client_type);
     Py_CLEAR(state->stream_type);
+    Py_CLEAR(state->async_client_type);
+    Py_CLEAR(state->port_type);
+    Py_CLEAR(state->async_transfer_type);
     Py_CLEAR(state->transfer_error);
+    Py_CLEAR(state->str_cancelled);
+    Py_CLEAR(state->str_set_result);
+    Py_CLEAR(state->str_set_exception);
     return 0;
 }
 

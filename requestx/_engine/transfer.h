@@ -88,12 +88,24 @@ typedef struct {
     const char *proxy; /* "" means no proxy, never the environment's */
 } rx_settings;
 
-typedef struct rx_slot {
+/* What a slot tells its owner from inside libcurl's callbacks (async engine). */
+enum rx_notice {
+    RX_NOTICE_HEADERS = 1, /* the final header block is complete */
+    RX_NOTICE_BODY = 2,    /* body bytes were appended */
+};
+
+typedef struct rx_slot rx_slot;
+typedef void (*rx_notify_fn)(rx_slot *slot, enum rx_notice notice);
+
+struct rx_slot {
     CURL *easy;
-    CURLM *multi;
+    CURLM *multi; /* NULL for slots driven by the async engine's multi */
     rx_share *share;
-    struct rx_slot *next; /* free list link */
-    rx_buffer head;       /* header block of the latest response */
+    rx_notify_fn notify;   /* NULL on the sync path */
+    void *owner;           /* the async transfer using this slot */
+    pthread_mutex_t *lock; /* guards body/paused when a reader runs on another thread */
+    struct rx_slot *next;  /* free list link */
+    rx_buffer head;        /* header block of the latest response */
     rx_buffer body;
     char errbuf[CURL_ERROR_SIZE];
     int status;       /* status of the latest status line */
@@ -119,7 +131,7 @@ typedef struct rx_slot {
     void *settings_key;
     void *body_key;
     void *upload_iter;
-} rx_slot;
+};
 
 static int64_t rx_now_us(void)
 {
@@ -163,6 +175,9 @@ static size_t rx_on_header(char *data, size_t size, size_t nmemb, void *userp)
         if (slot->status >= 200 || slot->status == 0) {
             slot->headers_done = 1;
             slot->phase = RX_PHASE_BODY;
+            if (slot->notify != NULL) {
+                slot->notify(slot, RX_NOTICE_HEADERS);
+            }
         }
     }
     return len;
@@ -172,17 +187,26 @@ static size_t rx_on_body(char *data, size_t size, size_t nmemb, void *userp)
 {
     rx_slot *slot = userp;
     size_t len = size * nmemb;
+    size_t result = len;
     slot->last_activity_us = rx_now_us();
+    if (slot->lock != NULL) {
+        pthread_mutex_lock(slot->lock);
+    }
     if (slot->stream && slot->body.len >= RX_STREAM_PAUSE_BYTES) {
         /* back-pressure: libcurl keeps this chunk and stops reading the
          * socket until the consumer drains the buffer and we unpause */
         slot->paused = 1;
-        return CURL_WRITEFUNC_PAUSE;
+        result = CURL_WRITEFUNC_PAUSE;
+    } else if (rx_buffer_append(&slot->body, data, len) < 0) {
+        result = 0;
     }
-    if (rx_buffer_append(&slot->body, data, len) < 0) {
-        return 0;
+    if (slot->lock != NULL) {
+        pthread_mutex_unlock(slot->lock);
     }
-    return len;
+    if (result == len && slot->notify != NULL) {
+        slot->notify(slot, RX_NOTICE_BODY);
+    }
+    return result;
 }
 
 /* A streamed request body: hand over what the producer gave us; with nothing
@@ -248,7 +272,7 @@ static void rx_slot_free(rx_slot *slot)
     if (slot == NULL) {
         return;
     }
-    if (slot->attached) {
+    if (slot->attached && slot->multi != NULL) {
         curl_multi_remove_handle(slot->multi, slot->easy);
     }
     if (slot->easy) {
@@ -270,16 +294,17 @@ static void rx_slot_free(rx_slot *slot)
     free(slot);
 }
 
-/* The options that never change for the life of the handle. NULL on failure. */
-static rx_slot *rx_slot_new(rx_share *share)
+/* The options that never change for the life of the handle. NULL on failure.
+ * Sync slots get a private multi handle; async ones are driven by the engine's. */
+static rx_slot *rx_slot_new(rx_share *share, int with_multi)
 {
     rx_slot *slot = calloc(1, sizeof(*slot));
     if (slot == NULL) {
         return NULL;
     }
     slot->easy = curl_easy_init();
-    slot->multi = curl_multi_init();
-    if (slot->easy == NULL || slot->multi == NULL) {
+    slot->multi = with_multi ? curl_multi_init() : NULL;
+    if (slot->easy == NULL || (with_multi && slot->multi == NULL)) {
         rx_slot_free(slot);
         return NULL;
     }
@@ -382,6 +407,9 @@ static CURLcode rx_slot_start(rx_slot *slot, const rx_request *req)
     slot->up_eof = 0;
     slot->up_wanted = 0;
 
+    if (slot->multi == NULL) {
+        return CURLE_OK; /* the async engine adds it to its own multi */
+    }
     if (curl_multi_add_handle(slot->multi, e) != CURLM_OK) {
         return CURLE_OUT_OF_MEMORY;
     }
@@ -394,7 +422,7 @@ static CURLcode rx_slot_start(rx_slot *slot, const rx_request *req)
  * connection, so an abandoned stream never poisons the pool. */
 static void rx_slot_stop(rx_slot *slot)
 {
-    if (slot->attached) {
+    if (slot->attached && slot->multi != NULL) {
         curl_multi_remove_handle(slot->multi, slot->easy);
         slot->attached = 0;
     }

@@ -1,0 +1,767 @@
+/* async_engine.h: the engine thread behind AsyncSession.
+ *
+ * One thread per process owns one libcurl multi handle and an epoll loop
+ * (libcurl's sockets, a timerfd for libcurl's timeout, a timerfd for read
+ * timeouts, an eventfd for commands), in the manner of curl's ephiperfifo.c.
+ * Nothing here touches Python.
+ *
+ *   event-loop threads                       engine thread
+ *   ------------------                       -------------
+ *   rx_engine_submit(xfer)   --command-->    start it now, or queue it behind
+ *   rx_engine_cancel(xfer)                   its client's connection limits
+ *   rx_engine_unpause(xfer)                  curl_multi_socket_action(...)
+ *   rx_port_take() <--one eventfd write--    completions batched per port
+ *
+ * A port is the mailbox of one asyncio event loop: the engine appends
+ * transfers that have news (headers, body data, the end) and writes the
+ * port's eventfd once per batch; the loop's reader callback takes them all
+ * in one go (rx_port_take) and resolves the futures with the GIL held.
+ *
+ * Ownership: a transfer is created and finally freed by the Python side. From
+ * submit until the engine hands it back with `released` set, the engine may
+ * use it; the Python side keeps it alive for that long. All fields shared
+ * between the threads are guarded by the engine's one mutex.
+ */
+#ifndef RX_ASYNC_ENGINE_H
+#define RX_ASYNC_ENGINE_H
+
+#include <errno.h>
+#include <pthread.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <sys/timerfd.h>
+#include <unistd.h>
+
+#include "transfer.h"
+
+typedef struct rx_port rx_port;
+typedef struct rx_client rx_client;
+typedef struct rx_xfer rx_xfer;
+
+/* News a port delivers about a transfer (bit flags). */
+enum rx_event {
+    RX_EV_HEADERS = 1,  /* stream=True: the response is ready, the body follows */
+    RX_EV_DATA = 2,     /* stream=True: body bytes (or the end) for a waiting reader */
+    RX_EV_DONE = 4,     /* the transfer ended (slot->result says how) */
+    RX_EV_RELEASED = 8, /* the engine no longer uses the transfer */
+};
+
+struct rx_port {
+    int efd;
+    int signaled;
+    rx_xfer *head, *tail;
+    int refs; /* the Python object, and each transfer aimed at it */
+};
+
+struct rx_client {
+    rx_share *share;
+    int max_total;
+    int max_per_host;
+    int active;
+    int closed;
+    int http2;
+    rx_xfer *pending_head, *pending_tail; /* cost: the request spec only */
+    rx_slot *idle;
+    int idle_count;
+    struct rx_host_count {
+        char *host;
+        int active;
+    } * hosts;
+    int nhosts;
+    int refs; /* the Python object, and each transfer of this client */
+};
+
+struct rx_xfer {
+    rx_client *client;
+    rx_port *port;
+    rx_slot *slot; /* while running */
+    /* the request, owned copies */
+    char *method;
+    char *url;
+    char *host;
+    struct curl_slist *headers;
+    char *body;
+    curl_off_t body_len;
+    rx_settings settings;
+    char *settings_strings[5];
+    long connect_timeout_ms;
+    int64_t read_timeout_us;
+    int stream;
+    /* engine-side state */
+    int running;
+    int cancel;      /* asked to stop */
+    int stop_queued; /* on the engine's list of transfers to finish */
+    rx_xfer *next;   /* command queue / pending list / stop list */
+    rx_xfer *run_prev, *run_next;
+    /* shared with the event loop (engine mutex) */
+    int events;    /* undelivered RX_EV_* */
+    int taken;     /* the events handed to the event loop by rx_port_take() */
+    int queued;    /* in its port's list */
+    int want_data; /* a reader waits for body bytes */
+    int finished;  /* RX_EV_DONE happened */
+    int released;
+    CURLcode result;
+    int phase;
+    char errbuf[CURL_ERROR_SIZE];
+    rx_xfer *port_next;
+    void *pyobj; /* the Python object (only the Python side reads it) */
+};
+
+enum rx_cmd_kind { RX_CMD_SUBMIT = 1, RX_CMD_CANCEL, RX_CMD_UNPAUSE, RX_CMD_CLOSE_CLIENT };
+
+typedef struct rx_cmd {
+    int kind;
+    rx_xfer *xfer;
+    rx_client *client;
+    struct rx_cmd *next;
+} rx_cmd;
+
+typedef struct {
+    pthread_mutex_t lock;
+    pthread_t thread;
+    int started;
+    pid_t pid;
+    int epfd;
+    int wakefd;
+    int curl_timerfd;
+    int read_timerfd;
+    CURLM *multi;
+    rx_cmd *cmd_head, *cmd_tail;
+    rx_xfer *running; /* doubly linked through run_prev/run_next */
+    rx_xfer *stop_list;
+    int max_host_connections;
+} rx_engine;
+
+static rx_engine rx_the_engine = {.lock = PTHREAD_MUTEX_INITIALIZER};
+
+/*** ports ***/
+
+static rx_port *rx_port_new(void)
+{
+    rx_port *port = calloc(1, sizeof(*port));
+    if (port == NULL) {
+        return NULL;
+    }
+    port->efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+    if (port->efd < 0) {
+        free(port);
+        return NULL;
+    }
+    port->refs = 1;
+    return port;
+}
+
+/* engine lock held */
+static void rx_port_unref_locked(rx_port *port)
+{
+    if (--port->refs == 0) {
+        close(port->efd);
+        free(port);
+    }
+}
+
+/* Engine lock held: record news for the transfer's port; the eventfd is
+ * written once per batch, by rx_engine_flush_ports(). */
+static void rx_post_locked(rx_xfer *x, int events)
+{
+    rx_port *port = x->port;
+    x->events |= events;
+    if (!x->queued) {
+        x->queued = 1;
+        x->port_next = NULL;
+        if (port->tail) {
+            port->tail->port_next = x;
+        } else {
+            port->head = x;
+        }
+        port->tail = x;
+    }
+    if (!port->signaled) {
+        uint64_t one = 1;
+        port->signaled = 1;
+        ssize_t n = write(port->efd, &one, sizeof(one));
+        (void)n;
+    }
+}
+
+/* Take every transfer with news; their `events` are for the caller to clear. */
+static rx_xfer *rx_port_take(rx_port *port)
+{
+    uint64_t value;
+    pthread_mutex_lock(&rx_the_engine.lock);
+    rx_xfer *list = port->head;
+    port->head = port->tail = NULL;
+    port->signaled = 0;
+    ssize_t n = read(port->efd, &value, sizeof(value));
+    (void)n;
+    for (rx_xfer *x = list; x != NULL; x = x->port_next) {
+        x->queued = 0;
+        x->taken = x->events;
+        x->events = 0;
+    }
+    pthread_mutex_unlock(&rx_the_engine.lock);
+    return list;
+}
+
+/*** clients ***/
+
+static rx_client *rx_client_new(int max_total, int max_per_host, int http2)
+{
+    rx_client *c = calloc(1, sizeof(*c));
+    if (c == NULL) {
+        return NULL;
+    }
+    c->share = rx_share_new();
+    if (c->share == NULL) {
+        free(c);
+        return NULL;
+    }
+    c->max_total = max_total > 0 ? max_total : 1;
+    c->max_per_host = max_per_host > 0 ? max_per_host : c->max_total;
+    c->http2 = http2;
+    c->refs = 1;
+    return c;
+}
+
+/* Engine lock held: free the client once nobody uses it. */
+static void rx_client_unref(rx_client *c)
+{
+    if (--c->refs > 0) {
+        return;
+    }
+    while (c->idle != NULL) {
+        rx_slot *slot = c->idle;
+        c->idle = slot->next;
+        rx_slot_free(slot);
+    }
+    for (int i = 0; i < c->nhosts; i++) {
+        free(c->hosts[i].host);
+    }
+    free(c->hosts);
+    rx_share_detach(c->share);
+    free(c);
+}
+
+static struct rx_host_count *rx_client_host(rx_client *c, const char *host, int create)
+{
+    for (int i = 0; i < c->nhosts; i++) {
+        if (strcmp(c->hosts[i].host, host) == 0) {
+            return &c->hosts[i];
+        }
+    }
+    if (!create) {
+        return NULL;
+    }
+    struct rx_host_count *grown = realloc(c->hosts, (c->nhosts + 1) * sizeof(*grown));
+    if (grown == NULL) {
+        return NULL;
+    }
+    c->hosts = grown;
+    c->hosts[c->nhosts].host = strdup(host);
+    c->hosts[c->nhosts].active = 0;
+    return c->hosts[c->nhosts].host ? &c->hosts[c->nhosts++] : NULL;
+}
+
+/*** transfers ***/
+
+static void rx_xfer_free_request(rx_xfer *x)
+{
+    free(x->method);
+    free(x->url);
+    free(x->host);
+    free(x->body);
+    curl_slist_free_all(x->headers);
+    for (int i = 0; i < 5; i++) {
+        free(x->settings_strings[i]);
+    }
+    x->method = x->url = x->host = x->body = NULL;
+    x->headers = NULL;
+}
+
+/* Engine thread: news from libcurl's callbacks for a running transfer. */
+static void rx_xfer_notice(rx_slot *slot, enum rx_notice notice)
+{
+    rx_xfer *x = slot->owner;
+    if (notice == RX_NOTICE_HEADERS) {
+        if (slot->stop_at_headers && !x->stop_queued) {
+            x->stop_queued = 1; /* finished after socket_action returns */
+            x->next = rx_the_engine.stop_list;
+            rx_the_engine.stop_list = x;
+        }
+        if (x->stream) {
+            pthread_mutex_lock(&rx_the_engine.lock);
+            rx_post_locked(x, RX_EV_HEADERS);
+            pthread_mutex_unlock(&rx_the_engine.lock);
+        }
+    } else if (notice == RX_NOTICE_BODY && x->stream) {
+        pthread_mutex_lock(&rx_the_engine.lock);
+        if (x->want_data) {
+            x->want_data = 0;
+            rx_post_locked(x, RX_EV_DATA);
+        }
+        pthread_mutex_unlock(&rx_the_engine.lock);
+    }
+}
+
+/* Engine thread. The idle list is shared with rx_xfer_dispose(), which runs
+ * on event-loop threads, hence the lock. */
+static rx_slot *rx_client_slot(rx_client *c)
+{
+    pthread_mutex_lock(&rx_the_engine.lock);
+    rx_slot *slot = c->idle;
+    if (slot != NULL) {
+        c->idle = slot->next;
+        c->idle_count--;
+        slot->next = NULL;
+    }
+    pthread_mutex_unlock(&rx_the_engine.lock);
+    if (slot != NULL) {
+        return slot;
+    }
+    slot = rx_slot_new(c->share, 0);
+    if (slot != NULL) {
+        slot->lock = &rx_the_engine.lock;
+        slot->notify = rx_xfer_notice;
+        curl_easy_setopt(slot->easy, CURLOPT_PRIVATE, (char *)slot);
+    }
+    return slot;
+}
+
+/* Engine thread: configure a slot for the transfer and add it to the multi. */
+static CURLcode rx_engine_start(rx_engine *eng, rx_xfer *x)
+{
+    rx_client *c = x->client;
+    rx_slot *slot = rx_client_slot(c);
+    if (slot == NULL) {
+        return CURLE_OUT_OF_MEMORY;
+    }
+    slot->owner = x;
+    rx_slot_apply_settings(slot, &x->settings);
+    curl_easy_setopt(slot->easy, CURLOPT_PIPEWAIT, c->http2 ? 1L : 0L);
+    rx_request req = {
+        .method = x->method,
+        .url = x->url,
+        .headers = x->headers,
+        .body = x->body,
+        .body_len = x->body_len,
+        .connect_timeout_ms = x->connect_timeout_ms,
+        .read_timeout_us = x->read_timeout_us,
+        .stream = x->stream,
+    };
+    CURLcode rc = rx_slot_start(slot, &req);
+    if (rc == CURLE_OK && curl_multi_add_handle(eng->multi, slot->easy) != CURLM_OK) {
+        rc = CURLE_OUT_OF_MEMORY;
+    }
+    if (rc != CURLE_OK) {
+        slot->owner = NULL;
+        pthread_mutex_lock(&rx_the_engine.lock);
+        slot->next = c->idle;
+        c->idle = slot;
+        c->idle_count++;
+        pthread_mutex_unlock(&rx_the_engine.lock);
+        return rc;
+    }
+    slot->attached = 1;
+    x->slot = slot;
+    x->running = 1;
+    c->active++;
+    struct rx_host_count *h = rx_client_host(c, x->host, 1);
+    if (h != NULL) {
+        h->active++;
+    }
+    x->run_prev = NULL;
+    x->run_next = eng->running;
+    if (eng->running) {
+        eng->running->run_prev = x;
+    }
+    eng->running = x;
+    return CURLE_OK;
+}
+
+/* Engine thread: the transfer is over (done, failed or cancelled): give back
+ * its handle, tell its port, and let the next queued transfer of its client
+ * start. `result` is ignored for a cancelled transfer. */
+static void rx_engine_finish(rx_engine *eng, rx_xfer *x, CURLcode result, const char *msg);
+
+static void rx_engine_start_pending(rx_engine *eng, rx_client *c)
+{
+    rx_xfer *prev = NULL, *x = c->pending_head;
+    while (x != NULL && c->active < c->max_total) {
+        rx_xfer *next = x->next;
+        struct rx_host_count *h = rx_client_host(c, x->host, 0);
+        if (h != NULL && h->active >= c->max_per_host) {
+            prev = x;
+            x = next;
+            continue;
+        }
+        if (prev) {
+            prev->next = next;
+        } else {
+            c->pending_head = next;
+        }
+        if (c->pending_tail == x) {
+            c->pending_tail = prev;
+        }
+        x->next = NULL;
+        CURLcode rc = rx_engine_start(eng, x);
+        if (rc != CURLE_OK) {
+            rx_engine_finish(eng, x, rc, NULL);
+        }
+        x = next;
+    }
+}
+
+static void rx_engine_finish(rx_engine *eng, rx_xfer *x, CURLcode result, const char *msg)
+{
+    rx_client *c = x->client;
+    rx_slot *slot = x->slot;
+    if (x->running) {
+        if (x->run_prev) {
+            x->run_prev->run_next = x->run_next;
+        } else {
+            eng->running = x->run_next;
+        }
+        if (x->run_next) {
+            x->run_next->run_prev = x->run_prev;
+        }
+        x->running = 0;
+        c->active--;
+        struct rx_host_count *h = rx_client_host(c, x->host, 0);
+        if (h != NULL) {
+            h->active--;
+        }
+        curl_multi_remove_handle(eng->multi, slot->easy);
+        slot->attached = 0;
+    }
+    pthread_mutex_lock(&eng->lock);
+    x->result = result;
+    x->phase = slot ? slot->phase : RX_PHASE_CONNECT;
+    if (msg != NULL) {
+        snprintf(x->errbuf, sizeof(x->errbuf), "%s", msg);
+    } else if (slot != NULL && slot->errbuf[0]) {
+        snprintf(x->errbuf, sizeof(x->errbuf), "%s", slot->errbuf);
+    } else {
+        snprintf(x->errbuf, sizeof(x->errbuf), "%s", curl_easy_strerror(result));
+    }
+    x->finished = 1;
+    /* The event loop reads the slot's buffers when it handles RX_EV_DONE, so
+     * the slot stays with the transfer until the Python side frees it. */
+    x->released = 1;
+    x->want_data = 0;
+    rx_post_locked(x, RX_EV_DONE | RX_EV_RELEASED);
+    pthread_mutex_unlock(&eng->lock);
+    rx_engine_start_pending(eng, c);
+}
+
+/* Any thread, engine lock NOT held, after the Python side is done with a
+ * released transfer: recycle its slot. The client is freed when unused. */
+static void rx_xfer_dispose(rx_xfer *x)
+{
+    pthread_mutex_lock(&rx_the_engine.lock);
+    rx_slot *slot = x->slot;
+    rx_client *c = x->client;
+    x->slot = NULL;
+    if (slot != NULL) {
+        slot->owner = NULL;
+        rx_buffer_clear(&slot->head);
+        rx_buffer_clear(&slot->body);
+        if (!c->closed && c->idle_count < 64) {
+            slot->next = c->idle;
+            c->idle = slot;
+            c->idle_count++;
+            slot = NULL;
+        }
+    }
+    if (x->port) {
+        rx_port_unref_locked(x->port);
+        x->port = NULL;
+    }
+    if (slot != NULL) {
+        rx_slot_free(slot); /* under the lock: it updates its share's count */
+    }
+    rx_client_unref(c);
+    pthread_mutex_unlock(&rx_the_engine.lock);
+    rx_xfer_free_request(x);
+    free(x);
+}
+
+/*** the engine thread ***/
+
+static int rx_engine_on_socket(CURL *easy, curl_socket_t fd, int what, void *userp, void *sockp)
+{
+    (void)easy;
+    (void)sockp;
+    rx_engine *eng = userp;
+    if (what == CURL_POLL_REMOVE) {
+        epoll_ctl(eng->epfd, EPOLL_CTL_DEL, fd, NULL);
+        return 0;
+    }
+    struct epoll_event ev = {0};
+    ev.data.fd = fd;
+    ev.events = (what & CURL_POLL_IN ? EPOLLIN : 0) | (what & CURL_POLL_OUT ? EPOLLOUT : 0);
+    if (epoll_ctl(eng->epfd, EPOLL_CTL_MOD, fd, &ev) < 0 && errno == ENOENT) {
+        epoll_ctl(eng->epfd, EPOLL_CTL_ADD, fd, &ev);
+    }
+    return 0;
+}
+
+static void rx_timerfd_set_ms(int tfd, long ms)
+{
+    struct itimerspec its = {0};
+    if (ms == 0) {
+        its.it_value.tv_nsec = 1; /* as soon as possible */
+    } else if (ms > 0) {
+        its.it_value.tv_sec = ms / 1000;
+        its.it_value.tv_nsec = (ms % 1000) * 1000000;
+    }
+    timerfd_settime(tfd, 0, &its, NULL);
+}
+
+static int rx_engine_on_timer(CURLM *multi, long timeout_ms, void *userp)
+{
+    (void)multi;
+    rx_engine *eng = userp;
+    rx_timerfd_set_ms(eng->curl_timerfd, timeout_ms); /* -1 disarms */
+    return 0;
+}
+
+static void rx_engine_collect(rx_engine *eng)
+{
+    CURLMsg *msg;
+    int left;
+    while ((msg = curl_multi_info_read(eng->multi, &left)) != NULL) {
+        if (msg->msg != CURLMSG_DONE) {
+            continue;
+        }
+        rx_slot *slot = NULL;
+        curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, (char **)&slot);
+        if (slot != NULL && slot->owner != NULL) {
+            rx_engine_finish(eng, slot->owner, msg->data.result, NULL);
+        }
+    }
+    while (eng->stop_list != NULL) { /* HEAD with a body: done at the headers */
+        rx_xfer *x = eng->stop_list;
+        eng->stop_list = x->next;
+        x->next = NULL;
+        if (x->running) {
+            rx_engine_finish(eng, x, CURLE_OK, NULL);
+        }
+    }
+}
+
+/* Abort transfers idle for longer than their read timeout; arm the read
+ * timer for the next deadline. */
+static void rx_engine_read_timeouts(rx_engine *eng)
+{
+    int64_t now = rx_now_us(), next = 0;
+    rx_xfer *x = eng->running;
+    while (x != NULL) {
+        rx_xfer *after = x->run_next;
+        rx_slot *slot = x->slot;
+        if (x->read_timeout_us > 0 && slot->phase != RX_PHASE_CONNECT && !slot->paused) {
+            int64_t deadline = slot->last_activity_us + x->read_timeout_us;
+            if (deadline <= now) {
+                char msg[96];
+                snprintf(msg, sizeof(msg), "no data received for %.3f seconds",
+                         x->read_timeout_us / 1e6);
+                rx_engine_finish(eng, x, CURLE_OPERATION_TIMEDOUT, msg);
+            } else if (next == 0 || deadline < next) {
+                next = deadline;
+            }
+        }
+        x = after;
+    }
+    rx_timerfd_set_ms(eng->read_timerfd, next ? (long)((next - now + 999) / 1000) : -1);
+}
+
+static void rx_engine_commands(rx_engine *eng)
+{
+    uint64_t value;
+    ssize_t n = read(eng->wakefd, &value, sizeof(value));
+    (void)n;
+    pthread_mutex_lock(&eng->lock);
+    rx_cmd *cmd = eng->cmd_head;
+    eng->cmd_head = eng->cmd_tail = NULL;
+    pthread_mutex_unlock(&eng->lock);
+    while (cmd != NULL) {
+        rx_cmd *next = cmd->next;
+        rx_xfer *x = cmd->xfer;
+        switch (cmd->kind) {
+        case RX_CMD_SUBMIT:
+            if (x->cancel) {
+                rx_engine_finish(eng, x, CURLE_ABORTED_BY_CALLBACK, "cancelled");
+                break;
+            }
+            x->next = NULL;
+            if (x->client->pending_tail) {
+                x->client->pending_tail->next = x;
+            } else {
+                x->client->pending_head = x;
+            }
+            x->client->pending_tail = x;
+            rx_engine_start_pending(eng, x->client);
+            break;
+        case RX_CMD_CANCEL:
+            if (x->running) {
+                rx_engine_finish(eng, x, CURLE_ABORTED_BY_CALLBACK, "cancelled");
+            } else if (!x->finished) {
+                /* still queued: unlink it from its client's pending list */
+                rx_client *c = x->client;
+                rx_xfer *prev = NULL;
+                for (rx_xfer *p = c->pending_head; p != NULL; prev = p, p = p->next) {
+                    if (p == x) {
+                        if (prev) {
+                            prev->next = p->next;
+                        } else {
+                            c->pending_head = p->next;
+                        }
+                        if (c->pending_tail == p) {
+                            c->pending_tail = prev;
+                        }
+                        rx_engine_finish(eng, x, CURLE_ABORTED_BY_CALLBACK, "cancelled");
+                        break;
+                    }
+                }
+            }
+            break;
+        case RX_CMD_UNPAUSE:
+            if (x->running && x->slot->paused) {
+                x->slot->paused = 0;
+                x->slot->last_activity_us = rx_now_us();
+                curl_easy_pause(x->slot->easy, CURLPAUSE_CONT);
+            }
+            break;
+        case RX_CMD_CLOSE_CLIENT:
+            pthread_mutex_lock(&eng->lock);
+            cmd->client->closed = 1;
+            rx_client_unref(cmd->client);
+            pthread_mutex_unlock(&eng->lock);
+            break;
+        }
+        free(cmd);
+        cmd = next;
+    }
+}
+
+static void *rx_engine_main(void *arg)
+{
+    rx_engine *eng = arg;
+    struct epoll_event events[64];
+    for (;;) {
+        int n = epoll_wait(eng->epfd, events, 64, -1);
+        int running = 0;
+        for (int i = 0; i < n; i++) {
+            int fd = events[i].data.fd;
+            if (fd == eng->wakefd) {
+                rx_engine_commands(eng);
+            } else if (fd == eng->curl_timerfd) {
+                uint64_t expirations;
+                ssize_t r = read(fd, &expirations, sizeof(expirations));
+                (void)r;
+                curl_multi_socket_action(eng->multi, CURL_SOCKET_TIMEOUT, 0, &running);
+            } else if (fd == eng->read_timerfd) {
+                uint64_t expirations;
+                ssize_t r = read(fd, &expirations, sizeof(expirations));
+                (void)r;
+            } else {
+                int flags = (events[i].events & EPOLLIN ? CURL_CSELECT_IN : 0) |
+                            (events[i].events & EPOLLOUT ? CURL_CSELECT_OUT : 0) |
+                            (events[i].events & (EPOLLERR | EPOLLHUP) ? CURL_CSELECT_ERR : 0);
+                curl_multi_socket_action(eng->multi, fd, flags, &running);
+            }
+        }
+        rx_engine_collect(eng);
+        rx_engine_read_timeouts(eng);
+    }
+    return NULL;
+}
+
+static int rx_engine_add_fd(rx_engine *eng, int fd)
+{
+    struct epoll_event ev = {0};
+    ev.events = EPOLLIN;
+    ev.data.fd = fd;
+    return epoll_ctl(eng->epfd, EPOLL_CTL_ADD, fd, &ev);
+}
+
+/* Start the engine in this process if it is not running (after fork() the
+ * child has no engine thread: the parent's state is abandoned). Returns 0 or
+ * -1. Engine lock held. */
+static int rx_engine_ensure_locked(void)
+{
+    rx_engine *eng = &rx_the_engine;
+    if (eng->started && eng->pid == getpid()) {
+        return 0;
+    }
+    eng->cmd_head = eng->cmd_tail = NULL;
+    eng->running = NULL;
+    eng->stop_list = NULL;
+    eng->epfd = epoll_create1(EPOLL_CLOEXEC);
+    eng->wakefd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+    eng->curl_timerfd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
+    eng->read_timerfd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
+    eng->multi = curl_multi_init();
+    if (eng->epfd < 0 || eng->wakefd < 0 || eng->curl_timerfd < 0 || eng->read_timerfd < 0 ||
+        eng->multi == NULL) {
+        return -1;
+    }
+    curl_multi_setopt(eng->multi, CURLMOPT_SOCKETFUNCTION, rx_engine_on_socket);
+    curl_multi_setopt(eng->multi, CURLMOPT_SOCKETDATA, eng);
+    curl_multi_setopt(eng->multi, CURLMOPT_TIMERFUNCTION, rx_engine_on_timer);
+    curl_multi_setopt(eng->multi, CURLMOPT_TIMERDATA, eng);
+    curl_multi_setopt(eng->multi, CURLMOPT_PIPELINING, (long)CURLPIPE_MULTIPLEX);
+    if (rx_engine_add_fd(eng, eng->wakefd) < 0 || rx_engine_add_fd(eng, eng->curl_timerfd) < 0 ||
+        rx_engine_add_fd(eng, eng->read_timerfd) < 0) {
+        return -1;
+    }
+    pthread_attr_t attr;
+    pthread_attr_init(&attr);
+    pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+    int rc = pthread_create(&eng->thread, &attr, rx_engine_main, eng);
+    pthread_attr_destroy(&attr);
+    if (rc != 0) {
+        return -1;
+    }
+    eng->started = 1;
+    eng->pid = getpid();
+    return 0;
+}
+
+/* Any thread: queue a command for the engine and wake it. 0 or -1. */
+static int rx_engine_send(int kind, rx_xfer *x, rx_client *c)
+{
+    rx_cmd *cmd = calloc(1, sizeof(*cmd));
+    if (cmd == NULL) {
+        return -1;
+    }
+    cmd->kind = kind;
+    cmd->xfer = x;
+    cmd->client = c;
+    pthread_mutex_lock(&rx_the_engine.lock);
+    if (rx_engine_ensure_locked() < 0) {
+        pthread_mutex_unlock(&rx_the_engine.lock);
+        free(cmd);
+        return -1;
+    }
+    if (rx_the_engine.cmd_tail) {
+        rx_the_engine.cmd_tail->next = cmd;
+    } else {
+        rx_the_engine.cmd_head = cmd;
+    }
+    rx_the_engine.cmd_tail = cmd;
+    uint64_t one = 1;
+    ssize_t n = write(rx_the_engine.wakefd, &one, sizeof(one));
+    (void)n;
+    pthread_mutex_unlock(&rx_the_engine.lock);
+    return 0;
+}
+
+/* After fork() in the child: the engine thread does not exist here, and the
+ * mutex may have been held by it at the moment of the fork. */
+static void rx_engine_atfork_child(void)
+{
+    pthread_mutex_init(&rx_the_engine.lock, NULL);
+    rx_the_engine.started = 0;
+}
+
+#endif
