@@ -10,6 +10,7 @@ from . import exceptions, status_codes, structures  # noqa: F401
 from .__version__ import __version__
 from ._engine import curl_version
 from .api import delete, get, head, options, patch, post, put, request
+from .async_sessions import AsyncSession
 from .auth import HTTPBasicAuth, HTTPDigestAuth, HTTPProxyAuth
 from .exceptions import (
     ConnectionError,
@@ -29,6 +30,7 @@ from .status_codes import codes
 
 __all__ = [
     "__version__",
+    "AsyncSession",
     "ConnectionError",
     "ConnectTimeout",
     "FileModeWarning",

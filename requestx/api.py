@@ -1,21 +1,29 @@
 """Module-level functions: ``requestx.get(url)`` and friends, as in requests.
 
+Outside a running event loop each returns a Response. Inside one (in a
+coroutine, a task, a callback of a running loop) each returns an awaitable
+that resolves to the Response: ``r = await requestx.get(url)``. The one
+caveat: inside a running loop you must await the call.
+
 Each call uses a fresh Session (so cookies never leak between calls) on a
-shared engine Client, so connections to the same host are reused.
+shared engine client, so connections to the same host are reused.
 """
 
 from __future__ import annotations
 
 import threading
+from asyncio import _get_running_loop
 from typing import Any, Optional
 
 from . import _engine
+from .async_sessions import AsyncSession
 from .models import Response
 from .sessions import Session
 
 __all__ = ["request", "get", "options", "head", "post", "put", "patch", "delete"]
 
 _shared_client: Optional[_engine.Client] = None
+_shared_aclient: Optional[_engine.AsyncClient] = None
 _shared_lock = threading.Lock()
 
 
@@ -28,8 +36,28 @@ def _client() -> _engine.Client:
     return _shared_client
 
 
-def request(method: str, url: Any, **kwargs: Any) -> Response:
-    """Send a request and return its Response (requests.request)."""
+def _aclient() -> _engine.AsyncClient:
+    global _shared_aclient
+    if _shared_aclient is None:
+        with _shared_lock:
+            if _shared_aclient is None:
+                _shared_aclient = _engine.AsyncClient(100, 0, False)
+    return _shared_aclient
+
+
+async def _arequest(method: str, url: Any, **kwargs: Any) -> Response:
+    session = AsyncSession(_aclient=_aclient())
+    try:
+        return await session.request(method=method, url=url, **kwargs)
+    finally:
+        await session.close()
+
+
+def request(method: str, url: Any, **kwargs: Any) -> Response:  # awaitable in a loop
+    """Send a request and return its Response (requests.request); inside a
+    running event loop, return an awaitable of it."""
+    if _get_running_loop() is not None:
+        return _arequest(method, url, **kwargs)  # type: ignore[return-value]
     with Session(_client=_client()) as session:
         return session.request(method=method, url=url, **kwargs)
 

@@ -12,11 +12,11 @@ import datetime
 import json as _json
 import re
 import struct
-from collections.abc import Iterator, Mapping
+from collections.abc import AsyncIterator, Iterator, Mapping
 from typing import Any, Callable, Optional, Union
 
-from . import _engine
 from ._body import encode_body, is_stream, stream_length
+from ._raw import AsyncRawResponse, RawResponse
 from ._url import PreparedURL, prepare_url
 from .auth import HTTPBasicAuth
 from .cookies import (
@@ -30,7 +30,6 @@ from .exceptions import (
     HTTPError,
     InvalidHeader,
     StreamConsumedError,
-    from_transfer_error,
 )
 from .exceptions import JSONDecodeError as RequestsJSONDecodeError
 from .status_codes import codes
@@ -465,82 +464,6 @@ _UNSET: Any = object()
 _TIMINGS = struct.Struct("6d")  # the engine's packed timings
 
 
-class RawResponse:
-    """What ``Response.raw`` offers: the (already decoded) body as a file-like
-    object for stream=True responses, plus status, version and headers."""
-
-    def __init__(self, response: Response, stream: Any) -> None:
-        self._response = response
-        self._stream = stream
-        self._buffer = b""
-        self.status = response.status_code
-        self.version = response._version
-        self.decode_content = True
-
-    @property
-    def headers(self) -> CaseInsensitiveDict[str]:
-        return self._response.headers
-
-    @property
-    def reason(self) -> str:
-        return self._response.reason
-
-    @property
-    def closed(self) -> bool:
-        return self._stream is None
-
-    def _next_chunk(self) -> bytes:
-        if self._stream is None:
-            return b""
-        try:
-            chunk: bytes = self._stream.read()
-        except _engine.TransferError as exc:
-            self._stream = None
-            raise from_transfer_error(exc, request=self._response._request_obj()) from None
-        if not chunk:
-            self._stream = None
-        return chunk
-
-    def read(self, amt: Optional[int] = None, decode_content: Any = None, **_: Any) -> bytes:
-        """Read ``amt`` bytes (fewer only at the end), or everything."""
-        parts = [self._buffer]
-        have = len(self._buffer)
-        while amt is None or have < amt:
-            chunk = self._next_chunk()
-            if not chunk:
-                break
-            parts.append(chunk)
-            have += len(chunk)
-        data = b"".join(parts)
-        if amt is None or len(data) <= amt:
-            self._buffer = b""
-            return data
-        self._buffer = data[amt:]
-        return data[:amt]
-
-    def stream(self, amt: Optional[int] = 2**16, decode_content: Any = None) -> Iterator[bytes]:
-        """Yield chunks as they arrive, none longer than ``amt``."""
-        while True:
-            if self._buffer:
-                chunk, self._buffer = self._buffer, b""
-            else:
-                chunk = self._next_chunk()
-            if not chunk:
-                return
-            if amt and len(chunk) > amt:
-                self._buffer = chunk[amt:]
-                chunk = chunk[:amt]
-            yield chunk
-
-    def close(self) -> None:
-        if self._stream is not None:
-            self._stream.close()
-            self._stream = None
-
-    def release_conn(self) -> None:
-        self.close()
-
-
 class Response:
     """The server's response to an HTTP request."""
 
@@ -595,6 +518,7 @@ class Response:
         cls,
         result: tuple[int, int, bytes, Any, bytes, bool],
         request: PreparedRequest,
+        raw_type: Any = None,
     ) -> Response:
         status, version, raw_head, payload, timings, _ = result
         self = cls.__new__(cls)
@@ -624,7 +548,7 @@ class Response:
                 _version=version,
                 _stream=payload,
             )
-            self.raw = RawResponse(self, payload)
+            self.raw = (raw_type or RawResponse)(self, payload)
         return self
 
     # lazily parsed parts ---------------------------------------------------
@@ -848,6 +772,11 @@ class Response:
         if self._content is False:
             if self._content_consumed:
                 raise RuntimeError("The content for this response was already consumed")
+            if isinstance(self.raw, AsyncRawResponse):
+                raise RuntimeError(
+                    "this response's body is still streaming on the event loop: "
+                    "use `await response.aread()` first"
+                )
             if self.status_code == 0 or self.raw is None:
                 self._content = None
             else:
@@ -913,6 +842,61 @@ class Response:
         else:
             return
         raise HTTPError(msg, response=self)
+
+    # asyncio: responses of AsyncSession (stream=True) ---------------------------
+
+    async def aread(self) -> bytes:
+        """Read the rest of the body (an AsyncSession stream) and return it all."""
+        if self._content is False:
+            raw = self.raw
+            self._content = await raw.read() if isinstance(raw, AsyncRawResponse) else b""
+            self._content_consumed = True
+        return self._content  # type: ignore[no-any-return]
+
+    async def aiter_content(self, chunk_size: Optional[int] = None) -> AsyncIterator[bytes]:
+        """Yield the body as it arrives, in chunks of at most ``chunk_size``."""
+        raw = self.raw
+        if not isinstance(raw, AsyncRawResponse) or self._content_consumed:
+            if self._content_consumed and isinstance(self._content, bool):
+                raise StreamConsumedError()
+            content = self._content or b""
+            step = chunk_size or len(content) or 1
+            for i in range(0, len(content), step):
+                yield content[i : i + step]
+            return
+        try:
+            async for chunk in raw.stream(chunk_size):
+                yield chunk
+        finally:
+            self._content_consumed = True
+
+    async def aiter_lines(
+        self, chunk_size: Optional[int] = None, delimiter: Any = None
+    ) -> AsyncIterator[bytes]:
+        """Yield each line as soon as it is complete."""
+        pending = None
+        async for chunk in self.aiter_content(chunk_size):
+            if pending is not None:
+                chunk = pending + chunk
+            lines = chunk.split(delimiter) if delimiter else chunk.splitlines()
+            if lines and lines[-1] and chunk and lines[-1][-1] == chunk[-1]:
+                pending = lines.pop()
+            else:
+                pending = None
+            for line in lines:
+                yield line
+        if pending is not None:
+            yield pending
+
+    async def aclose(self) -> None:
+        """Stop an unfinished async stream (its connection is closed)."""
+        self.close()
+
+    async def __aenter__(self) -> Response:
+        return self
+
+    async def __aexit__(self, *args: Any) -> None:
+        self.close()
 
     def close(self) -> None:
         """Release the connection: an unread stream is aborted, never reused."""

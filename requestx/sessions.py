@@ -39,6 +39,7 @@ from .exceptions import (
 from .models import (
     DEFAULT_REDIRECT_LIMIT,
     PreparedRequest,
+    RawResponse,
     Request,
     Response,
     default_hooks,
@@ -505,6 +506,39 @@ class Session:
             kwargs.get("cert"),
         )
 
+    def _wire(self, prep: PreparedRequest) -> tuple[Any, tuple[bytes, ...]]:
+        """What the engine sends for ``prep``: the body (bytes, None, or
+        (iterator, length) for a streamed one) and the header lines."""
+        body = prep.body
+        if isinstance(body, str):
+            body = body.encode("utf-8")
+        elif isinstance(body, (bytearray, memoryview)):
+            body = bytes(body)
+        elif body is not None and not isinstance(body, bytes):
+            length = prep.headers.get("Content-Length")
+            body = (stream_chunks(body), int(length) if length else -1)
+        headers = prep.headers
+        if body is None and prep.method in _METHODS_EXPECTING_BODY:
+            body = b""  # sent as "Content-Length: 0", as urllib3 does
+        # The same header set as last time gives the same tuple object, which
+        # lets the engine reuse the curl_slist it built for it.
+        key = headers._store if body is None and type(headers) is CaseInsensitiveDict else None
+        cached = self._wire_cache
+        if key is not None and cached is not None and cached[0] == key:
+            return body, cached[1]
+        lines = wire_headers(headers, body is not None)
+        if key is not None:
+            self._wire_cache = (key.copy(), lines)
+        return body, lines
+
+    def _received(self, result: tuple[Any, ...], prep: PreparedRequest, raw_type: Any) -> Response:
+        """The Response for one hop's engine result; cookies go to the jar."""
+        response = Response._from_engine(result, prep, raw_type)
+        response.connection = self._connection
+        if result[5]:  # the engine saw a Set-Cookie field
+            extract_cookies_to_jar(self.cookies, prep, response)
+        return response
+
     def _send_hop(
         self,
         prep: PreparedRequest,
@@ -518,38 +552,14 @@ class Session:
         target = prep._target
         assert target is not None
         settings, proxy_kind = self._engine_settings(target.url, proxies, verify, cert)
-        body = prep.body
-        if isinstance(body, str):
-            body = body.encode("utf-8")
-        elif isinstance(body, (bytearray, memoryview)):
-            body = bytes(body)
-        elif body is not None and not isinstance(body, bytes):
-            length = prep.headers.get("Content-Length")
-            body = (stream_chunks(body), int(length) if length else -1)
-        # The same header set as last time gives the same tuple object, which
-        # lets the engine reuse the curl_slist it built for it.
-        headers = prep.headers
-        if body is None and prep.method in _METHODS_EXPECTING_BODY:
-            body = b""  # sent as "Content-Length: 0", as urllib3 does
-        key = headers._store if body is None and type(headers) is CaseInsensitiveDict else None
-        cached = self._wire_cache
-        if key is not None and cached is not None and cached[0] == key:
-            lines = cached[1]
-        else:
-            lines = wire_headers(headers, body is not None)
-            if key is not None:
-                self._wire_cache = (key.copy(), lines)
+        body, lines = self._wire(prep)
         try:
             result = self._client.perform(
                 prep.method, target.wire, lines, body, timeouts[0], timeouts[1], settings, stream
             )
         except _engine.TransferError as exc:
             raise from_transfer_error(exc, request=prep, proxy=proxy_kind) from None
-        response = Response._from_engine(result, prep)
-        response.connection = self._connection
-        if result[5]:  # the engine saw a Set-Cookie field
-            extract_cookies_to_jar(self.cookies, prep, response)
-        return response
+        return self._received(result, prep, RawResponse)
 
     def _send(
         self,
@@ -689,28 +699,45 @@ class Session:
     ) -> Response:
         history: list[Response] = []
         while resp.is_redirect:
-            history.append(resp)
             try:
                 resp.content
             except (ChunkedEncodingError, ContentDecodingError, RuntimeError):
                 pass
-            if len(history) > self.max_redirects:
-                raise TooManyRedirects(f"Exceeded {self.max_redirects} redirects.", response=resp)
-            resp.close()
-            next_req = self._redirect_request(resp, req)
-            hop_proxies = (
-                self.rebuild_proxies(next_req, proxies) if self.trust_env or proxies else proxies
-            )
-            resp = self._send_hop(next_req, timeouts, hop_proxies, bool(stream), verify, cert)
-            resp.history = history[:]
-            hooks = next_req._hooks
-            if hooks and hooks.get("response"):
-                resp = dispatch_hook("response", hooks, resp)
-            req = next_req
-        for i, hop in enumerate(history):
-            hop.history = history[:i]
-        resp.history = history
-        return resp
+            req, hop_proxies = self._redirect_step(resp, req, history, proxies)
+            hop = self._send_hop(req, timeouts, hop_proxies, bool(stream), verify, cert)
+            resp = self._arrived_after_redirect(hop, req, history)
+        return _with_history(resp, history)
+
+    def _redirect_step(
+        self, resp: Response, req: PreparedRequest, history: list[Response], proxies: Any
+    ) -> tuple[PreparedRequest, Any]:
+        """Between two hops of a redirect chain: record ``resp``, enforce
+        max_redirects, and build the next request and its proxies."""
+        history.append(resp)
+        if len(history) > self.max_redirects:
+            raise TooManyRedirects(f"Exceeded {self.max_redirects} redirects.", response=resp)
+        resp.close()
+        next_req = self._redirect_request(resp, req)
+        if self.trust_env or proxies:
+            proxies = self.rebuild_proxies(next_req, proxies)
+        return next_req, proxies
+
+    def _arrived_after_redirect(
+        self, resp: Response, req: PreparedRequest, history: list[Response]
+    ) -> Response:
+        resp.history = history[:]
+        hooks = req._hooks
+        if hooks and hooks.get("response"):
+            resp = dispatch_hook("response", hooks, resp)
+        return resp  # type: ignore[no-any-return]
+
+
+def _with_history(resp: Response, history: list[Response]) -> Response:
+    """Give every hop the hops before it, and the final response them all."""
+    for i, hop in enumerate(history):
+        hop.history = history[:i]
+    resp.history = history
+    return resp
 
 
 class SessionConnection:

@@ -1,0 +1,272 @@
+"""AsyncSession: the Session API for asyncio, on the engine thread.
+
+Requests are prepared exactly as by Session (same headers, cookies, auth,
+redirect rules); each hop is handed to the engine thread, which runs every
+transfer of the process on one libcurl multi handle. Completions come back
+through one eventfd per event loop, and the loop's reader callback (C)
+resolves all finished futures in one go.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import weakref
+from typing import Any, Optional
+
+from . import _engine
+from ._raw import AsyncRawResponse
+from ._url import prepare_url
+from .exceptions import (
+    ChunkedEncodingError,
+    ContentDecodingError,
+    from_transfer_error,
+)
+from .models import PreparedRequest, Request, Response, dispatch_hook
+from .sessions import Session, _timeouts, _with_history
+
+__all__ = ["AsyncSession"]
+
+_REDIRECTS = frozenset({301, 302, 303, 307, 308})
+
+# One completion port per event loop, registered with loop.add_reader().
+_ports: Any = weakref.WeakKeyDictionary()
+
+
+def _port(loop: asyncio.AbstractEventLoop) -> _engine.Port:
+    try:
+        return _ports[loop]  # type: ignore[no-any-return]
+    except KeyError:
+        pass
+    port = _engine.Port()
+    loop.add_reader(port.fileno(), port.drain)
+    _ports[loop] = port
+    return port
+
+
+class AsyncSession(Session):
+    """Session for asyncio: ``await s.get(url)``, ``async with s.stream(...)``.
+
+    ``max_connections`` bounds the transfers in flight (and so the open
+    connections); ``max_connections_per_host`` bounds them per host (default:
+    no bound below ``max_connections``). Requests beyond the limits wait in a
+    queue that holds only their description, not a libcurl handle.
+    """
+
+    def __init__(
+        self,
+        *,
+        max_connections: int = 100,
+        max_connections_per_host: Optional[int] = None,
+        http2: Any = False,
+        _aclient: Optional[_engine.AsyncClient] = None,
+    ) -> None:
+        super().__init__(http2=http2)
+        # on AsyncSession, `stream` is the context-manager method, not a setting
+        del self.stream
+        if max_connections < 1 or (max_connections_per_host or 1) < 1:
+            raise ValueError("connection limits must be at least 1")
+        self.max_connections = max_connections
+        self.max_connections_per_host = max_connections_per_host
+        self._owns_aclient = _aclient is None
+        self._aclient = _aclient or _engine.AsyncClient(
+            max_connections, max_connections_per_host or 0, bool(http2)
+        )
+
+    def __enter__(self) -> AsyncSession:
+        raise TypeError("use `async with AsyncSession() as s:`")
+
+    async def __aenter__(self) -> AsyncSession:
+        return self
+
+    async def __aexit__(self, *args: Any) -> None:
+        await self.close()
+
+    async def close(self) -> None:  # type: ignore[override]
+        """Close the pool once the transfers in flight end."""
+        if self._owns_aclient:
+            self._aclient.close()
+        super().close()
+
+    # sending ------------------------------------------------------------------
+
+    async def request(  # type: ignore[override]
+        self,
+        method: Any,
+        url: Any,
+        params: Any = None,
+        data: Any = None,
+        headers: Any = None,
+        cookies: Any = None,
+        files: Any = None,
+        auth: Any = None,
+        timeout: Any = None,
+        allow_redirects: bool = True,
+        proxies: Any = None,
+        hooks: Any = None,
+        stream: Any = None,
+        verify: Any = None,
+        cert: Any = None,
+        json: Any = None,
+    ) -> Response:
+        """Send a request; the arguments are those of Session.request."""
+        prep = self._prepare(method, url, params, data, headers, cookies, files, auth, json, hooks)
+        return await self._asend(prep, timeout, allow_redirects, proxies, stream, verify, cert)
+
+    async def get(self, url: Any, **kwargs: Any) -> Response:  # type: ignore[override]
+        kwargs.setdefault("allow_redirects", True)
+        return await self.request("GET", url, **kwargs)
+
+    async def options(self, url: Any, **kwargs: Any) -> Response:  # type: ignore[override]
+        kwargs.setdefault("allow_redirects", True)
+        return await self.request("OPTIONS", url, **kwargs)
+
+    async def head(self, url: Any, **kwargs: Any) -> Response:  # type: ignore[override]
+        kwargs.setdefault("allow_redirects", False)
+        return await self.request("HEAD", url, **kwargs)
+
+    async def post(  # type: ignore[override]
+        self, url: Any, data: Any = None, json: Any = None, **kwargs: Any
+    ) -> Response:
+        return await self.request("POST", url, data=data, json=json, **kwargs)
+
+    async def put(self, url: Any, data: Any = None, **kwargs: Any) -> Response:  # type: ignore[override]
+        return await self.request("PUT", url, data=data, **kwargs)
+
+    async def patch(self, url: Any, data: Any = None, **kwargs: Any) -> Response:  # type: ignore[override]
+        return await self.request("PATCH", url, data=data, **kwargs)
+
+    async def delete(self, url: Any, **kwargs: Any) -> Response:  # type: ignore[override]
+        return await self.request("DELETE", url, **kwargs)
+
+    async def send(self, request: PreparedRequest, **kwargs: Any) -> Response:  # type: ignore[override]
+        """Send a PreparedRequest."""
+        if isinstance(request, Request):
+            raise ValueError("You can only send PreparedRequests.")
+        if request._target is None or request._target.url != request.url:
+            request._target = prepare_url(request.url)
+        return await self._asend(
+            request,
+            kwargs.get("timeout"),
+            kwargs.get("allow_redirects", True),
+            kwargs.get("proxies"),
+            kwargs.get("stream"),
+            kwargs.get("verify"),
+            kwargs.get("cert"),
+        )
+
+    def stream(self, method: str, url: Any, **kwargs: Any) -> _StreamContext:  # type: ignore[override]
+        """``async with s.stream("GET", url) as r:`` a response whose body is
+        read with ``aiter_content``/``aiter_lines``/``aread``, closed on exit."""
+        return _StreamContext(self, method, url, kwargs)
+
+    async def _asend_hop(
+        self,
+        prep: PreparedRequest,
+        timeouts: tuple[float, float],
+        proxies: Any,
+        stream: bool,
+        verify: Any,
+        cert: Any,
+    ) -> Response:
+        target = prep._target
+        assert target is not None
+        settings, proxy_kind = self._engine_settings(target.url, proxies, verify, cert)
+        body, lines = self._wire(prep)
+        if isinstance(body, tuple):  # a sync iterator or file: read it here
+            body = b"".join(body[0])
+        loop = asyncio.get_running_loop()
+        future = loop.create_future()
+        transfer = self._aclient.submit(
+            _port(loop),
+            future,
+            prep.method,
+            target.wire,
+            target.host,
+            lines,
+            body,
+            timeouts[0],
+            timeouts[1],
+            settings,
+            stream,
+        )
+        try:
+            result = await future
+        except asyncio.CancelledError:
+            transfer.cancel()  # frees its connection at once
+            raise
+        except _engine.TransferError as exc:
+            raise from_transfer_error(exc, request=prep, proxy=proxy_kind) from None
+        return self._received(result, prep, AsyncRawResponse)
+
+    async def _asend(
+        self,
+        prep: PreparedRequest,
+        timeout: Any,
+        allow_redirects: bool,
+        proxies: Any,
+        stream: Any,
+        verify: Any,
+        cert: Any,
+    ) -> Response:
+        timeouts = _timeouts(timeout)
+        response = await self._asend_hop(prep, timeouts, proxies, bool(stream), verify, cert)
+        hooks = prep._hooks
+        if hooks and hooks.get("response"):
+            response = dispatch_hook(
+                "response",
+                hooks,
+                response,
+                timeout=timeout,
+                proxies=proxies,
+                stream=stream,
+                verify=verify,
+                cert=cert,
+            )
+        if response.status_code in _REDIRECTS and "location" in response.headers:
+            if allow_redirects:
+                response = await self._afollow(
+                    response, prep, timeouts, proxies, stream, verify, cert
+                )
+            else:
+                response._next = self._redirect_request(response, prep)
+        return response
+
+    async def _afollow(
+        self,
+        resp: Response,
+        req: PreparedRequest,
+        timeouts: tuple[float, float],
+        proxies: Any,
+        stream: Any,
+        verify: Any,
+        cert: Any,
+    ) -> Response:
+        history: list[Response] = []
+        while resp.is_redirect:
+            try:
+                await resp.aread()
+            except (ChunkedEncodingError, ContentDecodingError, RuntimeError):
+                pass
+            req, hop_proxies = self._redirect_step(resp, req, history, proxies)
+            hop = await self._asend_hop(req, timeouts, hop_proxies, bool(stream), verify, cert)
+            resp = self._arrived_after_redirect(hop, req, history)
+        return _with_history(resp, history)
+
+
+class _StreamContext:
+    """What AsyncSession.stream() returns: an async context manager."""
+
+    def __init__(self, session: AsyncSession, method: str, url: Any, kwargs: dict) -> None:
+        self._session = session
+        self._args = (method, url)
+        self._kwargs = kwargs
+        self._response: Optional[Response] = None
+
+    async def __aenter__(self) -> Response:
+        self._kwargs["stream"] = True
+        self._response = await self._session.request(*self._args, **self._kwargs)
+        return self._response
+
+    async def __aexit__(self, *args: Any) -> None:
+        if self._response is not None:
+            await self._response.aclose()
