@@ -226,7 +226,9 @@ PHASE_BODY = 2
 # The one table: CURLcode -> exception class. A tuple value is indexed by the
 # phase the transfer had reached (connect, waiting for the response, body).
 _CURL_ERRORS: dict[int, Any] = {
-    _UNSUPPORTED_PROTOCOL: InvalidSchema,
+    # schemes are checked before libcurl sees a URL: code 1 then means a
+    # response libcurl cannot speak (such as HTTP/0.9)
+    _UNSUPPORTED_PROTOCOL: ConnectionError,
     _URL_MALFORMAT: InvalidURL,
     _COULDNT_RESOLVE_PROXY: ProxyError,
     _COULDNT_RESOLVE_HOST: ConnectionError,

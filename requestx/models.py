@@ -625,6 +625,11 @@ class Response:
         self._elapsed = value
 
     @property
+    def http_version(self) -> str:
+        """The protocol of the response: "HTTP/1.1", "HTTP/2", "HTTP/1.0"."""
+        return {10: "HTTP/1.0", 20: "HTTP/2", 30: "HTTP/3"}.get(self._version, "HTTP/1.1")
+
+    @property
     def timings(self) -> dict[str, float]:
         """libcurl's phase timings in seconds since the request started."""
         names = ("namelookup", "connect", "tls", "pretransfer", "first_byte", "total")

@@ -183,7 +183,9 @@ class Session:
         "max_redirects",
     ]
 
-    def __init__(self, *, http2: bool = False, _client: Optional[_engine.Client] = None) -> None:
+    def __init__(self, *, http2: Any = False, _client: Optional[_engine.Client] = None) -> None:
+        """``http2=True`` negotiates HTTP/2 over TLS (ALPN), HTTP/1.1 elsewhere;
+        ``http2="prior_knowledge"`` speaks HTTP/2 (h2c) even over plain http."""
         self.headers: Any = default_headers()
         self.auth: Any = None
         self.proxies: dict[str, str] = {}
@@ -438,7 +440,12 @@ class Session:
             for path, what in ((cert_file, "certificate"), (key_file, "key")):
                 if path and not os.path.exists(path):
                     raise OSError(f"Could not find the TLS {what} file, invalid path: {path}")
-        version = _engine.HTTP_VERSION_2 if self.http2 else _engine.HTTP_VERSION_1_1
+        if self.http2 == "prior_knowledge":
+            version = _engine.HTTP_VERSION_2_PRIOR_KNOWLEDGE  # h2c, also over plain http
+        elif self.http2:
+            version = _engine.HTTP_VERSION_2  # h2 via ALPN over TLS, HTTP/1.1 otherwise
+        else:
+            version = _engine.HTTP_VERSION_1_1
         return (version, verify_flag, ca_info, ca_path, cert_file, key_file, proxy)
 
     # sending ------------------------------------------------------------------

@@ -49,6 +49,9 @@ class TLSMaterials:
         self.client_cert.private_key_pem.write_to_path(self.client_key_file)
         self.client_cert.private_key_and_cert_chain_pem.write_to_path(self.client_combined_file)
 
+        self.server_pem = os.path.join(directory, "server.pem")  # key + chain, for nginx
+        self.server_cert.private_key_and_cert_chain_pem.write_to_path(self.server_pem)
+
         self.ca_dir = self._make_hashed_dir()
 
     def _make_hashed_dir(self) -> str | None:
