@@ -132,8 +132,8 @@ def test_connections_are_reused_up_to_the_limit(isolated_fault_server):
     assert 1 <= isolated_fault_server.connections_accepted <= 4
 
 
-def test_two_thousand_gathered_requests_complete(fault_server):
-    n = 2000
+def test_ten_thousand_gathered_requests_complete(fault_server):
+    n = 10_000
     tok = token()
 
     async def go():
@@ -194,3 +194,39 @@ def test_queued_requests_still_complete_after_close(watch):
 
     assert asyncio.run(go()) == ["slow\n"] * 4
     assert watch.peak == 1
+
+
+def test_per_host_limit_counts_each_port_separately():
+    """Two servers on one address but different ports are different origins:
+    each gets its own per-host allowance (libcurl's MAX_HOST_CONNECTIONS and
+    aiohttp's limit_per_host count host and port together)."""
+    with WatchServer() as one, WatchServer() as two:
+
+        async def go():
+            async with requestx.AsyncSession(max_connections_per_host=1) as s:
+                coros = [s.get(srv + "/slow?delay=0.2") for srv in (one, two) for _ in range(3)]
+                started = time.monotonic()
+                rs = await asyncio.gather(*coros)
+                return rs, time.monotonic() - started
+
+        rs, elapsed = asyncio.run(go())
+        assert [r.status_code for r in rs] == [200] * 6
+        assert one.peak == 1 and two.peak == 1
+        # 3 x 0.2 s on each server side by side, not 6 x 0.2 s one after the other
+        assert elapsed < 0.95, elapsed
+
+
+def test_fully_read_stream_returns_its_connection_to_the_pool(isolated_fault_server):
+    server = isolated_fault_server
+
+    async def go():
+        async with requestx.AsyncSession(max_connections=1) as s:
+            async with s.stream("GET", server + "/conn-id") as r:
+                first = (await r.aread()).decode().split()
+            second = (await s.get(server + "/conn-id")).text.split()
+            return first, second
+
+    first, second = asyncio.run(go())
+    assert second[0] == first[0]  # same connection
+    assert int(second[1]) == int(first[1]) + 1
+    assert server.connections_accepted == 1

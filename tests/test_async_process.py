@@ -278,3 +278,13 @@ def test_closing_a_session_does_not_wait_for_a_slow_server(fault_server):
         return closed_in
 
     assert asyncio.run(main()) < 0.1
+
+
+def test_fork_while_the_engine_is_busy(fault_server):
+    """fork() while another thread has requests in flight: every child can
+    still make async requests (no lock inherited in a locked state), and the
+    parent's requests carry on."""
+    out = _check("fork_busy", fault_server.url)
+    assert out["child_exits"] == [0] * 10, out
+    assert out["parent_batches_ok"] is True
+    assert out["batches"] > 0

@@ -311,7 +311,7 @@ def test_abandoned_stream_does_not_hold_a_connection_slot(isolated_fault_server)
             assert r.status_code == 200
             del r
             gc.collect()
-            return (await asyncio.wait_for(s.get(server + "/ok"), 3)).text
+            return (await asyncio.wait_for(s.get(server + "/ok"), 2)).text
 
     assert asyncio.run(go()) == "ok\n"
 

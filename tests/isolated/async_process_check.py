@@ -13,6 +13,9 @@ Usage: python async_process_check.py SCENARIO BASE_URL
   fork     use AsyncSession, fork; the child makes async requests with a new
            loop (a new session, the module functions, and the parent's
            session) and exits; then the parent makes requests again
+  fork_busy  fork 10 times while another thread keeps async requests in
+           flight (the engine thread is busy at the moment of each fork);
+           each child makes requests with a new AsyncSession (5 s alarm)
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ import asyncio
 import gc
 import json
 import os
+import signal
 import sys
 import threading
 import time
@@ -234,6 +238,46 @@ def scenario_fork(base: str) -> dict:
 
     asyncio.run(parent_after())
     return out
+
+
+def scenario_fork_busy(base: str) -> dict:
+    stop = threading.Event()
+    busy_ok: list = []
+
+    def busy() -> None:
+        async def main() -> None:
+            async with requestx.AsyncSession() as s:
+                while not stop.is_set():
+                    rs = await asyncio.gather(*(s.get(base + "/ok") for _ in range(20)))
+                    busy_ok.append(all(r.status_code == 200 for r in rs))
+
+        asyncio.run(main())
+
+    thread = threading.Thread(target=busy)
+    thread.start()
+    time.sleep(0.2)
+    exits = []
+    for _ in range(10):
+        pid = os.fork()
+        if pid == 0:
+            signal.alarm(5)  # a deadlocked child dies of SIGALRM
+
+            async def child() -> bool:
+                async with requestx.AsyncSession() as s:
+                    rs = await asyncio.gather(*(s.get(base + "/ok") for _ in range(5)))
+                    return all(r.text == "ok\n" for r in rs)
+
+            try:
+                ok = asyncio.run(child())
+            except BaseException:
+                ok = False
+            os._exit(0 if ok else 3)
+        _, wait_status = os.waitpid(pid, 0)
+        exits.append(os.waitstatus_to_exitcode(wait_status))
+        time.sleep(0.01)
+    stop.set()
+    thread.join()
+    return {"child_exits": exits, "parent_batches_ok": all(busy_ok), "batches": len(busy_ok)}
 
 
 if __name__ == "__main__":
