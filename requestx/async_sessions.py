@@ -10,6 +10,7 @@ resolves all finished futures in one go.
 from __future__ import annotations
 
 import asyncio
+import inspect
 import weakref
 from typing import Any, Optional
 
@@ -21,7 +22,7 @@ from .exceptions import (
     ContentDecodingError,
     from_transfer_error,
 )
-from .models import PreparedRequest, Request, Response, dispatch_hook
+from .models import PreparedRequest, Request, Response
 from .sessions import Session, _timeouts, _with_history
 
 __all__ = ["AsyncSession"]
@@ -67,6 +68,7 @@ class AsyncSession(Session):
             raise ValueError("connection limits must be at least 1")
         self.max_connections = max_connections
         self.max_connections_per_host = max_connections_per_host
+        self._aconnection = AsyncSessionConnection(self)
         self._owns_aclient = _aclient is None
         self._aclient = _aclient or _engine.AsyncClient(
             max_connections, max_connections_per_host or 0, bool(http2)
@@ -196,7 +198,9 @@ class AsyncSession(Session):
             raise
         except _engine.TransferError as exc:
             raise from_transfer_error(exc, request=prep, proxy=proxy_kind) from None
-        return self._received(result, prep, AsyncRawResponse)
+        response = self._received(result, prep, AsyncRawResponse)
+        response.connection = self._aconnection
+        return response
 
     async def _asend(
         self,
@@ -212,8 +216,7 @@ class AsyncSession(Session):
         response = await self._asend_hop(prep, timeouts, proxies, bool(stream), verify, cert)
         hooks = prep._hooks
         if hooks and hooks.get("response"):
-            response = dispatch_hook(
-                "response",
+            response = await _dispatch_hook(
                 hooks,
                 response,
                 timeout=timeout,
@@ -248,9 +251,55 @@ class AsyncSession(Session):
             except (ChunkedEncodingError, ContentDecodingError, RuntimeError):
                 pass
             req, hop_proxies = self._redirect_step(resp, req, history, proxies)
-            hop = await self._asend_hop(req, timeouts, hop_proxies, bool(stream), verify, cert)
-            resp = self._arrived_after_redirect(hop, req, history)
+            resp = await self._asend_hop(req, timeouts, hop_proxies, bool(stream), verify, cert)
+            resp.history = history[:]
+            if req._hooks and req._hooks.get("response"):
+                resp = await _dispatch_hook(req._hooks, resp)
         return _with_history(resp, history)
+
+
+async def _dispatch_hook(hooks: Any, response: Response, **kwargs: Any) -> Response:
+    """dispatch_hook for AsyncSession: a hook may also return an awaitable
+    (HTTPDigestAuth does, to resend the request), which is awaited."""
+    handlers = hooks.get("response") or []
+    if callable(handlers):
+        handlers = [handlers]
+    for hook in handlers:
+        result = hook(response, **kwargs)
+        if inspect.isawaitable(result):
+            result = await result
+        if result is not None:
+            response = result
+    return response
+
+
+class AsyncSessionConnection:
+    """``Response.connection`` of an AsyncSession response: ``send()`` returns
+    an awaitable of one more hop on the same session (no redirects, no hooks)."""
+
+    is_async = True
+
+    def __init__(self, session: AsyncSession) -> None:
+        self._session = session
+
+    async def send(
+        self,
+        request: PreparedRequest,
+        stream: Any = False,
+        timeout: Any = None,
+        verify: Any = None,
+        cert: Any = None,
+        proxies: Any = None,
+        **kwargs: Any,
+    ) -> Response:
+        if request._target is None or request._target.url != request.url:
+            request._target = prepare_url(request.url)
+        return await self._session._asend_hop(
+            request, _timeouts(timeout), proxies, bool(stream), verify, cert
+        )
+
+    def close(self) -> None:
+        pass
 
 
 class _StreamContext:

@@ -172,8 +172,10 @@ class HTTPDigestAuth(AuthBase):
         if "digest" in challenge.lower() and state.num_401_calls < 2:
             state.num_401_calls += 1
             state.chal = parse_dict_header(re.sub(r"(?i)digest ", "", challenge, count=1))
-            r.content
-            r.close()
+            is_async = getattr(r.connection, "is_async", False)
+            if not is_async:
+                r.content
+                r.close()
             prep = r.request.copy()
             jar = prep._cookies
             if jar is None:
@@ -186,12 +188,23 @@ class HTTPDigestAuth(AuthBase):
             if value is None:
                 return r
             prep.headers["Authorization"] = value
+            if is_async:
+                return self._resend_async(r, prep, kwargs)
             retried = r.connection.send(prep, **kwargs)
             retried.history.append(r)
             retried.request = prep
             return retried
         state.num_401_calls = 1
         return r
+
+    async def _resend_async(self, r: Any, prep: Any, kwargs: dict[str, Any]) -> Any:
+        """handle_401 for an AsyncSession response: the same steps, awaited."""
+        await r.aread()
+        r.close()
+        retried = await r.connection.send(prep, **kwargs)
+        retried.history.append(r)
+        retried.request = prep
+        return retried
 
     def __call__(self, r: Any) -> Any:
         self.init_per_thread_state()

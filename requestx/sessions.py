@@ -4,6 +4,7 @@ sharing connections), so keep-alive works across its requests and threads."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from typing import Any, Optional
 from urllib.parse import urljoin, urlsplit
@@ -60,6 +61,11 @@ _ENCODINGS = ", ".join(
 _METHODS_EXPECTING_BODY = frozenset({"PATCH", "POST", "PUT"})
 
 
+def get_netrc_auth(url: str, raise_errors: bool = False) -> Optional[tuple[str, str]]:
+    """requests' name for the .netrc lookup (tests patch it here)."""
+    return netrc_auth(url, raise_errors)
+
+
 def default_user_agent(name: str = "python-requestx") -> str:
     return f"{name}/{__version__}"
 
@@ -86,8 +92,8 @@ def merge_setting(request_setting: Any, session_setting: Any, dict_class: Any = 
         return request_setting
     merged = dict_class(session_setting.items())
     merged.update(request_setting.items())
-    for key in [k for k, v in request_setting.items() if v is None]:
-        merged.pop(key, None)
+    for key in [k for k, v in merged.items() if v is None]:
+        del merged[key]
     return merged
 
 
@@ -131,9 +137,9 @@ def _timeouts(timeout: Any) -> tuple[float, float]:
 def _proxy_url(proxy: Optional[str]) -> str:
     if not proxy:
         return ""
-    if "://" not in proxy:
-        proxy = "http://" + proxy
-    scheme = proxy.split("://", 1)[0].lower()
+    if not re.match(r"^[A-Za-z][A-Za-z0-9+.-]*:", proxy) or re.match(r"^[^:/]+:\d+(/|$)", proxy):
+        proxy = "http://" + proxy  # "host:port" has no scheme
+    scheme = proxy.split(":", 1)[0].lower()
     if scheme not in ("http", "https", "socks4", "socks4a", "socks5", "socks5h"):
         raise InvalidProxyURL(f"Unsupported proxy URL scheme: {proxy!r}")
     if not urlsplit(proxy).hostname:
@@ -232,7 +238,10 @@ class Session:
     def _merged_headers(self, headers: Any) -> CaseInsensitiveDict[Any]:
         session_headers = self.headers
         if headers is not None or type(session_headers) is not CaseInsensitiveDict:
-            return merge_setting(headers, session_headers, dict_class=CaseInsensitiveDict)
+            merged = merge_setting(headers, session_headers, dict_class=CaseInsensitiveDict)
+            if merged is None:
+                return CaseInsensitiveDict()
+            return _native_names(merged)
         # session headers alone: reuse their None-free copy while they are unchanged
         cached = self._clean_headers
         store = session_headers._store
@@ -254,7 +263,7 @@ class Session:
             str(name).lower() == "authorization" for name in (request.headers or {})
         )
         if self.trust_env and not auth and not self.auth and not explicit_header:
-            auth = netrc_auth(request.url) if isinstance(request.url, str) else None
+            auth = get_netrc_auth(request.url) if isinstance(request.url, str) else None
         p = PreparedRequest()
         p.prepare(
             method=request.method.upper() if request.method else request.method,
@@ -323,7 +332,7 @@ class Session:
             and self._environment()[2]
             and "Authorization" not in p.headers  # an explicit header beats .netrc
         ):
-            auth = netrc_auth(target.url)
+            auth = get_netrc_auth(target.url)
         if auth is not None or target.auth is not None:
             p.prepare_auth(auth)
 
@@ -347,7 +356,7 @@ class Session:
                 for key, value in env_proxies.items():
                     if key != "no":
                         proxies.setdefault(key, value)
-            if verify is None and self.verify is True:
+            if (verify is None and self.verify is True) or verify is True:
                 verify = environment_ca_bundle() or verify
         return {
             "proxies": merge_setting(proxies, self.proxies),
@@ -385,8 +394,9 @@ class Session:
     ) -> tuple[tuple[Any, ...], Optional[str]]:
         if verify is None:
             verify = self.verify
-            if verify is True and self.trust_env:
-                verify = self._environment()[1] or True
+        if verify is True and self.trust_env:
+            # True is the default; False or a CA path set anywhere wins over the environment
+            verify = self._environment()[1] or True
         if cert is None:
             cert = self.cert
         # request over session over environment; a None value removes a key,
@@ -634,7 +644,7 @@ class Session:
         url = prepared_request.url or ""
         if "Authorization" in headers and should_strip_auth(response.request.url, url):
             del headers["Authorization"]
-        new_auth = netrc_auth(url) if self.trust_env and self._environment()[2] else None
+        new_auth = get_netrc_auth(url) if self.trust_env and self._environment()[2] else None
         if new_auth is not None:
             prepared_request.prepare_auth(new_auth)
 
@@ -649,7 +659,7 @@ class Session:
                     new_proxies.setdefault(key, value)
         headers.pop("Proxy-Authorization", None)
         proxy = select_proxy(url, new_proxies)
-        if proxy:
+        if proxy and not url.lower().startswith("https"):  # https: sent in the CONNECT
             parts = urlsplit(proxy if "://" in proxy else "http://" + proxy)
             if parts.username:
                 from urllib.parse import unquote
@@ -737,6 +747,18 @@ class Session:
         if hooks and hooks.get("response"):
             resp = dispatch_hook("response", hooks, resp)
         return resp  # type: ignore[no-any-return]
+
+
+def _native_names(headers: Any) -> CaseInsensitiveDict[Any]:
+    """Header names as plain str (requests decodes bytes names)."""
+    if not isinstance(headers, CaseInsensitiveDict):
+        headers = CaseInsensitiveDict(headers)
+    if all(type(name) is str for name in headers):
+        return headers
+    native: CaseInsensitiveDict[Any] = CaseInsensitiveDict()
+    for name, value in headers.items():
+        native[name.decode("ascii") if isinstance(name, bytes) else str(name)] = value
+    return native
 
 
 def _with_history(resp: Response, history: list[Response]) -> Response:
