@@ -113,22 +113,24 @@ def is_stream(data: Any) -> bool:
 
 
 def stream_length(body: Any) -> Optional[int]:
-    """The number of bytes a streamed body will give, when that can be known
-    without reading it (requests' super_len); None for generators."""
-    if hasattr(body, "__len__"):
-        return len(body)
-    if hasattr(body, "len"):
-        return int(body.len)
-    if not hasattr(body, "read"):
-        return None
+    """The number of bytes a streamed body will still give, when that can be
+    known without reading it (requests' super_len: its total length minus
+    the position it was read or seeked to); None for generators."""
     total = None
-    try:
-        total = os.fstat(body.fileno()).st_size
-    except (AttributeError, OSError, ValueError, io.UnsupportedOperation):
-        pass
+    if hasattr(body, "__len__"):
+        total = len(body)
+    elif hasattr(body, "len"):
+        total = int(body.len)
+    elif hasattr(body, "fileno"):
+        try:
+            total = os.fstat(body.fileno()).st_size
+        except (AttributeError, OSError, ValueError, io.UnsupportedOperation):
+            pass
+    if not hasattr(body, "tell"):
+        return total
     try:
         position = body.tell()
-    except (AttributeError, OSError):
+    except OSError:
         return total
     if total is None:
         try:

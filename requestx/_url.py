@@ -8,6 +8,7 @@ endpoints over and over should not re-parse them on every request.
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Mapping
 from typing import Any, NamedTuple, Optional
 from urllib.parse import quote, unquote, urlencode, urlsplit, urlunsplit
@@ -19,6 +20,7 @@ __all__ = [
     "prepare_url",
     "encode_params",
     "requote_uri",
+    "sendable",
     "to_key_val_list",
     "urldefragauth",
 ]
@@ -26,7 +28,7 @@ __all__ = [
 
 class PreparedURL(NamedTuple):
     url: str  # what requests shows as PreparedRequest.url (may hold user:pass)
-    wire: str  # what is sent: no user info, no fragment
+    wire: Optional[str]  # what is sent (no user info, no fragment); None: not http(s)
     scheme: str  # "http" or "https"
     host: str  # lower case, IDNA-encoded, no brackets
     auth: Optional[tuple[str, str]]  # from user:pass@ in the URL
@@ -61,13 +63,26 @@ def requote_uri(uri: str) -> str:
         return quote(uri, safe="!#$&'()*+,/:;=?@[]~")
 
 
+def _idna_label(label: str) -> str:
+    """One host label in IDNA 2008 form (as the idna package requests uses
+    gives it): NFC, lower case, no transitional mapping (ß stays ß), and
+    punycode; symbols, punctuation, spaces and controls are refused."""
+    if label.isascii():
+        return label.lower()
+    label = unicodedata.normalize("NFC", label).lower()
+    for ch in label:
+        if ord(ch) > 127 and unicodedata.category(ch)[0] in "SPZC":
+            raise UnicodeError(f"character {ch!r} is not allowed in a host name")
+    return "xn--" + label.encode("punycode").decode("ascii")
+
+
 def _encode_host(host: str, url: str) -> str:
     if host.isascii():
         if host.startswith(("*", ".")) or not _HOST_OK.match(host):
             raise InvalidURL(f"Invalid URL {url!r}: URL has an invalid label.")
         return host.lower()
     try:
-        return host.encode("idna").decode("ascii").lower()
+        return ".".join(_idna_label(label) for label in host.split("."))
     except UnicodeError:
         raise InvalidURL(f"Invalid URL {url!r}: URL has an invalid label.") from None
 
@@ -77,7 +92,8 @@ def _prepare(url: str) -> PreparedURL:
     url = url.lstrip()
     scheme_end = url.find(":")
     if scheme_end > 0 and not url[:scheme_end].lower().startswith("http"):
-        raise InvalidSchema(f"No connection adapters were found for {raw!r}")
+        # mailto:, data:, ftp://...: kept as they are, refused when sent
+        return PreparedURL(url, None, url[:scheme_end].lower(), "", None)
     try:
         parts = urlsplit(url)
     except ValueError as exc:
@@ -87,8 +103,6 @@ def _prepare(url: str) -> PreparedURL:
             f"Invalid URL {raw!r}: No scheme supplied. Perhaps you meant https://{raw}?"
         )
     scheme = parts.scheme.lower()
-    if scheme not in ("http", "https"):
-        raise InvalidSchema(f"No connection adapters were found for {raw!r}")
     netloc = parts.netloc
     if not netloc:
         raise InvalidURL(f"Invalid URL {raw!r}: No host supplied")
@@ -128,8 +142,17 @@ def _prepare(url: str) -> PreparedURL:
     shown = requote_uri(urlunsplit((scheme, netloc, path, parts.query, parts.fragment)))
     if any(c in shown for c in "\r\n\x00\t "):
         raise InvalidURL(f"Invalid URL {raw!r}: contains whitespace or control characters")
-    wire = requote_uri(urlunsplit((scheme, host_for_netloc, path, parts.query, "")))
+    wire = None
+    if scheme in ("http", "https"):
+        wire = requote_uri(urlunsplit((scheme, host_for_netloc, path, parts.query, "")))
     return PreparedURL(shown, wire, scheme, host, auth)
+
+
+def sendable(target: PreparedURL) -> str:
+    """The URL to send, or InvalidSchema for a scheme other than http/https."""
+    if target.wire is None:
+        raise InvalidSchema(f"No connection adapters were found for {target.url!r}")
+    return target.wire
 
 
 def to_key_val_list(value: Any) -> list[tuple[Any, Any]]:
@@ -179,13 +202,15 @@ def prepare_url(url: Any, params: Any = None) -> PreparedURL:
         if len(_CACHE) >= _CACHE_MAX:
             _CACHE.clear()
         _CACHE[url] = prepared
-    if params:
+    if params and prepared.scheme.startswith("http"):
         query = encode_params(params)
         if isinstance(query, bytes):
             query = query.decode("utf-8")
         if query:
+            wire = prepared.wire
             prepared = prepared._replace(
-                url=_add_query(prepared.url, query), wire=_add_query(prepared.wire, query)
+                url=_add_query(prepared.url, query),
+                wire=None if wire is None else _add_query(wire, query),
             )
     return prepared
 

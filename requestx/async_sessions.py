@@ -16,7 +16,7 @@ from typing import Any, Optional
 
 from . import _engine
 from ._raw import AsyncRawResponse
-from ._url import prepare_url
+from ._url import prepare_url, sendable
 from .exceptions import (
     ChunkedEncodingError,
     ContentDecodingError,
@@ -182,7 +182,7 @@ class AsyncSession(Session):
             _port(loop),
             future,
             prep.method,
-            target.wire,
+            sendable(target),
             target.host,
             lines,
             body,

@@ -485,7 +485,7 @@ class Response:
     _headers: Any = None
     _pairs: Optional[list[tuple[str, str]]] = None
     _reason: Any = None
-    raw: Any = None
+    _raw: Any = None
     _encoding: Any = _UNSET
     _cookies: Any = None
     _elapsed: Any = None
@@ -568,6 +568,19 @@ class Response:
                 return list(self.headers.items())
             self._parse()
         return self._pairs  # type: ignore[return-value]
+
+    @property
+    def raw(self) -> Any:
+        """The body as a file-like object; for a response that is not streamed
+        it is already read, so ``raw.read()`` gives b"" (as in requests)."""
+        raw = self._raw
+        if raw is None and self._raw_head is not None:
+            raw = self._raw = RawResponse(self, None)
+        return raw
+
+    @raw.setter
+    def raw(self, value: Any) -> None:
+        self._raw = value
 
     @property
     def headers(self) -> CaseInsensitiveDict[str]:
@@ -905,6 +918,6 @@ class Response:
 
     def close(self) -> None:
         """Release the connection: an unread stream is aborted, never reused."""
-        if self.raw is not None and hasattr(self.raw, "close"):
-            self.raw.close()
+        if self._raw is not None and hasattr(self._raw, "close"):
+            self._raw.close()
         self._stream = None

@@ -21,7 +21,7 @@ from ._environment import (
     select_proxy,
     should_bypass_proxy,
 )
-from ._url import prepare_url, requote_uri
+from ._url import prepare_url, requote_uri, sendable
 from .auth import _basic_auth_str
 from .cookies import (
     RequestsCookieJar,
@@ -303,6 +303,7 @@ class Session:
         elif session_params:
             params = merge_setting(params, session_params)
         target = prepare_url(url, params)
+        sendable(target)  # InvalidSchema before anything else is done
 
         p = PreparedRequest.__new__(PreparedRequest)
         p.method = method
@@ -572,7 +573,14 @@ class Session:
         body, lines = self._wire(prep)
         try:
             result = self._client.perform(
-                prep.method, target.wire, lines, body, timeouts[0], timeouts[1], settings, stream
+                prep.method,
+                sendable(target),
+                lines,
+                body,
+                timeouts[0],
+                timeouts[1],
+                settings,
+                stream,
             )
         except _engine.TransferError as exc:
             raise from_transfer_error(exc, request=prep, proxy=proxy_kind) from None
