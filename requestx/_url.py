@@ -76,11 +76,12 @@ def _idna_label(label: str) -> str:
     return "xn--" + label.encode("punycode").decode("ascii")
 
 
-def _encode_host(host: str, url: str) -> str:
+def _encode_host(host: str, url: str, scheme: str) -> str:
     if host.isascii():
         if host.startswith(("*", ".")) or not _HOST_OK.match(host):
             raise InvalidURL(f"Invalid URL {url!r}: URL has an invalid label.")
-        return host.lower()
+        # as urllib3: only http(s) host names are case-normalised
+        return host.lower() if scheme in ("http", "https") else host
     try:
         return ".".join(_idna_label(label) for label in host.split("."))
     except UnicodeError:
@@ -125,7 +126,7 @@ def _prepare(url: str) -> PreparedURL:
         host, _, port_text = hostport.partition(":")
         if not host:
             raise InvalidURL(f"Invalid URL {raw!r}: No host supplied")
-        host = _encode_host(host, raw)
+        host = _encode_host(host, raw, scheme)
         host_for_netloc = host
     if port_text:
         if not port_text.isdigit() or int(port_text) > 65535:
