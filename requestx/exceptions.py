@@ -200,6 +200,7 @@ _PARTIAL_FILE = 18
 _WRITE_ERROR = 23
 _OPERATION_TIMEDOUT = 28
 _SSL_CONNECT_ERROR = 35
+_ABORTED_BY_CALLBACK = 42
 _TOO_MANY_REDIRECTS = 47
 _GOT_NOTHING = 52
 _SSL_ENGINE_NOTFOUND = 53
@@ -246,6 +247,7 @@ _CURL_ERRORS: dict[int, Any] = {
     _SSL_ISSUER_ERROR: SSLError,
     _SSL_CLIENTCERT: SSLError,
     _TOO_MANY_REDIRECTS: TooManyRedirects,
+    _ABORTED_BY_CALLBACK: ConnectionError,  # a streamed body shorter than announced
     _GOT_NOTHING: ConnectionError,
     _SEND_ERROR: ConnectionError,
     _RECV_ERROR: (ConnectionError, ConnectionError, ChunkedEncodingError),

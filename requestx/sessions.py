@@ -32,6 +32,7 @@ from .cookies import (
 from .exceptions import (
     ChunkedEncodingError,
     ContentDecodingError,
+    InvalidHeader,
     InvalidProxyURL,
     TooManyRedirects,
     UnrewindableBodyError,
@@ -56,6 +57,10 @@ _ENCODINGS = ", ".join(
     e for e in ("gzip", "deflate", "br", "zstd") if e in _engine.features() or e == "deflate"
 )
 
+
+# Response flags from the engine (RX_FLAG_* in requestx/_engine/transfer.h).
+_FLAG_SETS_COOKIE = 1
+_FLAG_LENGTH_CONFLICT = 2
 
 # Methods for which urllib3 sends "Content-Length: 0" when there is no body.
 _METHODS_EXPECTING_BODY = frozenset({"PATCH", "POST", "PUT"})
@@ -553,8 +558,15 @@ class Session:
         """The Response for one hop's engine result; cookies go to the jar."""
         response = Response._from_engine(result, prep, raw_type)
         response.connection = self._connection
-        if result[5]:  # the engine saw a Set-Cookie field
-            extract_cookies_to_jar(self.cookies, prep, response)
+        flags = result[5]
+        if flags:
+            if flags & _FLAG_LENGTH_CONFLICT:
+                response.close()
+                raise InvalidHeader(
+                    "the response has Content-Length fields that disagree", request=prep
+                )
+            if flags & _FLAG_SETS_COOKIE:
+                extract_cookies_to_jar(self.cookies, prep, response)
         return response
 
     def _send_hop(

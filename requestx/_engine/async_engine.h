@@ -435,9 +435,11 @@ static void rx_engine_finish(rx_engine *eng, rx_xfer *x, CURLcode result, const 
     }
     pthread_mutex_lock(&eng->lock);
     x->result = result;
-    x->phase = slot ? slot->phase : RX_PHASE_CONNECT;
+    x->phase = slot ? rx_slot_error_phase(slot) : RX_PHASE_CONNECT;
     if (msg != NULL) {
         snprintf(x->errbuf, sizeof(x->errbuf), "%s", msg);
+    } else if (slot != NULL && slot->note[0]) {
+        snprintf(x->errbuf, sizeof(x->errbuf), "%s", slot->note);
     } else if (slot != NULL && slot->errbuf[0]) {
         snprintf(x->errbuf, sizeof(x->errbuf), "%s", slot->errbuf);
     } else {

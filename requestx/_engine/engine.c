@@ -10,7 +10,7 @@
  *
  * Client.perform() takes one request, releases the GIL for the whole
  * transfer and returns (status, http_version, raw_headers, body, timings,
- * sets_cookie)
+ * flags) (flags: RX_FLAG_* in transfer.h)
  * (timings: six native doubles packed in bytes, see timings_bytes())
  * where body is bytes, or a Stream when stream=True. Failures raise
  * TransferError(curl_code, message, phase); requestx.exceptions maps them to
@@ -239,8 +239,10 @@ static int slot_set_settings(rx_slot *slot, PyObject *settings)
 
 static void raise_transfer_error(rx_state *state, rx_slot *slot, CURLcode rc)
 {
-    const char *msg = slot->errbuf[0] ? slot->errbuf : curl_easy_strerror(rc);
-    PyObject *args = Py_BuildValue("(isi)", (int)rc, msg, slot->phase);
+    const char *msg = slot->note[0]     ? slot->note
+                      : slot->errbuf[0] ? slot->errbuf
+                                        : curl_easy_strerror(rc);
+    PyObject *args = Py_BuildValue("(isi)", (int)rc, msg, rx_slot_error_phase(slot));
     if (args != NULL) {
         PyErr_SetObject(state->transfer_error, args);
         Py_DECREF(args);
@@ -461,7 +463,7 @@ static PyType_Spec Stream_spec = {
 /*** Client.perform ***/
 
 /* perform(method, url, headers, body, connect_timeout, read_timeout, settings, stream)
- *   -> (status, http_version, raw_headers, body_or_stream, timings, sets_cookie) */
+ *   -> (status, http_version, raw_headers, body_or_stream, timings, flags) */
 static PyObject *Client_perform(ClientObject *self, PyTypeObject *defining_class,
                                 PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
 {
@@ -551,7 +553,7 @@ static PyObject *Client_perform(ClientObject *self, PyTypeObject *defining_class
         goto fail;
     }
     int status = slot->status;
-    int sets_cookie = slot->sets_cookie;
+    int flags = rx_slot_flags(slot);
     int version = rx_slot_http_version(slot);
     if (req.stream) {
         payload = new_stream(state, self, slot);
@@ -585,7 +587,7 @@ static PyObject *Client_perform(ClientObject *self, PyTypeObject *defining_class
     PyTuple_SET_ITEM(result, 2, raw_headers);
     PyTuple_SET_ITEM(result, 3, payload);
     PyTuple_SET_ITEM(result, 4, timings);
-    PyTuple_SET_ITEM(result, 5, PyBool_FromLong(sets_cookie));
+    PyTuple_SET_ITEM(result, 5, PyLong_FromLong(flags));
     return result;
 
 fail:
@@ -700,8 +702,8 @@ static PyObject *async_result(rx_xfer *x, PyObject *payload)
         Py_XDECREF(head);
         return NULL;
     }
-    return Py_BuildValue("(iiNONO)", slot->status, rx_slot_http_version(slot), head, payload,
-                         timings, slot->sets_cookie ? Py_True : Py_False);
+    return Py_BuildValue("(iiNONi)", slot->status, rx_slot_http_version(slot), head, payload,
+                         timings, rx_slot_flags(slot));
 }
 
 /* With the GIL: act on the news the engine posted for one transfer. */

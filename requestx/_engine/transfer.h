@@ -108,9 +108,12 @@ struct rx_slot {
     rx_buffer head;        /* header block of the latest response */
     rx_buffer body;
     char errbuf[CURL_ERROR_SIZE];
-    int status;       /* status of the latest status line */
-    int headers_done; /* the final (non-1xx) header block is complete */
-    int sets_cookie;  /* the final header block has a Set-Cookie field */
+    char note[160];            /* our own diagnosis; libcurl may overwrite errbuf */
+    int status;                /* status of the latest status line */
+    int headers_done;          /* the final (non-1xx) header block is complete */
+    int sets_cookie;           /* the final header block has a Set-Cookie field */
+    int length_conflict;       /* two Content-Length fields that disagree */
+    curl_off_t content_length; /* the first Content-Length seen, or -1 */
     int phase;
     int attached; /* added to the multi handle */
     int done;
@@ -120,8 +123,10 @@ struct rx_slot {
     CURLcode result;
     int64_t last_activity_us;
     int64_t read_timeout_us;
-    curl_off_t uploaded; /* upload progress seen at the last timeout check */
-    rx_buffer up;        /* streamed request body not yet taken by libcurl */
+    curl_off_t uploaded;    /* upload progress seen at the last timeout check */
+    curl_off_t up_declared; /* a streamed body's announced length, or -1 */
+    curl_off_t up_sent;
+    rx_buffer up; /* streamed request body not yet taken by libcurl */
     size_t up_pos;
     int up_eof;    /* the body's producer is exhausted */
     int up_wanted; /* libcurl paused the upload for want of data */
@@ -155,6 +160,8 @@ static size_t rx_on_header(char *data, size_t size, size_t nmemb, void *userp)
         slot->head.len = 0;
         slot->headers_done = 0;
         slot->sets_cookie = 0;
+        slot->length_conflict = 0;
+        slot->content_length = -1;
         slot->status = 0;
         const char *p = memchr(data, ' ', len);
         if (p != NULL && (size_t)(p - data) + 4 <= len) {
@@ -167,6 +174,13 @@ static size_t rx_on_header(char *data, size_t size, size_t nmemb, void *userp)
     }
     if (len > 11 && (data[0] | 0x20) == 's' && strncasecmp(data, "set-cookie:", 11) == 0) {
         slot->sets_cookie = 1; /* spares Python a search of every header block */
+    } else if (len > 15 && (data[0] | 0x20) == 'c' &&
+               strncasecmp(data, "content-length:", 15) == 0) {
+        curl_off_t value = (curl_off_t)strtoll(data + 15, NULL, 10);
+        if (slot->content_length >= 0 && value != slot->content_length) {
+            slot->length_conflict = 1; /* requests refuses such a response */
+        }
+        slot->content_length = value;
     }
     if (rx_buffer_append(&slot->head, data, len) < 0) {
         return 0; /* libcurl reports CURLE_WRITE_ERROR */
@@ -221,6 +235,7 @@ static size_t rx_on_read(char *dest, size_t size, size_t nitems, void *userp)
         size_t n = avail < room ? avail : room;
         memcpy(dest, slot->up.data + slot->up_pos, n);
         slot->up_pos += n;
+        slot->up_sent += (curl_off_t)n;
         if (slot->up_pos == slot->up.len) {
             slot->up.len = 0;
             slot->up_pos = 0;
@@ -229,6 +244,13 @@ static size_t rx_on_read(char *dest, size_t size, size_t nitems, void *userp)
         return n;
     }
     if (slot->up_eof) {
+        if (slot->up_declared >= 0 && slot->up_sent < slot->up_declared) {
+            /* the server would wait for the rest for ever */
+            snprintf(slot->note, sizeof(slot->note),
+                     "the request body ended after %lld of its %lld bytes",
+                     (long long)slot->up_sent, (long long)slot->up_declared);
+            return CURL_READFUNC_ABORT;
+        }
         return 0;
     }
     slot->up_wanted = 1;
@@ -391,6 +413,7 @@ static CURLcode rx_slot_start(rx_slot *slot, const rx_request *req)
     slot->head.len = 0;
     slot->body.len = 0;
     slot->errbuf[0] = '\0';
+    slot->note[0] = '\0';
     slot->status = 0;
     slot->headers_done = 0;
     slot->sets_cookie = 0;
@@ -406,6 +429,10 @@ static CURLcode rx_slot_start(rx_slot *slot, const rx_request *req)
     slot->up_pos = 0;
     slot->up_eof = 0;
     slot->up_wanted = 0;
+    slot->up_sent = 0;
+    slot->up_declared = req->upload_stream ? req->body_len : -1;
+    slot->length_conflict = 0;
+    slot->content_length = -1;
 
     if (slot->multi == NULL) {
         return CURLE_OK; /* the async engine adds it to its own multi */
@@ -516,7 +543,7 @@ static CURLcode rx_slot_run(rx_slot *slot, enum rx_goal goal)
         if (rx_idle_too_long(slot, rx_now_us(), &wait_ms)) {
             slot->done = 1;
             slot->result = CURLE_OPERATION_TIMEDOUT;
-            snprintf(slot->errbuf, sizeof(slot->errbuf), "no data received for %.3f seconds",
+            snprintf(slot->note, sizeof(slot->note), "no data received for %.3f seconds",
                      slot->read_timeout_us / 1e6);
             return slot->result;
         }
@@ -530,6 +557,27 @@ static CURLcode rx_slot_run(rx_slot *slot, enum rx_goal goal)
             return slot->result;
         }
     }
+}
+
+/* The phase an error is reported in: once a status line has arrived, a
+ * failure is one of the response (requests, too, has "read the headers" by
+ * then, even from a header block cut off by the end of the connection). */
+static int rx_slot_error_phase(const rx_slot *slot)
+{
+    if (slot->phase == RX_PHASE_WAIT && slot->status >= 200) {
+        return RX_PHASE_BODY;
+    }
+    return slot->phase;
+}
+
+/* Bit flags about a response that Python acts on (result tuple, item 5). */
+#define RX_FLAG_SETS_COOKIE 1
+#define RX_FLAG_LENGTH_CONFLICT 2
+
+static int rx_slot_flags(const rx_slot *slot)
+{
+    return (slot->sets_cookie ? RX_FLAG_SETS_COOKIE : 0) |
+           (slot->length_conflict ? RX_FLAG_LENGTH_CONFLICT : 0);
 }
 
 /* CURL_HTTP_VERSION_* to 10, 11, 20, 30 as requests' raw.version reports. */

@@ -32,6 +32,8 @@ Endpoints (FaultServer.routes):
   /big, /big-chunked  ?size=N bytes of big_body(N), Content-Length or chunked framing
   /until-close        body framed by connection close (no length, not chunked)
   /ok-then-close      a normal-looking response, then the connection is closed
+  /conflicting-length two Content-Length fields that disagree
+  /headers-cut        "Transfer-Encoding: chunked", then the connection ends mid-headers
   /gzip /deflate /deflate-raw /br /zstd
                       compressed_payload(name) with the matching Content-Encoding
   /bad-gzip           Content-Encoding: gzip over bytes that are not gzip
@@ -760,6 +762,21 @@ def _big_chunked(server, conn, req) -> bool:
     return True
 
 
+def _conflicting_length(server, conn, req) -> bool:
+    """Two Content-Length fields that disagree (a response-splitting risk)."""
+    conn.send(
+        b"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 16\r\n"
+        b"Content-Length: 32\r\n\r\n-- Bad Actor -- Original Content\r\n"
+    )
+    return False
+
+
+def _headers_cut(server, conn, req) -> bool:
+    """A chunked response whose header block is cut off by the connection's end."""
+    conn.send(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n")
+    return False
+
+
 def _ok_then_close(server, conn, req) -> bool:
     """A normal keep-alive looking response, then the server closes the
     connection anyway (as servers do with idle keep-alive connections)."""
@@ -959,6 +976,8 @@ class FaultServer(RawHTTPServer):
         "/big-chunked": _big_chunked,
         "/until-close": _until_close,
         "/ok-then-close": _ok_then_close,
+        "/conflicting-length": _conflicting_length,
+        "/headers-cut": _headers_cut,
         "/gzip": _make_compressed("gzip", "gzip"),
         "/deflate": _make_compressed("deflate", "deflate"),
         "/deflate-raw": _make_compressed("deflate-raw", "deflate"),
