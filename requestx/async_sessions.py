@@ -27,8 +27,6 @@ from .sessions import Session, _timeouts, _with_history
 
 __all__ = ["AsyncSession"]
 
-_REDIRECTS = frozenset({301, 302, 303, 307, 308})
-
 # One completion port per event loop, registered with loop.add_reader().
 _ports: Any = weakref.WeakKeyDictionary()
 
@@ -225,7 +223,7 @@ class AsyncSession(Session):
                 verify=verify,
                 cert=cert,
             )
-        if response.status_code in _REDIRECTS and "location" in response.headers:
+        if self._may_redirect(response) and self.get_redirect_target(response):
             if allow_redirects:
                 response = await self._afollow(
                     response, prep, timeouts, proxies, stream, verify, cert
@@ -245,7 +243,7 @@ class AsyncSession(Session):
         cert: Any,
     ) -> Response:
         history: list[Response] = []
-        while resp.is_redirect:
+        while self.get_redirect_target(resp):
             try:
                 await resp.aread()
             except (ChunkedEncodingError, ContentDecodingError, RuntimeError):

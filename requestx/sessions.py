@@ -5,7 +5,7 @@ sharing connections), so keep-alive works across its requests and threads."""
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from typing import Any, Optional
 from urllib.parse import urljoin, urlsplit
 
@@ -40,6 +40,7 @@ from .exceptions import (
 )
 from .models import (
     DEFAULT_REDIRECT_LIMIT,
+    REDIRECT_STATI,
     PreparedRequest,
     RawResponse,
     Request,
@@ -624,10 +625,9 @@ class Session:
                 verify=verify,
                 cert=cert,
             )
-        status = response.status_code
-        if status in (301, 302, 303, 307, 308) and "location" in response.headers:
+        if self._may_redirect(response) and self.get_redirect_target(response):
             if allow_redirects:
-                response = self._follow(response, prep, timeouts, proxies, stream, verify, cert)
+                response = self._follow(response, prep, timeout, proxies, stream, verify, cert)
             else:
                 response._next = self._redirect_request(response, prep)
         if not stream and response._stream is not None:
@@ -635,6 +635,14 @@ class Session:
         return response
 
     # redirects --------------------------------------------------------------
+
+    def _may_redirect(self, resp: Response) -> bool:
+        """A cheap test before get_redirect_target(), which parses headers;
+        a subclass that overrides get_redirect_target is always asked."""
+        return (
+            resp.status_code in REDIRECT_STATI
+            or type(self).get_redirect_target is not Session.get_redirect_target
+        )
 
     def get_redirect_target(self, resp: Response) -> Optional[str]:
         """The Location of a redirect response, decoded as requests does."""
@@ -724,26 +732,48 @@ class Session:
         self.rebuild_auth(prepared, resp)
         return prepared
 
+    def resolve_redirects(
+        self,
+        resp: Response,
+        req: PreparedRequest,
+        stream: Any = False,
+        timeout: Any = None,
+        verify: Any = None,
+        cert: Any = None,
+        proxies: Any = None,
+        yield_requests: bool = False,
+        **adapter_kwargs: Any,
+    ) -> Iterator[Any]:
+        """Follow the redirects from ``resp``, yielding each new Response (or,
+        with ``yield_requests``, the first redirected PreparedRequest)."""
+        history: list[Response] = []
+        timeouts = _timeouts(timeout)
+        while self.get_redirect_target(resp):
+            try:
+                resp.content
+            except (ChunkedEncodingError, ContentDecodingError, RuntimeError):
+                resp.close()
+            req, hop_proxies = self._redirect_step(resp, req, history, proxies)
+            if yield_requests:
+                yield req
+                return
+            hop = self._send_hop(req, timeouts, hop_proxies, bool(stream), verify, cert)
+            resp = self._arrived_after_redirect(hop, req, history)
+            yield resp
+
     def _follow(
         self,
         resp: Response,
         req: PreparedRequest,
-        timeouts: tuple[float, float],
+        timeout: Any,
         proxies: Any,
         stream: Any,
         verify: Any,
         cert: Any,
     ) -> Response:
-        history: list[Response] = []
-        while resp.is_redirect:
-            try:
-                resp.content
-            except (ChunkedEncodingError, ContentDecodingError, RuntimeError):
-                pass
-            req, hop_proxies = self._redirect_step(resp, req, history, proxies)
-            hop = self._send_hop(req, timeouts, hop_proxies, bool(stream), verify, cert)
-            resp = self._arrived_after_redirect(hop, req, history)
-        return _with_history(resp, history)
+        history = [resp]
+        history.extend(self.resolve_redirects(resp, req, stream, timeout, verify, cert, proxies))
+        return _with_history(history.pop(), history)
 
     def _redirect_step(
         self, resp: Response, req: PreparedRequest, history: list[Response], proxies: Any
