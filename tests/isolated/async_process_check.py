@@ -187,6 +187,7 @@ def scenario_fork(base: str) -> dict:
         out["parent_module_conn"] = r.text.split()[0]
 
     asyncio.run(parent_before())
+    time.sleep(0.1)  # let the engine thread finish closing the module call's session
     read_end, write_end = os.pipe()
     pid = os.fork()
     if pid == 0:  # the child
