@@ -597,3 +597,34 @@ def test_digest_auth_with_a_stream(httpbin):
     assert status == 200
     assert body == sync_body
     assert b'"authenticated": true' in body
+
+
+def test_awaitable_response_hook_is_awaited(httpbin):
+    seen = []
+
+    async def hook(r, **kwargs):
+        await asyncio.sleep(0)
+        seen.append(r.status_code)
+        r.headers["X-Hooked"] = "yes"
+        return r
+
+    async def go():
+        async with requestx.AsyncSession() as s:
+            return await s.get(httpbin + "/redirect/2", hooks={"response": hook})
+
+    r = asyncio.run(go())
+    assert seen == [302, 302, 200]  # every hop, as the sync hooks run
+    assert r.headers["X-Hooked"] == "yes"
+    assert all(h.headers["X-Hooked"] == "yes" for h in r.history)
+
+
+def test_response_connection_sends_on_the_same_session(fault_server):
+    async def go():
+        async with requestx.AsyncSession() as s:
+            first = await s.get(fault_server + "/conn-id")
+            again = await first.connection.send(first.request)
+            return first.text.split()[0], again.text.split()[0], again.request.url
+
+    first, again, url = asyncio.run(go())
+    assert again == first  # the same pooled connection
+    assert url == fault_server + "/conn-id"
