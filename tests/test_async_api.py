@@ -8,6 +8,7 @@ import inspect
 
 import pytest
 from _helpers import parse_wire, token
+from servers.fault import big_body
 
 import requestx
 
@@ -152,3 +153,15 @@ def test_sync_call_still_works_after_async_calls(fault_server):
     assert asyncio.run(go()).text == "ok\n"
     r = requestx.get(fault_server + "/ok")
     assert isinstance(r, requestx.Response) and r.text == "ok\n"
+
+
+def test_module_call_stream_is_readable_after_it_returns(fault_server):
+    """The per-call session is closed when the call returns; a stream=True
+    body still arrives in full."""
+    size = 5_000_000
+
+    async def go():
+        r = await requestx.get(fault_server + f"/big?size={size}", stream=True)
+        return await r.aread()
+
+    assert asyncio.run(go()) == big_body(size)
