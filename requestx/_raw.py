@@ -170,5 +170,12 @@ class AsyncRawResponse:
             self._done = True
             self._transfer.cancel()
 
+    def __del__(self) -> None:
+        # a response dropped unread must not keep its transfer (and its place
+        # under the session's connection limits) alive
+        if not self._done:
+            self._done = True
+            self._transfer.cancel()
+
     def release_conn(self) -> None:
         self.close()

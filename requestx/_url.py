@@ -32,6 +32,7 @@ class PreparedURL(NamedTuple):
     scheme: str  # "http" or "https"
     host: str  # lower case, IDNA-encoded, no brackets
     auth: Optional[tuple[str, str]]  # from user:pass@ in the URL
+    origin: str = ""  # "scheme://host:port", the unit of per-host connection limits
 
 
 _UNRESERVED = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~")
@@ -146,7 +147,8 @@ def _prepare(url: str) -> PreparedURL:
     wire = None
     if scheme in ("http", "https"):
         wire = requote_uri(urlunsplit((scheme, host_for_netloc, path, parts.query, "")))
-    return PreparedURL(shown, wire, scheme, host, auth)
+    port = int(port_text) if port_text else (443 if scheme == "https" else 80)
+    return PreparedURL(shown, wire, scheme, host, auth, f"{scheme}://{host}:{port}")
 
 
 def sendable(target: PreparedURL) -> str:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import inspect
+import os
 import weakref
 from typing import Any, Optional
 
@@ -32,13 +33,17 @@ _ports: Any = weakref.WeakKeyDictionary()
 
 
 def _port(loop: asyncio.AbstractEventLoop) -> _engine.Port:
-    try:
-        return _ports[loop]  # type: ignore[no-any-return]
-    except KeyError:
-        pass
+    """The loop's completion port; a child process after fork() makes its
+    own (the inherited eventfd is shared with the parent)."""
+    pid = os.getpid()
+    entry = _ports.get(loop)
+    if entry is not None and entry[0] == pid:
+        return entry[1]  # type: ignore[no-any-return]
+    if entry is not None:
+        loop.remove_reader(entry[1].fileno())
     port = _engine.Port()
     loop.add_reader(port.fileno(), port.drain)
-    _ports[loop] = port
+    _ports[loop] = (pid, port)
     return port
 
 
@@ -62,14 +67,19 @@ class AsyncSession(Session):
         super().__init__(http2=http2)
         # on AsyncSession, `stream` is the context-manager method, not a setting
         del self.stream
-        if max_connections < 1 or (max_connections_per_host or 1) < 1:
+        if max_connections < 1 or (
+            max_connections_per_host is not None and max_connections_per_host < 1
+        ):
             raise ValueError("connection limits must be at least 1")
         self.max_connections = max_connections
         self.max_connections_per_host = max_connections_per_host
         self._aconnection = AsyncSessionConnection(self)
         self._owns_aclient = _aclient is None
-        self._aclient = _aclient or _engine.AsyncClient(
-            max_connections, max_connections_per_host or 0, bool(http2)
+        self._aclient = _aclient or self._new_pool()
+
+    def _new_pool(self) -> _engine.AsyncClient:
+        return _engine.AsyncClient(
+            self.max_connections, self.max_connections_per_host or 0, bool(self.http2)
         )
 
     def __enter__(self) -> AsyncSession:
@@ -82,9 +92,11 @@ class AsyncSession(Session):
         await self.close()
 
     async def close(self) -> None:  # type: ignore[override]
-        """Close the pool once the transfers in flight end."""
+        """Close the pool once the transfers in flight end. As with Session, a
+        closed session still works: its next request opens a new pool."""
         if self._owns_aclient:
             self._aclient.close()
+            self._aclient = self._new_pool()
         super().close()
 
     # sending ------------------------------------------------------------------
@@ -181,7 +193,7 @@ class AsyncSession(Session):
             future,
             prep.method,
             sendable(target),
-            target.host,
+            target.origin,
             lines,
             body,
             timeouts[0],

@@ -316,14 +316,19 @@ def test_abandoned_stream_does_not_hold_a_connection_slot(isolated_fault_server)
     assert asyncio.run(go()) == "ok\n"
 
 
-def test_closed_session_refuses_new_requests(fault_server):
+def test_closed_session_still_works_like_session(fault_server):
+    """As with requests' Session: close() closes the pool, the next request
+    opens a new one."""
+
     async def go():
         s = requestx.AsyncSession()
-        await s.close()
         await s.get(fault_server + "/ok")
+        await s.close()
+        r = await s.get(fault_server + "/ok")
+        await s.close()
+        return r.text
 
-    with pytest.raises(RuntimeError):
-        asyncio.run(go())
+    assert asyncio.run(go()) == "ok\n"
 
 
 # ---------------------------------------------------------------------------

@@ -69,6 +69,7 @@ struct rx_client {
     } * hosts;
     int nhosts;
     int refs; /* the Python object, and each transfer of this client */
+    pid_t pid;
 };
 
 struct rx_xfer {
@@ -105,6 +106,7 @@ struct rx_xfer {
     char errbuf[CURL_ERROR_SIZE];
     rx_xfer *port_next;
     void *pyobj; /* the Python object (only the Python side reads it) */
+    pid_t pid;   /* the process that submitted it */
 };
 
 enum rx_cmd_kind { RX_CMD_SUBMIT = 1, RX_CMD_CANCEL, RX_CMD_UNPAUSE, RX_CMD_CLOSE_CLIENT };
@@ -220,7 +222,32 @@ static rx_client *rx_client_new(int max_total, int max_per_host, int http2)
     c->max_per_host = max_per_host > 0 ? max_per_host : c->max_total;
     c->http2 = http2;
     c->refs = 1;
+    c->pid = getpid();
     return c;
+}
+
+/* Engine lock held. In a child after fork(), the client's pool holds the
+ * parent's sockets and TLS state: leave them alone (leak them) and start an
+ * empty pool; transfers from before the fork are not this process's. */
+static int rx_client_check_fork(rx_client *c)
+{
+    if (c->pid == getpid()) {
+        return 0;
+    }
+    rx_share *share = rx_share_new();
+    if (share == NULL) {
+        return -1;
+    }
+    c->share = share;
+    c->idle = NULL;
+    c->idle_count = 0;
+    c->active = 0;
+    c->pending_head = c->pending_tail = NULL;
+    c->hosts = NULL;
+    c->nhosts = 0;
+    c->refs = 1; /* the Python object; pre-fork transfers never give theirs back */
+    c->pid = getpid();
+    return 0;
 }
 
 /* Engine lock held: free the client once nobody uses it. */
@@ -459,6 +486,9 @@ static void rx_engine_finish(rx_engine *eng, rx_xfer *x, CURLcode result, const 
  * released transfer: recycle its slot. The client is freed when unused. */
 static void rx_xfer_dispose(rx_xfer *x)
 {
+    if (x->pid != getpid()) {
+        return; /* inherited through fork(): its handle and pool are the parent's */
+    }
     pthread_mutex_lock(&rx_the_engine.lock);
     rx_slot *slot = x->slot;
     rx_client *c = x->client;

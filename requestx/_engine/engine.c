@@ -1135,6 +1135,16 @@ static PyObject *AsyncClient_submit(AsyncClientObject *self, PyTypeObject *defin
     PyObject_GC_Track(t);
 
     pthread_mutex_lock(&rx_the_engine.lock);
+    if (rx_client_check_fork(self->client) < 0) {
+        pthread_mutex_unlock(&rx_the_engine.lock);
+        x->pid = getpid();
+        t->xfer = NULL;
+        Py_DECREF(t);
+        rx_xfer_free_request(x);
+        free(x);
+        return PyErr_NoMemory();
+    }
+    x->pid = getpid();
     x->client = self->client;
     x->client->refs++;
     x->port = ((PortObject *)args[0])->port;
