@@ -252,6 +252,25 @@ def run_suite(label: str, first_on_path: Path, timeout: int, extra: list[str]) -
     }
 
 
+def requestx_revision() -> Optional[str]:
+    """The commit of the requestx checkout, and whether requestx/ has local changes."""
+    try:
+        head = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True
+        ).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "status", "--porcelain", "--", "requestx"],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+        ).stdout.strip()
+    except OSError:
+        return None
+    if not head:
+        return None
+    return head + (" with uncommitted changes in requestx/" if dirty else "")
+
+
 def read_events(record: Path) -> list[dict[str, Any]]:
     if not record.exists():
         return []
@@ -333,7 +352,10 @@ UNCLASSIFIED = Cause(
 )
 
 
-def write_results(shim: dict[str, Any], control: Optional[dict[str, Any]]) -> int:
+def write_results(
+    shim: dict[str, Any], control: Optional[dict[str, Any]], partial: bool = False
+) -> int:
+    """Writes RESULTS.md; ``partial``: only some tests ran (pytest arguments)."""
     results = shim["results"]
     control_results = (control or {}).get("results", {})
     c = counts(results)
@@ -379,6 +401,11 @@ def write_results(shim: dict[str, Any], control: Optional[dict[str, Any]]) -> in
         "pytest-httpbin's servers on 127.0.0.1. Do not edit by hand: rerun the script "
         "(causes and diagnoses live in `known_failures.py`).\n"
     )
+    revision = shim.get("revision")
+    if revision:
+        w(f"requestx: commit {revision}.\n")
+    if partial:
+        w("**Partial run** (pytest arguments were given): only the selected tests are counted.\n")
     w("## Figures\n")
     w(f"| | requestx | requests {REQUESTS_VERSION} (control) |")
     w("| --- | ---: | ---: |")
@@ -467,7 +494,8 @@ def write_results(shim: dict[str, Any], control: Optional[dict[str, Any]]) -> in
             w(f"- `{nodeid}` ({r['outcome']}): {r['message']}")
         w("")
     RESULTS.write_text("\n".join(out))
-    (WORK / "results.json").write_text(json.dumps({"shim": shim, "control": control}, indent=1))
+    saved = {"shim": shim, "control": control, "partial": partial}
+    (WORK / "results.json").write_text(json.dumps(saved, indent=1))
 
     print(f"\nrequestx: {c['passed']} passed of {runnable} run ({total} in the suite)")
     print(
@@ -483,6 +511,11 @@ def write_results(shim: dict[str, Any], control: Optional[dict[str, Any]]) -> in
         if per_category.get(cat):
             n = sum(size(k) for k in per_category[cat])
             print(f"  ({cat}) {title}: {n} tests, {len(per_category[cat])} causes")
+    unseen = [cause.title for cause in CAUSES if cause not in groups]
+    if unseen and not partial:
+        print("  causes in known_failures.py that no test shows any more (delete them):")
+        for title in unseen:
+            print(f"    - {title}")
     print(f"wrote {RESULTS.relative_to(ROOT)}")
     return 1 if per_category.get("?") else 0
 
@@ -509,16 +542,18 @@ def main() -> int:
 
     if args.report_only:
         saved = json.loads((WORK / "results.json").read_text())
-        return write_results(saved["shim"], saved["control"])
+        return write_results(saved["shim"], saved["control"], bool(saved.get("partial")))
     fetch_tests(args.git_dir)
     install_missing()
     print(f"running requests {REQUESTS_VERSION}'s tests against requestx ...")
+    revision = requestx_revision()
     shim = run_suite("requestx", SHIM, args.timeout, args.pytest_args)
+    shim["revision"] = revision
     control = None
     if not args.no_control:
         print(f"running them against requests {REQUESTS_VERSION} itself (control) ...")
         control = run_suite("control", SRC / "src", args.timeout, args.pytest_args)
-    return write_results(shim, control)
+    return write_results(shim, control, bool(args.pytest_args))
 
 
 if __name__ == "__main__":
