@@ -8,6 +8,7 @@ import os
 import re
 import threading
 import time
+import warnings
 from base64 import b64encode
 from typing import Any, Callable, Optional, Union
 from urllib.parse import urlsplit
@@ -18,11 +19,18 @@ from .cookies import extract_cookies_to_jar
 __all__ = ["AuthBase", "HTTPBasicAuth", "HTTPDigestAuth", "HTTPProxyAuth"]
 
 
-def _to_bytes(value: Union[str, bytes]) -> bytes:
+def _to_bytes(value: Any) -> bytes:
     if isinstance(value, bytes):
         return value
     if not isinstance(value, str):
-        raise TypeError(f"Basic auth credentials must be str or bytes, not {type(value).__name__}")
+        # requests 2.32 still accepts these (deprecated): same here
+        warnings.warn(
+            "Non-string usernames and passwords are deprecated; pass str or bytes "
+            f"(got {type(value).__name__})",
+            category=DeprecationWarning,
+            stacklevel=3,
+        )
+        value = str(value)
     return value.encode("latin1")
 
 

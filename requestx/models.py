@@ -727,7 +727,14 @@ class Response:
         if raw is None:
             return
         try:
-            yield from raw.stream(chunk_size)
+            if hasattr(raw, "stream"):
+                yield from raw.stream(chunk_size)
+            else:  # any file-like object (tests and mocks set r.raw = BytesIO(...))
+                while True:
+                    chunk = raw.read(chunk_size or CONTENT_CHUNK_SIZE)
+                    if not chunk:
+                        break
+                    yield chunk
         finally:
             self._content_consumed = True
 

@@ -334,12 +334,11 @@ class Session:
             auth = self.auth
         if (
             auth is None
-            and target.auth is None
             and self.trust_env
             and self._environment()[2]
             and "Authorization" not in p.headers  # an explicit header beats .netrc
         ):
-            auth = get_netrc_auth(target.url)
+            auth = get_netrc_auth(target.url)  # as in requests, beats user:pass@ in the URL
         if auth is not None or target.auth is not None:
             p.prepare_auth(auth)
 
@@ -654,6 +653,10 @@ class Session:
                 return location
         return None
 
+    def should_strip_auth(self, old_url: str, new_url: str) -> bool:
+        """Whether a redirect from ``old_url`` to ``new_url`` drops Authorization."""
+        return should_strip_auth(old_url, new_url)
+
     def rebuild_method(self, prepared_request: PreparedRequest, response: Response) -> None:
         """301/302 turn POST (302: anything but HEAD) into GET; 303 likewise."""
         method = prepared_request.method
@@ -670,7 +673,7 @@ class Session:
         """Drop Authorization when the redirect leaves the original host."""
         headers = prepared_request.headers
         url = prepared_request.url or ""
-        if "Authorization" in headers and should_strip_auth(response.request.url, url):
+        if "Authorization" in headers and self.should_strip_auth(response.request.url, url):
             del headers["Authorization"]
         new_auth = get_netrc_auth(url) if self.trust_env and self._environment()[2] else None
         if new_auth is not None:
@@ -680,11 +683,13 @@ class Session:
         """The proxies for the redirect target, with Proxy-Authorization updated."""
         headers = prepared_request.headers
         url = prepared_request.url or ""
+        scheme = urlsplit(url).scheme
         new_proxies = dict(proxies or {})
         if self.trust_env and not should_bypass_proxy(url, new_proxies.get("no_proxy")):
-            for key, value in environment_proxies().items():
-                if key != "no":
-                    new_proxies.setdefault(key, value)
+            env = environment_proxies()
+            proxy_from_env = env.get(scheme, env.get("all"))
+            if proxy_from_env:
+                new_proxies.setdefault(scheme, proxy_from_env)
         headers.pop("Proxy-Authorization", None)
         proxy = select_proxy(url, new_proxies)
         if proxy and not url.lower().startswith("https"):  # https: sent in the CONNECT

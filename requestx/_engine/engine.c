@@ -23,6 +23,10 @@
 #include "async_engine.h"
 #include "transfer.h"
 
+/* While a sync transfer waits, Python's signal handlers (Ctrl-C) get a chance
+ * to run this often. */
+#define RX_SIGNAL_CHECK_US 100000
+
 /* Idle easy handles kept per Client; more than this are cleaned up. */
 #define RX_MAX_IDLE_SLOTS 64
 
@@ -292,9 +296,19 @@ static CURLcode drive(rx_slot *slot, enum rx_goal goal, int *py_failed)
     *py_failed = 0;
     for (;;) {
         CURLcode rc;
+        slot->ticked = 0;
+        slot->tick_at_us = rx_now_us() + RX_SIGNAL_CHECK_US;
         Py_BEGIN_ALLOW_THREADS
         rc = rx_slot_run(slot, goal);
         Py_END_ALLOW_THREADS
+        if (rc == CURLE_OK && slot->ticked) {
+            /* a long wait: let Ctrl-C and other signal handlers run */
+            if (PyErr_CheckSignals() < 0) {
+                *py_failed = 1;
+                return CURLE_ABORTED_BY_CALLBACK;
+            }
+            continue;
+        }
         if (rc != CURLE_OK || !slot->up_wanted || slot->done) {
             return rc;
         }

@@ -122,6 +122,8 @@ struct rx_slot {
     int stop_at_headers; /* HEAD with a body: no response body will be read */
     CURLcode result;
     int64_t last_activity_us;
+    int64_t tick_at_us; /* return to the caller by then, to let it check signals */
+    int ticked;
     int64_t read_timeout_us;
     curl_off_t uploaded;    /* upload progress seen at the last timeout check */
     curl_off_t up_declared; /* a streamed body's announced length, or -1 */
@@ -549,6 +551,17 @@ static CURLcode rx_slot_run(rx_slot *slot, enum rx_goal goal)
         }
         if (slot->paused) {
             return CURLE_OK; /* the consumer has a full buffer to drain */
+        }
+        if (slot->tick_at_us > 0) {
+            int64_t now = rx_now_us();
+            if (now >= slot->tick_at_us) {
+                slot->ticked = 1;
+                return CURLE_OK;
+            }
+            int tick_ms = (int)((slot->tick_at_us - now + 999) / 1000);
+            if (tick_ms < wait_ms) {
+                wait_ms = tick_ms;
+            }
         }
         mc = curl_multi_poll(slot->multi, NULL, 0, wait_ms, NULL);
         if (mc != CURLM_OK) {
