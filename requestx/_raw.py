@@ -17,6 +17,13 @@ from .exceptions import from_transfer_error
 __all__ = ["RawResponse", "AsyncRawResponse"]
 
 
+def _split(data: bytes, amt: Optional[int]) -> tuple[bytes, bytes]:
+    """(at most ``amt`` bytes of ``data``, the rest); None means everything."""
+    if amt is None or len(data) <= amt:
+        return data, b""
+    return data[:amt], data[amt:]
+
+
 class RawResponse:
     """What ``Response.raw`` offers: the (already decoded) body as a file-like
     object for stream=True responses, plus status, version and headers."""
@@ -63,12 +70,8 @@ class RawResponse:
                 break
             parts.append(chunk)
             have += len(chunk)
-        data = b"".join(parts)
-        if amt is None or len(data) <= amt:
-            self._buffer = b""
-            return data
-        self._buffer = data[amt:]
-        return data[:amt]
+        data, self._buffer = _split(b"".join(parts), amt)
+        return data
 
     def stream(self, amt: Optional[int] = 2**16, decode_content: Any = None) -> Iterator[bytes]:
         """Yield chunks as they arrive, none longer than ``amt``."""
@@ -79,9 +82,7 @@ class RawResponse:
                 chunk = self._next_chunk()
             if not chunk:
                 return
-            if amt and len(chunk) > amt:
-                self._buffer = chunk[amt:]
-                chunk = chunk[:amt]
+            chunk, self._buffer = _split(chunk, amt or None)
             yield chunk
 
     def close(self) -> None:
@@ -143,12 +144,8 @@ class AsyncRawResponse:
                 break
             parts.append(chunk)
             have += len(chunk)
-        data = b"".join(parts)
-        if amt is None or len(data) <= amt:
-            self._buffer = b""
-            return data
-        self._buffer = data[amt:]
-        return data[:amt]
+        data, self._buffer = _split(b"".join(parts), amt)
+        return data
 
     async def stream(self, amt: Optional[int] = 2**16) -> AsyncIterator[bytes]:
         """Yield chunks as they arrive, none longer than ``amt``."""
@@ -159,9 +156,7 @@ class AsyncRawResponse:
                 chunk = await self._next_chunk()
             if not chunk:
                 return
-            if amt and len(chunk) > amt:
-                self._buffer = chunk[amt:]
-                chunk = chunk[:amt]
+            chunk, self._buffer = _split(chunk, amt or None)
             yield chunk
 
     def close(self) -> None:

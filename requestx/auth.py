@@ -47,23 +47,31 @@ class AuthBase:
         raise NotImplementedError("Auth hooks must be callable.")
 
 
-class HTTPBasicAuth(AuthBase):
+class _Credentials(AuthBase):
+    """An auth handler made of a user name and a password; two are equal when
+    both are (any object with the same two attributes compares equal)."""
+
+    username: Any
+    password: Any
+
+    def __eq__(self, other: object) -> bool:
+        return (self.username, self.password) == (
+            getattr(other, "username", None),
+            getattr(other, "password", None),
+        )
+
+    def __ne__(self, other: object) -> bool:
+        return not self == other
+
+    __hash__ = None  # type: ignore[assignment]
+
+
+class HTTPBasicAuth(_Credentials):
     """Attaches HTTP Basic Authentication to the given Request object."""
 
     def __init__(self, username: Union[str, bytes], password: Union[str, bytes]) -> None:
         self.username = username
         self.password = password
-
-    def __eq__(self, other: object) -> bool:
-        return all(
-            [
-                self.username == getattr(other, "username", None),
-                self.password == getattr(other, "password", None),
-            ]
-        )
-
-    def __ne__(self, other: object) -> bool:
-        return not self == other
 
     def __call__(self, r: Any) -> Any:
         r.headers["Authorization"] = _basic_auth_str(self.username, self.password)
@@ -97,7 +105,7 @@ def _hasher(algorithm: str) -> Optional[Callable[[str], str]]:
     return digest
 
 
-class HTTPDigestAuth(AuthBase):
+class HTTPDigestAuth(_Credentials):
     """HTTP Digest authentication (RFC 7616): MD5, MD5-sess, SHA, SHA-256 and
     SHA-512 (and their -sess forms), qop "auth" with a nonce count, and one
     retry after a 401 that carries a Digest challenge."""
@@ -229,17 +237,6 @@ class HTTPDigestAuth(AuthBase):
         r.register_hook("response", self.handle_redirect)
         state.num_401_calls = 1
         return r
-
-    def __eq__(self, other: object) -> bool:
-        return all(
-            [
-                self.username == getattr(other, "username", None),
-                self.password == getattr(other, "password", None),
-            ]
-        )
-
-    def __ne__(self, other: object) -> bool:
-        return not self == other
 
 
 def parse_dict_header(value: str) -> dict[str, Optional[str]]:
