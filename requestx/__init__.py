@@ -6,7 +6,7 @@
 200
 """
 
-from . import exceptions, status_codes, structures  # noqa: F401
+from . import exceptions, status_codes, structures, utils  # noqa: F401
 from .__version__ import __version__
 from ._engine import curl_version
 from .api import delete, get, head, options, patch, post, put, request

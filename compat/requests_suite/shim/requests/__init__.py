@@ -87,6 +87,8 @@ def _stdlib() -> dict[str, dict[str, Any]]:
     return {
         "compat": compat,
         "models": {"urlencode": parse.urlencode},
+        # requests' unicode_is_ascii(s) is the standard library's str.isascii
+        "_internal_utils": {"unicode_is_ascii": str.isascii},
     }
 
 
@@ -119,7 +121,7 @@ def _missing_class(qualname: str, why: str) -> type:
 
 
 NO_ADAPTERS = "transport adapters do not exist, libcurl is the transport"
-NO_UTILS = "requests.utils is requests' helper module, not part of requestx's API"
+NO_UTILS = "requestx.utils does not provide this helper of requests.utils"
 
 # Names requests' test modules import at module level that requestx lacks;
 # without these a single absent name would stop a whole test file from
@@ -153,7 +155,9 @@ SUBMODULES: dict[str, tuple[str, ...]] = {
     "adapters": ("requestx.adapters",),
     "compat": ("requestx.compat",),
     "utils": ("requestx.utils",),
-    "_internal_utils": ("requestx._internal_utils",),
+    # requests.utils re-exports what tests import from _internal_utils
+    # (to_native_string, ...): requestx keeps those in requestx.utils
+    "_internal_utils": ("requestx._internal_utils", "requestx.utils"),
 }
 HOOK_NAMES = {"HOOKS", "default_hooks", "dispatch_hook"}
 
@@ -175,6 +179,7 @@ class _Alias(types.ModuleType):
         state["_sub"] = sub
         state["_targets"] = targets
         state["_fallback"] = fallback
+        state["_deleted"] = set()
         state["__file__"] = __file__
         if targets:
             state["__doc__"] = targets[0].__doc__
@@ -190,7 +195,7 @@ class _Alias(types.ModuleType):
         if attr in fallback:
             return fallback[attr]
         why = ALL_MISSING.get(sub)
-        if why is not None and not attr.startswith("__"):
+        if why is not None and not attr.startswith("__") and attr not in vars(self)["_deleted"]:
             return _missing_function(f"requests.{sub}.{attr}", why)
         raise AttributeError(
             f"module 'requests.{sub}' has no attribute {attr!r} (requestx has no such name)"
@@ -202,6 +207,7 @@ class _Alias(types.ModuleType):
     def __setattr__(self, attr: str, value: Any) -> None:
         targets = vars(self)["_targets"]
         if targets and not attr.startswith("__"):
+            vars(self)["_deleted"].discard(attr)
             setattr(targets[0], attr, value)
         else:
             vars(self)[attr] = value
@@ -210,6 +216,9 @@ class _Alias(types.ModuleType):
         targets = vars(self)["_targets"]
         if targets and not attr.startswith("__"):
             delattr(targets[0], attr)
+            # a deleted name is absent, not a placeholder: mock.patch deletes
+            # the patched name, then puts it back only if hasattr() is False
+            vars(self)["_deleted"].add(attr)
         else:
             del vars(self)[attr]
 
