@@ -13,7 +13,7 @@ import asyncio
 import inspect
 import os
 import weakref
-from typing import Any, Optional
+from typing import Any, Awaitable, Optional
 
 from . import _engine
 from ._raw import AsyncRawResponse
@@ -124,31 +124,32 @@ class AsyncSession(Session):
         prep = self._prepare(method, url, params, data, headers, cookies, files, auth, json, hooks)
         return await self._asend(prep, timeout, allow_redirects, proxies, stream, verify, cert)
 
-    async def get(self, url: Any, **kwargs: Any) -> Response:  # type: ignore[override]
+    # The verbs return request()'s coroutine itself: one frame less per request.
+    def get(self, url: Any, **kwargs: Any) -> Awaitable[Response]:  # type: ignore[override]
         kwargs.setdefault("allow_redirects", True)
-        return await self.request("GET", url, **kwargs)
+        return self.request("GET", url, **kwargs)
 
-    async def options(self, url: Any, **kwargs: Any) -> Response:  # type: ignore[override]
+    def options(self, url: Any, **kwargs: Any) -> Awaitable[Response]:  # type: ignore[override]
         kwargs.setdefault("allow_redirects", True)
-        return await self.request("OPTIONS", url, **kwargs)
+        return self.request("OPTIONS", url, **kwargs)
 
-    async def head(self, url: Any, **kwargs: Any) -> Response:  # type: ignore[override]
+    def head(self, url: Any, **kwargs: Any) -> Awaitable[Response]:  # type: ignore[override]
         kwargs.setdefault("allow_redirects", False)
-        return await self.request("HEAD", url, **kwargs)
+        return self.request("HEAD", url, **kwargs)
 
-    async def post(  # type: ignore[override]
+    def post(  # type: ignore[override]
         self, url: Any, data: Any = None, json: Any = None, **kwargs: Any
-    ) -> Response:
-        return await self.request("POST", url, data=data, json=json, **kwargs)
+    ) -> Awaitable[Response]:
+        return self.request("POST", url, data=data, json=json, **kwargs)
 
-    async def put(self, url: Any, data: Any = None, **kwargs: Any) -> Response:  # type: ignore[override]
-        return await self.request("PUT", url, data=data, **kwargs)
+    def put(self, url: Any, data: Any = None, **kwargs: Any) -> Awaitable[Response]:  # type: ignore[override]
+        return self.request("PUT", url, data=data, **kwargs)
 
-    async def patch(self, url: Any, data: Any = None, **kwargs: Any) -> Response:  # type: ignore[override]
-        return await self.request("PATCH", url, data=data, **kwargs)
+    def patch(self, url: Any, data: Any = None, **kwargs: Any) -> Awaitable[Response]:  # type: ignore[override]
+        return self.request("PATCH", url, data=data, **kwargs)
 
-    async def delete(self, url: Any, **kwargs: Any) -> Response:  # type: ignore[override]
-        return await self.request("DELETE", url, **kwargs)
+    def delete(self, url: Any, **kwargs: Any) -> Awaitable[Response]:  # type: ignore[override]
+        return self.request("DELETE", url, **kwargs)
 
     async def send(self, request: PreparedRequest, **kwargs: Any) -> Response:  # type: ignore[override]
         """Send a PreparedRequest."""

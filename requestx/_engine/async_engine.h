@@ -131,8 +131,13 @@ typedef struct {
     rx_cmd *cmd_head, *cmd_tail;
     rx_xfer *running; /* doubly linked through run_prev/run_next */
     rx_xfer *stop_list;
-    int max_host_connections;
+    int64_t read_timer_at; /* the deadline the read timer is armed for, 0: disarmed */
+    int wake_pending;      /* wakefd written and not yet read */
 } rx_engine;
+
+/* Idle connections the engine's pool may keep (libcurl's default, 4 per
+ * running transfer, would close keep-alive connections under load). */
+#define RX_ENGINE_MAX_IDLE_CONNECTIONS 1024L
 
 static rx_engine rx_the_engine = {.lock = PTHREAD_MUTEX_INITIALIZER};
 
@@ -603,7 +608,10 @@ static void rx_engine_read_timeouts(rx_engine *eng)
         }
         x = after;
     }
-    rx_timerfd_set_ms(eng->read_timerfd, next ? (long)((next - now + 999) / 1000) : -1);
+    if (next != eng->read_timer_at) { /* a syscall only when the deadline moves */
+        eng->read_timer_at = next;
+        rx_timerfd_set_ms(eng->read_timerfd, next ? (long)((next - now + 999) / 1000) : -1);
+    }
 }
 
 static void rx_engine_commands(rx_engine *eng)
@@ -614,6 +622,7 @@ static void rx_engine_commands(rx_engine *eng)
     pthread_mutex_lock(&eng->lock);
     rx_cmd *cmd = eng->cmd_head;
     eng->cmd_head = eng->cmd_tail = NULL;
+    eng->wake_pending = 0;
     pthread_mutex_unlock(&eng->lock);
     while (cmd != NULL) {
         rx_cmd *next = cmd->next;
@@ -728,6 +737,8 @@ static int rx_engine_ensure_locked(void)
     eng->cmd_head = eng->cmd_tail = NULL;
     eng->running = NULL;
     eng->stop_list = NULL;
+    eng->read_timer_at = 0;
+    eng->wake_pending = 0;
     eng->epfd = epoll_create1(EPOLL_CLOEXEC);
     eng->wakefd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
     eng->curl_timerfd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
@@ -742,6 +753,7 @@ static int rx_engine_ensure_locked(void)
     curl_multi_setopt(eng->multi, CURLMOPT_TIMERFUNCTION, rx_engine_on_timer);
     curl_multi_setopt(eng->multi, CURLMOPT_TIMERDATA, eng);
     curl_multi_setopt(eng->multi, CURLMOPT_PIPELINING, (long)CURLPIPE_MULTIPLEX);
+    curl_multi_setopt(eng->multi, CURLMOPT_MAXCONNECTS, RX_ENGINE_MAX_IDLE_CONNECTIONS);
     if (rx_engine_add_fd(eng, eng->wakefd) < 0 || rx_engine_add_fd(eng, eng->curl_timerfd) < 0 ||
         rx_engine_add_fd(eng, eng->read_timerfd) < 0) {
         return -1;
@@ -781,9 +793,12 @@ static int rx_engine_send(int kind, rx_xfer *x, rx_client *c)
         rx_the_engine.cmd_head = cmd;
     }
     rx_the_engine.cmd_tail = cmd;
-    uint64_t one = 1;
-    ssize_t n = write(rx_the_engine.wakefd, &one, sizeof(one));
-    (void)n;
+    if (!rx_the_engine.wake_pending) { /* one wake-up per batch of commands */
+        uint64_t one = 1;
+        ssize_t n = write(rx_the_engine.wakefd, &one, sizeof(one));
+        (void)n;
+        rx_the_engine.wake_pending = 1;
+    }
     pthread_mutex_unlock(&rx_the_engine.lock);
     return 0;
 }

@@ -332,6 +332,11 @@ static rx_slot *rx_slot_new(rx_share *share, int with_multi)
         rx_slot_free(slot);
         return NULL;
     }
+    if (slot->multi != NULL) {
+        /* libcurl's default (4 idle per running transfer) would close the
+         * connections other threads' slots keep in the shared pool */
+        curl_multi_setopt(slot->multi, CURLMOPT_MAXCONNECTS, 256L);
+    }
     CURL *e = slot->easy;
     curl_easy_setopt(e, CURLOPT_SHARE, share->handle);
     slot->share = share;
