@@ -1,7 +1,7 @@
 # requestx: build, test, demo, benchmark.
 #   make demo   set up everything, then show requestx at work
 #   make test   set up everything, then run the whole test suite
-#   make bench  the benchmark against peers (benchmarks/)
+#   make bench  the benchmark against peers (benchmarks/); bench-quick: a smoke run
 #   make asan   the test suite under AddressSanitizer + UBSan
 #   make lint   ruff and clang-format checks
 
@@ -12,7 +12,7 @@ STAMPS := .stamps
 APT_PACKAGES := libcurl4-openssl-dev pkg-config nginx-light wrk clang-format
 C_SOURCES := $(wildcard requestx/_engine/*.c requestx/_engine/*.h)
 
-.PHONY: all setup build test demo bench asan lint format clean
+.PHONY: all setup build test demo bench bench-quick asan lint format clean
 
 all: build
 
@@ -52,8 +52,14 @@ demo: build
 	$(PY) scripts/demo.py
 
 bench: build
-	$(PY) -m pip install -q pycurl urllib3 requests
+	$(PY) -m pip install -q pycurl urllib3 requests aiohttp httpx uvloop
 	$(PY) benchmarks/bench_sync.py
+	$(PY) benchmarks/bench_async.py
+
+bench-quick: build
+	$(PY) -m pip install -q pycurl urllib3 requests aiohttp httpx uvloop
+	$(PY) benchmarks/bench_sync.py --quick
+	$(PY) benchmarks/bench_async.py --quick
 
 # The suite against an ASan/UBSan build of the engine (rebuilt afterwards).
 asan: $(STAMPS)/venv

@@ -37,7 +37,6 @@ class PreparedURL(NamedTuple):
 
 _UNRESERVED = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~")
 _SAFE_QUOTE = "!#$%&'()*+,/:;=?@[]~"
-_HEX_PAIR = re.compile(r"%([0-9A-Fa-f]{2})")
 # Characters a registered name may hold (RFC 3986 reg-name, plus '%' escapes).
 _HOST_OK = re.compile(r"^[A-Za-z0-9\-._~%!$&'()*+,;=]+$")
 
@@ -45,22 +44,33 @@ _CACHE: dict[str, PreparedURL] = {}
 _CACHE_MAX = 1024
 
 
+class _BadEscape(ValueError):
+    pass
+
+
 def _unquote_unreserved(uri: str) -> str:
-    """Decode %XX escapes of unreserved characters; leave the rest escaped."""
-
-    def repl(match: re.Match[str]) -> str:
-        ch = chr(int(match.group(1), 16))
-        return ch if ch in _UNRESERVED else match.group(0)
-
-    return _HEX_PAIR.sub(repl, uri)
+    """Decode %XX escapes of unreserved characters; leave the rest escaped.
+    A '%' followed by two letters or digits that are not hex is an error."""
+    parts = uri.split("%")
+    for i in range(1, len(parts)):
+        pair = parts[i][:2]
+        if len(pair) == 2 and pair.isalnum():
+            try:
+                ch = chr(int(pair, 16))
+            except ValueError:
+                raise _BadEscape(pair) from None
+            parts[i] = ch + parts[i][2:] if ch in _UNRESERVED else "%" + parts[i]
+        else:
+            parts[i] = "%" + parts[i]
+    return "".join(parts)
 
 
 def requote_uri(uri: str) -> str:
-    """Quote what must be quoted in a URI, without double-quoting escapes."""
+    """Quote what must be quoted in a URI, without double-quoting escapes; a
+    stray '%' (not the start of an escape) is quoted as %25."""
     try:
         return quote(_unquote_unreserved(uri), safe=_SAFE_QUOTE)
-    except ValueError:
-        # a '%' that does not start an escape: quote it too
+    except _BadEscape:
         return quote(uri, safe="!#$&'()*+,/:;=?@[]~")
 
 

@@ -12,7 +12,6 @@ import warnings
 from base64 import b64encode
 from typing import Any, Callable, Optional, Union
 from urllib.parse import urlsplit
-from urllib.request import parse_http_list
 
 from .cookies import extract_cookies_to_jar
 
@@ -240,14 +239,7 @@ class HTTPDigestAuth(_Credentials):
 
 
 def parse_dict_header(value: str) -> dict[str, Optional[str]]:
-    """Parse 'a=1, b="x, y", c' into a dict (unquoting quoted values)."""
-    result: dict[str, Optional[str]] = {}
-    for item in parse_http_list(value):
-        if "=" not in item:
-            result[item] = None
-            continue
-        name, value = item.split("=", 1)
-        if value[:1] == value[-1:] == '"':
-            value = value[1:-1].replace("\\\\", "\\").replace('\\"', '"')
-        result[name] = value
-    return result
+    """Parse 'a=1, b="x, y", c' into a dict (requests.utils' rules)."""
+    from .utils import parse_dict_header as parse  # utils imports this module
+
+    return parse(value)

@@ -321,32 +321,16 @@ def to_native_string(string: Union[str, bytes], encoding: str = "ascii") -> str:
 # URLs
 
 
-def _invalid_escape(uri: str) -> Optional[str]:
-    """The first '%' escape whose two characters are letters or digits but
-    not hexadecimal, or None."""
-    for match in re.finditer(r"%([^\W_]{2})", uri):
-        try:
-            int(match.group(1), 16)
-        except ValueError:
-            return match.group(1)
-    return None
-
-
 def unquote_unreserved(uri: str) -> str:
     """Decode the %XX escapes of unreserved characters, leave the others;
     InvalidURL for an escape such as '%zz'."""
-    bad = _invalid_escape(uri)
-    if bad is not None:
-        raise InvalidURL(f"Invalid percent-escape sequence: '{bad}'")
-    return _url._unquote_unreserved(uri)
+    try:
+        return _url._unquote_unreserved(uri)
+    except _url._BadEscape as exc:
+        raise InvalidURL(f"Invalid percent-escape sequence: '{exc.args[0]}'") from None
 
 
-def requote_uri(uri: str) -> str:
-    """Quote what must be quoted in a URI without quoting it twice; a '%'
-    that does not start a valid escape is quoted too ('%pp' -> '%25pp')."""
-    if _invalid_escape(uri) is not None:
-        return quote(uri, safe=_url._SAFE_QUOTE.replace("%", ""))
-    return _url.requote_uri(uri)
+requote_uri = _url.requote_uri
 
 
 def urldefragauth(url: str) -> str:
