@@ -105,8 +105,10 @@ struct rx_xfer {
     int phase;
     char errbuf[CURL_ERROR_SIZE];
     rx_xfer *port_next;
-    void *pyobj; /* the Python object (only the Python side reads it) */
-    pid_t pid;   /* the process that submitted it */
+    void *pyobj;  /* the Python object (only the Python side reads it) */
+    pid_t pid;    /* the process that submitted it */
+    int cmd_refs; /* commands naming it still queued for the engine */
+    int orphaned; /* the Python side let go while commands were queued */
 };
 
 enum rx_cmd_kind { RX_CMD_SUBMIT = 1, RX_CMD_CANCEL, RX_CMD_UNPAUSE, RX_CMD_CLOSE_CLIENT };
@@ -447,6 +449,17 @@ static void rx_engine_finish(rx_engine *eng, rx_xfer *x, CURLcode result, const 
 {
     rx_client *c = x->client;
     rx_slot *slot = x->slot;
+    if (x->stop_queued) { /* never leave a pointer to a transfer handed back */
+        rx_xfer **link = &eng->stop_list;
+        while (*link != NULL && *link != x) {
+            link = &(*link)->next;
+        }
+        if (*link == x) {
+            *link = x->next;
+        }
+        x->stop_queued = 0;
+        x->next = NULL;
+    }
     if (x->running) {
         if (x->run_prev) {
             x->run_prev->run_next = x->run_next;
@@ -482,19 +495,20 @@ static void rx_engine_finish(rx_engine *eng, rx_xfer *x, CURLcode result, const 
      * the slot stays with the transfer until the Python side frees it. */
     x->released = 1;
     x->want_data = 0;
+    /* Once posted, the event loop may free the transfer and, with it, the
+     * last reference to a closed client: hold one until we are done here. */
+    c->refs++;
     rx_post_locked(x, RX_EV_DONE | RX_EV_RELEASED);
     pthread_mutex_unlock(&eng->lock);
     rx_engine_start_pending(eng, c);
+    pthread_mutex_lock(&eng->lock);
+    rx_client_unref(c);
+    pthread_mutex_unlock(&eng->lock);
 }
 
-/* Any thread, engine lock NOT held, after the Python side is done with a
- * released transfer: recycle its slot. The client is freed when unused. */
-static void rx_xfer_dispose(rx_xfer *x)
+/* Engine lock held: give back the transfer's slot, port and client. */
+static void rx_xfer_release_locked(rx_xfer *x)
 {
-    if (x->pid != getpid()) {
-        return; /* inherited through fork(): its handle and pool are the parent's */
-    }
-    pthread_mutex_lock(&rx_the_engine.lock);
     rx_slot *slot = x->slot;
     rx_client *c = x->client;
     x->slot = NULL;
@@ -506,20 +520,50 @@ static void rx_xfer_dispose(rx_xfer *x)
             slot->next = c->idle;
             c->idle = slot;
             c->idle_count++;
-            slot = NULL;
+        } else {
+            rx_slot_free(slot); /* under the lock: it updates its share's count */
         }
     }
     if (x->port) {
         rx_port_unref_locked(x->port);
         x->port = NULL;
     }
-    if (slot != NULL) {
-        rx_slot_free(slot); /* under the lock: it updates its share's count */
-    }
     rx_client_unref(c);
+}
+
+/* Any thread, engine lock NOT held: the Python side is done with a transfer
+ * the engine has released. It is freed now, or by the engine once the last
+ * command naming it (a late cancel or unpause) has been handled. */
+static void rx_xfer_dispose(rx_xfer *x)
+{
+    if (x->pid != getpid()) {
+        return; /* inherited through fork(): its handle and pool are the parent's */
+    }
+    pthread_mutex_lock(&rx_the_engine.lock);
+    if (x->cmd_refs > 0) {
+        x->orphaned = 1;
+        pthread_mutex_unlock(&rx_the_engine.lock);
+        return;
+    }
+    rx_xfer_release_locked(x);
     pthread_mutex_unlock(&rx_the_engine.lock);
     rx_xfer_free_request(x);
     free(x);
+}
+
+/* Engine thread: a command naming `x` has been handled. */
+static void rx_xfer_command_done(rx_engine *eng, rx_xfer *x)
+{
+    pthread_mutex_lock(&eng->lock);
+    int orphan = --x->cmd_refs == 0 && x->orphaned;
+    if (orphan) {
+        rx_xfer_release_locked(x);
+    }
+    pthread_mutex_unlock(&eng->lock);
+    if (orphan) {
+        rx_xfer_free_request(x);
+        free(x);
+    }
 }
 
 /*** the engine thread ***/
@@ -580,6 +624,7 @@ static void rx_engine_collect(rx_engine *eng)
         rx_xfer *x = eng->stop_list;
         eng->stop_list = x->next;
         x->next = NULL;
+        x->stop_queued = 0;
         if (x->running) {
             rx_engine_finish(eng, x, CURLE_OK, NULL);
         }
@@ -678,6 +723,9 @@ static void rx_engine_commands(rx_engine *eng)
             rx_client_unref(cmd->client);
             pthread_mutex_unlock(&eng->lock);
             break;
+        }
+        if (x != NULL) {
+            rx_xfer_command_done(eng, x);
         }
         free(cmd);
         cmd = next;
@@ -786,6 +834,9 @@ static int rx_engine_send(int kind, rx_xfer *x, rx_client *c)
         pthread_mutex_unlock(&rx_the_engine.lock);
         free(cmd);
         return -1;
+    }
+    if (x != NULL) {
+        x->cmd_refs++; /* keeps it alive until the engine has handled cmd */
     }
     if (rx_the_engine.cmd_tail) {
         rx_the_engine.cmd_tail->next = cmd;
