@@ -40,7 +40,7 @@ setup: $(STAMPS)/venv
 build: $(STAMPS)/venv $(STAMPS)/ext
 
 $(STAMPS)/ext: $(C_SOURCES) setup.py $(STAMPS)/venv
-	$(PY) setup.py -q build_ext --inplace
+	$(PY) setup.py -q build_ext --inplace --force --build-temp build/release
 	@touch $@
 
 PYTEST := $(PY) -m pytest tests -q -p no:cacheprovider --timeout 300
@@ -61,16 +61,19 @@ bench-quick: build
 	$(PY) benchmarks/bench_sync.py --quick
 	$(PY) benchmarks/bench_async.py --quick
 
-# The suite against an ASan/UBSan build of the engine (rebuilt afterwards).
+# The suite against an ASan/UBSan build of the engine, then the normal build
+# again. Each build has its own object directory and is forced: setuptools
+# reuses object files by timestamp alone, whatever flags made them.
 asan: $(STAMPS)/venv
 	rm -f requestx/_engine*.so $(STAMPS)/ext
-	REQUESTX_SANITIZE=1 $(PY) setup.py -q build_ext --inplace --force
+	REQUESTX_SANITIZE=1 $(PY) setup.py -q build_ext --inplace --force --build-temp build/asan
 	ASAN_OPTIONS=detect_leaks=0:abort_on_error=1 \
 	UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 	LD_PRELOAD="$$(gcc -print-file-name=libasan.so) $$(gcc -print-file-name=libubsan.so)" \
 	  $(PYTEST)
 	rm -f requestx/_engine*.so
-	$(MAKE) build
+	$(PY) setup.py -q build_ext --inplace --force --build-temp build/release
+	@touch $(STAMPS)/ext
 
 lint: $(STAMPS)/venv
 	$(VENV)/bin/ruff check requestx tests benchmarks scripts
