@@ -1,8 +1,9 @@
 /* async_engine.h: the engine thread behind AsyncSession.
  *
  * One thread per process owns one libcurl multi handle and an epoll loop
- * (libcurl's sockets, a timerfd for libcurl's timeout, a timerfd for read
- * timeouts, an eventfd for commands), in the manner of curl's ephiperfifo.c.
+ * (libcurl's sockets and an eventfd for commands), in the manner of curl's
+ * ephiperfifo.c; libcurl's timer and the read-timeout deadlines become the
+ * timeout of epoll_wait itself, so moving them costs no system call.
  * Nothing here touches Python.
  *
  *   event-loop threads                       engine thread
@@ -29,7 +30,6 @@
 #include <pthread.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
-#include <sys/timerfd.h>
 #include <unistd.h>
 
 #include "transfer.h"
@@ -127,14 +127,13 @@ typedef struct {
     pid_t pid;
     int epfd;
     int wakefd;
-    int curl_timerfd;
-    int read_timerfd;
+    int64_t curl_deadline_us; /* when libcurl wants socket_action(TIMEOUT), 0: never */
     CURLM *multi;
     rx_cmd *cmd_head, *cmd_tail;
     rx_xfer *running; /* doubly linked through run_prev/run_next */
     rx_xfer *stop_list;
-    int64_t read_timer_at; /* the deadline the read timer is armed for, 0: disarmed */
-    int wake_pending;      /* wakefd written and not yet read */
+    int64_t read_deadline_us; /* the earliest read-timeout deadline, 0: none */
+    int wake_pending;         /* wakefd written and not yet read */
 } rx_engine;
 
 /* Idle connections the engine's pool may keep (libcurl's default, 4 per
@@ -586,24 +585,26 @@ static int rx_engine_on_socket(CURL *easy, curl_socket_t fd, int what, void *use
     return 0;
 }
 
-static void rx_timerfd_set_ms(int tfd, long ms)
-{
-    struct itimerspec its = {0};
-    if (ms == 0) {
-        its.it_value.tv_nsec = 1; /* as soon as possible */
-    } else if (ms > 0) {
-        its.it_value.tv_sec = ms / 1000;
-        its.it_value.tv_nsec = (ms % 1000) * 1000000;
-    }
-    timerfd_settime(tfd, 0, &its, NULL);
-}
-
 static int rx_engine_on_timer(CURLM *multi, long timeout_ms, void *userp)
 {
     (void)multi;
     rx_engine *eng = userp;
-    rx_timerfd_set_ms(eng->curl_timerfd, timeout_ms); /* -1 disarms */
+    eng->curl_deadline_us = timeout_ms < 0 ? 0 : rx_now_us() + (int64_t)timeout_ms * 1000;
     return 0;
+}
+
+/* epoll_wait's timeout: until the nearer of libcurl's and the read deadline. */
+static int rx_engine_wait_ms(const rx_engine *eng)
+{
+    int64_t next = eng->curl_deadline_us;
+    if (eng->read_deadline_us && (next == 0 || eng->read_deadline_us < next)) {
+        next = eng->read_deadline_us;
+    }
+    if (next == 0) {
+        return -1;
+    }
+    int64_t left = next - rx_now_us();
+    return left <= 0 ? 0 : (int)((left + 999) / 1000);
 }
 
 static void rx_engine_collect(rx_engine *eng)
@@ -653,10 +654,7 @@ static void rx_engine_read_timeouts(rx_engine *eng)
         }
         x = after;
     }
-    if (next != eng->read_timer_at) { /* a syscall only when the deadline moves */
-        eng->read_timer_at = next;
-        rx_timerfd_set_ms(eng->read_timerfd, next ? (long)((next - now + 999) / 1000) : -1);
-    }
+    eng->read_deadline_us = next;
 }
 
 static void rx_engine_commands(rx_engine *eng)
@@ -737,27 +735,22 @@ static void *rx_engine_main(void *arg)
     rx_engine *eng = arg;
     struct epoll_event events[64];
     for (;;) {
-        int n = epoll_wait(eng->epfd, events, 64, -1);
+        int n = epoll_wait(eng->epfd, events, 64, rx_engine_wait_ms(eng));
         int running = 0;
         for (int i = 0; i < n; i++) {
             int fd = events[i].data.fd;
             if (fd == eng->wakefd) {
                 rx_engine_commands(eng);
-            } else if (fd == eng->curl_timerfd) {
-                uint64_t expirations;
-                ssize_t r = read(fd, &expirations, sizeof(expirations));
-                (void)r;
-                curl_multi_socket_action(eng->multi, CURL_SOCKET_TIMEOUT, 0, &running);
-            } else if (fd == eng->read_timerfd) {
-                uint64_t expirations;
-                ssize_t r = read(fd, &expirations, sizeof(expirations));
-                (void)r;
             } else {
                 int flags = (events[i].events & EPOLLIN ? CURL_CSELECT_IN : 0) |
                             (events[i].events & EPOLLOUT ? CURL_CSELECT_OUT : 0) |
                             (events[i].events & (EPOLLERR | EPOLLHUP) ? CURL_CSELECT_ERR : 0);
                 curl_multi_socket_action(eng->multi, fd, flags, &running);
             }
+        }
+        if (eng->curl_deadline_us && rx_now_us() >= eng->curl_deadline_us) {
+            eng->curl_deadline_us = 0;
+            curl_multi_socket_action(eng->multi, CURL_SOCKET_TIMEOUT, 0, &running);
         }
         rx_engine_collect(eng);
         rx_engine_read_timeouts(eng);
@@ -785,15 +778,13 @@ static int rx_engine_ensure_locked(void)
     eng->cmd_head = eng->cmd_tail = NULL;
     eng->running = NULL;
     eng->stop_list = NULL;
-    eng->read_timer_at = 0;
+    eng->read_deadline_us = 0;
     eng->wake_pending = 0;
     eng->epfd = epoll_create1(EPOLL_CLOEXEC);
     eng->wakefd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-    eng->curl_timerfd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
-    eng->read_timerfd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
+    eng->curl_deadline_us = 0;
     eng->multi = curl_multi_init();
-    if (eng->epfd < 0 || eng->wakefd < 0 || eng->curl_timerfd < 0 || eng->read_timerfd < 0 ||
-        eng->multi == NULL) {
+    if (eng->epfd < 0 || eng->wakefd < 0 || eng->multi == NULL) {
         return -1;
     }
     curl_multi_setopt(eng->multi, CURLMOPT_SOCKETFUNCTION, rx_engine_on_socket);
@@ -802,8 +793,7 @@ static int rx_engine_ensure_locked(void)
     curl_multi_setopt(eng->multi, CURLMOPT_TIMERDATA, eng);
     curl_multi_setopt(eng->multi, CURLMOPT_PIPELINING, (long)CURLPIPE_MULTIPLEX);
     curl_multi_setopt(eng->multi, CURLMOPT_MAXCONNECTS, RX_ENGINE_MAX_IDLE_CONNECTIONS);
-    if (rx_engine_add_fd(eng, eng->wakefd) < 0 || rx_engine_add_fd(eng, eng->curl_timerfd) < 0 ||
-        rx_engine_add_fd(eng, eng->read_timerfd) < 0) {
+    if (rx_engine_add_fd(eng, eng->wakefd) < 0) {
         return -1;
     }
     pthread_attr_t attr;
