@@ -42,20 +42,23 @@ printed and written to benchmarks/results/async.md.
 """
 
 # Peak RSS of the worker process is one of the measurements, so this module
-# imports at the top only what the worker side needs; modules that only the
-# parent uses (subprocess, statistics, servers.py, ...) are imported in the
-# functions that use them.
+# imports at the top only what the worker side needs (harness.py keeps to
+# that too); modules that only the parent uses (subprocess, statistics,
+# servers.py, ...) are imported in the functions that use them.
 from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import os
 import sys
 import time
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+
+import harness  # noqa: E402
+from harness import BenchError, fmt_int, fmt_ratio  # noqa: E402
 
 # client name -> (library, event loop)
 CLIENTS = {
@@ -77,10 +80,6 @@ RSS_SHARE_TARGET = 0.5
 HANG_GRACE = 30.0  # seconds past --max-seconds before a run counts as hung
 FIRST_TIMEOUT = 30.0  # seconds for the first response
 MB = 1e6  # RSS is reported in MB = 10^6 bytes
-
-
-class BenchError(Exception):
-    """A problem that should end the benchmark with a clear message."""
 
 
 # ---------------------------------------------------------------------------
@@ -152,14 +151,7 @@ OPENERS = {"requestx": open_requestx, "aiohttp": open_aiohttp, "httpx": open_htt
 
 def library_version(library: str) -> str:
     if library == "requestx":
-        import requestx
-
-        if not hasattr(requestx, "AsyncSession"):
-            raise BenchError(
-                f"requestx was found at {getattr(requestx, '__path__', '?')} but has no "
-                "AsyncSession -- is the package built and installed (pip install -e .)?"
-            )
-        return getattr(requestx, "__version__", "?")
+        return harness.requestx_version("AsyncSession")
     if library == "httpx":
         import h11
         import httpcore
@@ -350,40 +342,24 @@ async def memory(client: str, args) -> dict:
     }
 
 
+def worker_run(args) -> dict:
+    library, loop_kind = CLIENTS[args.worker]
+    version = library_version(library)
+    scenario = throughput if args.scenario == "A" else memory
+    result = run_in_loop(loop_kind, scenario(args.worker, args))
+    result["version"] = version
+    return result
+
+
 def worker_main(args) -> int:
-    try:
-        if args.probe:
-            result = {"version": library_version(args.probe)}
-        else:
-            library, loop_kind = CLIENTS[args.worker]
-            version = library_version(library)
-            scenario = throughput if args.scenario == "A" else memory
-            result = run_in_loop(loop_kind, scenario(args.worker, args))
-            result["version"] = version
-    except BenchError as exc:
-        print(json.dumps({"error": str(exc)}))
-        return 3
-    except Exception as exc:  # report import errors etc. to the parent
-        print(json.dumps({"error": f"{type(exc).__name__}: {exc}"}))
-        return 3
-    print(json.dumps(result))
-    return 0
+    if args.probe:
+        return harness.worker_reply(lambda: {"version": library_version(args.probe)})
+    return harness.worker_reply(worker_run, args)
 
 
 # ---------------------------------------------------------------------------
 # Parent side.
 # ---------------------------------------------------------------------------
-
-
-def _last_json_line(text: str):
-    for line in reversed(text.strip().splitlines()):
-        line = line.strip()
-        if line.startswith("{"):
-            try:
-                return json.loads(line)
-            except ValueError:
-                continue
-    return None
 
 
 class ConnCounter:
@@ -510,25 +486,12 @@ def _run_self(argv: list, timeout: float, conns: ConnCounter | None = None):
         err.seek(0)
         stdout = out.read().decode("utf-8", "replace")
         stderr = err.read().decode("utf-8", "replace")
-    data = _last_json_line(stdout)
-    if data is None:
-        detail = (stderr or stdout).strip()[-2000:]
-        raise BenchError(
-            f"subprocess failed (exit {proc.returncode}): {' '.join(argv)}\n{detail}".rstrip()
-        )
-    return proc.returncode, data, stats
-
-
-def find_wrk():
-    import shutil
-
-    return shutil.which("wrk") or ("/usr/bin/wrk" if os.access("/usr/bin/wrk", os.X_OK) else None)
+    return proc.returncode, harness.worker_result(argv, proc.returncode, stdout, stderr), stats
 
 
 def check_clients(clients: list, install: bool) -> dict:
     """Versions of the libraries the clients need; installs missing peers with
     pip (unless install is False); BenchError listing every missing one."""
-    import re
     import subprocess
 
     libraries = []
@@ -543,15 +506,7 @@ def check_clients(clients: list, install: bool) -> dict:
 
     versions, missing = {}, []
     if "wrk" in clients:
-        wrk = find_wrk()
-        if wrk is None:
-            missing.append("wrk: not found on PATH (apt-get install -y wrk)")
-        else:
-            out = subprocess.run(
-                [wrk, "-v"], capture_output=True, text=True, timeout=10, check=False
-            ).stdout
-            match = re.search(r"wrk\s+(\S+)", out)
-            versions["wrk"] = match.group(1) if match else "?"
+        harness.probe_wrk(versions, missing)
 
     def probe(library):
         code, data, _stats = _run_self(["--probe", library], timeout=120)
@@ -592,12 +547,7 @@ def check_clients(clients: list, install: bool) -> dict:
                     missing.append(f"{library}: still not importable after pip install")
                 else:
                     versions[library] = str(data["version"])
-    if missing:
-        raise BenchError(
-            "missing or broken clients:\n  "
-            + "\n  ".join(missing)
-            + "\n(use --clients to benchmark a subset, e.g. --clients requestx,aiohttp,wrk)"
-        )
+    harness.check_missing(missing, "requestx,aiohttp,wrk")
     return versions
 
 
@@ -622,10 +572,9 @@ def run_python_client(client: str, scenario: str, url: str, args, conns: ConnCou
 
 
 def run_wrk(url: str, seconds: float, threads: int, concurrency: int, conns) -> dict:
-    import re
     import subprocess
 
-    cmd = [find_wrk(), f"-t{threads}", f"-c{concurrency}", f"-d{seconds:g}s", url]
+    cmd = [harness.find_wrk(), f"-t{threads}", f"-c{concurrency}", f"-d{seconds:g}s", url]
     before = conns.snapshot()
     with subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT) as proc:
         try:
@@ -637,40 +586,7 @@ def run_wrk(url: str, seconds: float, threads: int, concurrency: int, conns) -> 
             if proc.poll() is None:
                 proc.kill()
                 proc.wait()
-    match = re.search(r"Requests/sec:\s*([\d.]+)", out)
-    total = re.search(r"(\d+) requests in ([\d.]+)(m?s)", out)
-    if proc.returncode != 0 or not match or not total:
-        raise BenchError(f"wrk failed (exit {proc.returncode}):\n{out.strip()}")
-    if "Non-2xx" in out or "Socket errors" in out:
-        raise BenchError(f"wrk saw errors:\n{out.strip()}")
-    secs = float(total.group(2)) / (1000.0 if total.group(3) == "ms" else 1.0)
-    return {
-        "requests": int(total.group(1)),
-        "seconds": secs,
-        "rps": float(match.group(1)),
-        "truncated": False,
-        "max_conns": most,
-        "new_conns": opened,
-    }
-
-
-def check_server(url: str) -> None:
-    import urllib.request
-
-    from servers import JSON_BODY_BYTES
-
-    with urllib.request.urlopen(url, timeout=5) as resp:
-        body = resp.read()
-        if resp.status != 200 or body != JSON_BODY_BYTES:
-            raise BenchError(f"nginx served status {resp.status} with body {body[:200]!r}")
-
-
-def _fmt_int(value: float) -> str:
-    return f"{value:,.0f}"
-
-
-def _fmt_ratio(value: float) -> str:
-    return f"{value:.2f}x" if value < 10 else f"{value:.1f}x"
+    return {**harness.parse_wrk(proc.returncode, out), "max_conns": most, "new_conns": opened}
 
 
 def _median(runs: list, key: str) -> float:
@@ -683,7 +599,7 @@ def _conns(runs: list) -> tuple:
     """(most established at once, connections opened: median) over the runs."""
     most = max(r["max_conns"] for r in runs)
     opened = _median(runs, "new_conns")
-    return ("?" if most < 0 else str(most)), ("?" if opened < 0 else _fmt_int(opened))
+    return ("?" if most < 0 else str(most)), ("?" if opened < 0 else fmt_int(opened))
 
 
 def _pairs(values: dict):
@@ -714,18 +630,18 @@ def render_throughput(res: dict, versions: dict, args, verdict) -> tuple:
     for client in sorted(rps, key=rps.get, reverse=True):
         runs = res[client]
         most, opened = _conns(runs)
-        run_text = ", ".join(_fmt_int(r["rps"]) for r in runs)
+        run_text = ", ".join(fmt_int(r["rps"]) for r in runs)
         if client == "wrk":
             lines.append(
                 f"| wrk -t{args.wrk_threads} -c{args.concurrency} (limit) | – "
-                f"| {versions.get('wrk', '?')} | {_fmt_int(rps[client])} "
-                f"| {_fmt_ratio(base / rps[client])} | – | – | – | {most} | {opened} | {run_text} |"
+                f"| {versions.get('wrk', '?')} | {fmt_int(rps[client])} "
+                f"| {fmt_ratio(base / rps[client])} | – | – | – | {most} | {opened} | {run_text} |"
             )
             continue
         name = f"**{client}**" if client == base_name else client
         lines.append(
             f"| {name} | {runs[0]['loop']} | {runs[0]['version']} "
-            f"| {_fmt_int(rps[client])} | {_fmt_ratio(base / rps[client])} "
+            f"| {fmt_int(rps[client])} | {fmt_ratio(base / rps[client])} "
             f"| {_median(runs, 'cpu_us'):.1f} | {_median(runs, 'loop_cpu_us'):.1f} "
             f"| {_median(runs, 'peak_rss_mb'):.1f} | {most} | {opened} | {run_text} |"
         )
@@ -760,7 +676,7 @@ def render_throughput(res: dict, versions: dict, args, verdict) -> tuple:
     for rx, ah, loop_name in _pairs(rps):
         ratio = rps[rx] / rps[ah]
         targets.append(
-            f"- A, {loop_name}: {rx} ÷ {ah} req/s = {_fmt_ratio(ratio)} "
+            f"- A, {loop_name}: {rx} ÷ {ah} req/s = {fmt_ratio(ratio)} "
             f"(target ≥ {SPEEDUP_TARGET:g}x): {verdict(ratio >= SPEEDUP_TARGET)}"
         )
     if "requestx" in rps and "wrk" in rps:
@@ -787,8 +703,8 @@ def render_memory(res: dict, args, verdict) -> tuple:
         run_text = ", ".join(f"{r['peak_rss_mb']:.1f}" for r in runs)
         lines.append(
             f"| {name} | {runs[0]['loop']} | {runs[0]['requests']:,} | {peak[client]:.1f} "
-            f"| {_fmt_ratio(peak[client] / base)} | {_median(runs, 'rss_before_mb'):.1f} "
-            f"| {_median(runs, 'seconds'):.2f} | {_fmt_int(_median(runs, 'rps'))} "
+            f"| {fmt_ratio(peak[client] / base)} | {_median(runs, 'rss_before_mb'):.1f} "
+            f"| {_median(runs, 'seconds'):.2f} | {fmt_int(_median(runs, 'rps'))} "
             f"| {_median(runs, 'cpu_us'):.1f} | {most} | {opened} | {run_text} |"
         )
     text = [
@@ -828,9 +744,6 @@ def render_memory(res: dict, args, verdict) -> tuple:
 
 def render(results: dict, versions: dict, args, nginx_ver: str, pinning: str) -> tuple:
     """(markdown report, all targets met?)."""
-    import datetime
-    import platform
-
     res_a = {c: runs for c, runs in results["A"].items() if runs}
     res_b = {c: runs for c, runs in results["B"].items() if runs}
     verdicts = []
@@ -851,12 +764,11 @@ def render(results: dict, versions: dict, args, nginx_ver: str, pinning: str) ->
     # The targets compare requestx with aiohttp: with neither measured, none is met.
     all_met = bool(verdicts) and all(verdicts)
 
-    now = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     loops = {runs[0]["loop"] for res in (res_a, res_b) for c, runs in res.items() if c != "wrk"}
     header = [
         f"# Async benchmark: {args.concurrency} requests in flight, {args.gather:,} gathered",
         "",
-        f"Generated by `benchmarks/bench_async.py` on {now}.",
+        f"Generated by `benchmarks/bench_async.py` on {harness.utc_timestamp()}.",
         "",
         f"- Workload: GET /json ({len(args.expect_body)} bytes of JSON) from a local nginx "
         f"{nginx_ver} (1 worker, keep-alive, access_log off) over 127.0.0.1.",
@@ -864,8 +776,7 @@ def render(results: dict, versions: dict, args, nginx_ver: str, pinning: str) ->
         "plain names run on asyncio's default event loop, `-uvloop` names on uvloop "
         f"(event loops used: {', '.join(f'`{x}`' for x in sorted(loops))}).",
         f"- Median of {args.repeats} interleaved round(s); CPU pinning: {pinning}.",
-        f"- Machine: {_cpu_model()}, {os.cpu_count()} CPUs, {platform.system()} "
-        f"{platform.release()}, Python {platform.python_version()}; 1-minute load average "
+        f"- Machine: {harness.machine_description()}; 1-minute load average "
         f"{args.load_before} when the run started (other work on the machine shows up as "
         "spread between the rounds).",
     ]
@@ -880,30 +791,6 @@ def _load_average() -> str:
         return f"{os.getloadavg()[0]:.2f}"
     except OSError:
         return "?"
-
-
-def _cpu_model() -> str:
-    import platform
-
-    try:
-        with open("/proc/cpuinfo", encoding="utf-8") as f:
-            for line in f:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
-
-
-def parse_clients(text: str) -> list:
-    clients = [c.strip() for c in text.split(",") if c.strip()]
-    unknown = [c for c in clients if c not in ALL_CLIENTS]
-    if unknown or not clients:
-        raise BenchError(
-            f"unknown client(s) {', '.join(unknown) or '(none)'}; "
-            f"choose from {','.join(ALL_CLIENTS)}"
-        )
-    return list(dict.fromkeys(clients))
 
 
 def main(argv=None) -> int:
@@ -928,13 +815,7 @@ def main(argv=None) -> int:
     )
     parser.add_argument("--wrk-seconds", type=float, default=3.0, help="wrk -d per round")
     parser.add_argument("--wrk-threads", type=int, default=1, help="wrk -t")
-    parser.add_argument(
-        "--max-seconds", type=float, default=60.0, help="time limit for one timed run"
-    )
-    parser.add_argument("--quick", action="store_true", help="smoke test: 1 round, 1/10 the work")
-    parser.add_argument("--output", type=Path, default=DEFAULT_OUTPUT, help="markdown file")
-    parser.add_argument("--no-output", action="store_true", help="do not write the markdown file")
-    parser.add_argument("--check", action="store_true", help="exit 1 if a target is missed")
+    harness.add_run_options(parser, DEFAULT_OUTPUT)
     parser.add_argument(
         "--no-install", action="store_true", help="do not pip-install missing aiohttp/httpx/uvloop"
     )
@@ -974,28 +855,13 @@ def main(argv=None) -> int:
     if not scenarios or set(scenarios) - {"A", "B"}:
         parser.error("--scenarios takes A, B or A,B")
     args.scenarios = scenarios
-
-    sys.path.insert(0, str(HERE))
-    from servers import ServerError, raise_on_sigterm
-
-    raise_on_sigterm()
-    try:
-        return run_benchmark(args)
-    except BenchError as exc:
-        print(f"\nerror: {exc}", file=sys.stderr)
-        return 2
-    except ServerError as exc:
-        print(f"\nerror: nginx: {exc}", file=sys.stderr)
-        return 2
-    except KeyboardInterrupt:
-        print("\ninterrupted", file=sys.stderr)
-        return 130
+    return harness.run_main(run_benchmark, args)
 
 
 def run_benchmark(args) -> int:
-    from servers import JSON_BODY, NginxServer, nginx_version
+    from servers import JSON_BODY
 
-    clients = parse_clients(args.clients)
+    clients = harness.parse_clients(args.clients, ALL_CLIENTS)
     args.expect_body = JSON_BODY
     args.load_before = _load_average()
     print(f"checking clients: {', '.join(clients)}", flush=True)
@@ -1011,24 +877,12 @@ def run_benchmark(args) -> int:
     for scenario, members in plan:
         results[scenario] = {c: [] for c in members}
 
-    server_cpus, client_cpus, pinning = plan_cpus(args.pin)
-    # Child processes inherit our CPU affinity: set it for nginx, then for the clients.
-    if server_cpus and not _set_affinity(server_cpus):
-        server_cpus, client_cpus, pinning = None, None, "none (could not set CPU affinity)"
-    with NginxServer() as nginx:
-        if client_cpus:
-            _set_affinity(client_cpus)
-        nginx_ver = nginx_version(nginx.nginx)
-        url = nginx.url("/json")
-        check_server(url)
+    with harness.pinned_nginx(args.pin) as (nginx, url, nginx_ver, pinning):
         conns = ConnCounter(nginx.port)
-        print(f"nginx {nginx_ver} at {url} ({len(JSON_BODY)}-byte body)", flush=True)
-        print(f"CPU pinning: {pinning}", flush=True)
         started = time.monotonic()
         for round_no in range(args.repeats):
             for scenario, members in plan:
-                shift = round_no % len(members)
-                for client in members[shift:] + members[:shift]:
+                for client in harness.rotated(members, round_no):
                     if client == "wrk":
                         result = run_wrk(
                             url, args.wrk_seconds, args.wrk_threads, args.concurrency, conns
@@ -1041,7 +895,7 @@ def run_benchmark(args) -> int:
                         extra = f"  peak RSS {result['peak_rss_mb']:.1f} MB"
                     print(
                         f"  round {round_no + 1}/{args.repeats}  {scenario}  {client:<16}"
-                        f"{_fmt_int(result['rps']):>9} req/s  ({result['requests']:,} requests "
+                        f"{fmt_int(result['rps']):>9} req/s  ({result['requests']:,} requests "
                         f"in {result['seconds']:.2f}s, {result['max_conns']} conns at most, "
                         f"{result['new_conns']} opened){extra}",
                         flush=True,
@@ -1049,44 +903,7 @@ def run_benchmark(args) -> int:
         print(f"done in {time.monotonic() - started:.1f}s\n")
 
     report, all_met = render(results, versions, args, nginx_ver, pinning)
-    print(report)
-    if not args.no_output:
-        args.output.parent.mkdir(parents=True, exist_ok=True)
-        args.output.write_text(report, encoding="utf-8")
-        print(f"written to {_display_path(args.output)}")
-    if args.check and not all_met:
-        print("error: requestx missed a performance target", file=sys.stderr)
-        return 1
-    return 0
-
-
-def _set_affinity(cpus: set) -> bool:
-    try:
-        os.sched_setaffinity(0, cpus)
-        return True
-    except OSError as exc:
-        print(f"warning: could not pin to CPUs {sorted(cpus)}: {exc}", file=sys.stderr)
-        return False
-
-
-def plan_cpus(mode: str) -> tuple:
-    """(CPUs for nginx, CPUs for the clients, description) for a --pin mode."""
-    if mode == "none" or not hasattr(os, "sched_getaffinity"):
-        return None, None, "none (scheduler decides)"
-    allowed = sorted(os.sched_getaffinity(0))
-    if mode == "split" and len(allowed) >= 2:
-        server, client = allowed[0], allowed[-1]
-        return {server}, {client}, f"nginx on CPU {server}, clients and wrk on CPU {client}"
-    cpu = allowed[-1]
-    note = " (split needs 2 CPUs)" if mode == "split" else ""
-    return {cpu}, {cpu}, f"nginx, clients and wrk all on CPU {cpu}{note}"
-
-
-def _display_path(path: Path) -> str:
-    try:
-        return str(path.resolve().relative_to(Path.cwd()))
-    except ValueError:
-        return str(path)
+    return harness.publish(report, all_met, args)
 
 
 if __name__ == "__main__":

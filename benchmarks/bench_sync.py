@@ -29,23 +29,19 @@ The markdown table is printed and written to benchmarks/results/sync.md.
 from __future__ import annotations
 
 import argparse
-import datetime
-import json
 import os
-import platform
-import re
-import shutil
 import statistics
 import subprocess
 import sys
 import time
-import urllib.request
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
-from servers import JSON_BODY_BYTES, NginxServer, ServerError, raise_on_sigterm  # noqa: E402
+import harness  # noqa: E402
+from harness import BenchError, fmt_int, fmt_ratio  # noqa: E402
+from servers import JSON_BODY_BYTES  # noqa: E402
 
 ALL_CLIENTS = ("requestx", "requests", "urllib3", "pycurl", "pycurl-syslib", "wrk")
 PY_CLIENTS = ("requestx", "requests", "urllib3", "pycurl", "pycurl-syslib")
@@ -60,10 +56,6 @@ PIP_NAMES.update(urllib3="urllib3", pycurl="pycurl")
 PIP_NAMES["pycurl-syslib"] = "--no-binary pycurl pycurl (into benchmarks/.run/pycurl-syslib)"
 DEFAULT_OUTPUT = HERE / "results" / "sync.md"
 BATCH = 500  # requests between two checks of the time limit
-
-
-class BenchError(Exception):
-    """A problem that should end the benchmark with a clear message."""
 
 
 # ---------------------------------------------------------------------------
@@ -214,50 +206,22 @@ def worker(client: str, url: str, n: int, warmup: int, expect_len: int, max_seco
 def probe(client: str) -> dict:
     """Import one client (in a subprocess) and report its version."""
     if client == "requestx":
-        import requestx
-
-        if not hasattr(requestx, "Session"):
-            raise BenchError(
-                f"requestx was found at {getattr(requestx, '__path__', '?')} but has no "
-                "Session -- is the package built and installed (pip install -e .)?"
-            )
-        return {"version": getattr(requestx, "__version__", "?")}
+        return {"version": harness.requestx_version("Session")}
     module = __import__("pycurl" if client == "pycurl-syslib" else client)
     return {"version": getattr(module, "__version__", getattr(module, "version", "?"))}
 
 
 def worker_main(args) -> int:
-    try:
-        if args.probe:
-            result = probe(args.probe)
-        else:
-            result = worker(
-                args.worker, args.url, args.n, args.warmup, args.expect_len, args.max_seconds
-            )
-    except BenchError as exc:
-        print(json.dumps({"error": str(exc)}))
-        return 3
-    except Exception as exc:  # report import errors etc. to the parent
-        print(json.dumps({"error": f"{type(exc).__name__}: {exc}"}))
-        return 3
-    print(json.dumps(result))
-    return 0
+    if args.probe:
+        return harness.worker_reply(probe, args.probe)
+    return harness.worker_reply(
+        worker, args.worker, args.url, args.n, args.warmup, args.expect_len, args.max_seconds
+    )
 
 
 # ---------------------------------------------------------------------------
 # Parent side.
 # ---------------------------------------------------------------------------
-
-
-def _last_json_line(text: str):
-    for line in reversed(text.strip().splitlines()):
-        line = line.strip()
-        if line.startswith("{"):
-            try:
-                return json.loads(line)
-            except ValueError:
-                continue
-    return None
 
 
 def _run_self(argv: list, timeout: float):
@@ -267,17 +231,7 @@ def _run_self(argv: list, timeout: float):
         proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
     except subprocess.TimeoutExpired as exc:
         raise BenchError(f"subprocess timed out after {timeout:.0f}s: {' '.join(argv)}") from exc
-    data = _last_json_line(proc.stdout)
-    if data is None:
-        detail = (proc.stderr or proc.stdout).strip()[-2000:]
-        raise BenchError(
-            f"subprocess failed (exit {proc.returncode}): {' '.join(argv)}\n{detail}".rstrip()
-        )
-    return proc.returncode, data
-
-
-def find_wrk():
-    return shutil.which("wrk") or ("/usr/bin/wrk" if os.access("/usr/bin/wrk", os.X_OK) else None)
+    return proc.returncode, harness.worker_result(argv, proc.returncode, proc.stdout, proc.stderr)
 
 
 def check_clients(clients: list) -> dict:
@@ -285,15 +239,7 @@ def check_clients(clients: list) -> dict:
     versions, missing = {}, []
     for client in clients:
         if client == "wrk":
-            wrk = find_wrk()
-            if wrk is None:
-                missing.append("wrk: not found on PATH (apt-get install -y wrk)")
-                continue
-            out = subprocess.run(
-                [wrk, "-v"], capture_output=True, text=True, timeout=10, check=False
-            ).stdout
-            match = re.search(r"wrk\s+(\S+)", out)
-            versions[client] = match.group(1) if match else "?"
+            harness.probe_wrk(versions, missing)
             continue
         code, data = _run_self(["--probe", client], timeout=60)
         if code != 0 or "error" in data:
@@ -303,12 +249,7 @@ def check_clients(clients: list) -> dict:
             )
         else:
             versions[client] = str(data["version"])
-    if missing:
-        raise BenchError(
-            "missing or broken clients:\n  "
-            + "\n  ".join(missing)
-            + "\n(use --clients to benchmark a subset, e.g. --clients requests,urllib3,pycurl,wrk)"
-        )
+    harness.check_missing(missing, "requests,urllib3,pycurl,wrk")
     return versions
 
 
@@ -337,42 +278,12 @@ def run_python_client(client: str, url: str, args) -> dict:
 
 
 def run_wrk(url: str, seconds: float) -> dict:
-    wrk = find_wrk()
-    cmd = [wrk, "-t1", "-c1", f"-d{seconds:g}s", url]
+    cmd = [harness.find_wrk(), "-t1", "-c1", f"-d{seconds:g}s", url]
     try:
         proc = subprocess.run(cmd, capture_output=True, text=True, timeout=seconds + 30)
     except subprocess.TimeoutExpired as exc:
         raise BenchError("wrk did not finish in time") from exc
-    out = proc.stdout + proc.stderr
-    match = re.search(r"Requests/sec:\s*([\d.]+)", out)
-    total = re.search(r"(\d+) requests in ([\d.]+)(m?s)", out)
-    if proc.returncode != 0 or not match or not total:
-        raise BenchError(f"wrk failed (exit {proc.returncode}):\n{out.strip()}")
-    if "Non-2xx" in out or "Socket errors" in out:
-        raise BenchError(f"wrk saw errors:\n{out.strip()}")
-    secs = float(total.group(2)) / (1000.0 if total.group(3) == "ms" else 1.0)
-    return {
-        "client": "wrk",
-        "requests": int(total.group(1)),
-        "seconds": secs,
-        "rps": float(match.group(1)),
-        "truncated": False,
-    }
-
-
-def check_server(url: str) -> None:
-    with urllib.request.urlopen(url, timeout=5) as resp:
-        body = resp.read()
-        if resp.status != 200 or body != JSON_BODY_BYTES:
-            raise BenchError(f"nginx served status {resp.status} with body {body[:200]!r}")
-
-
-def _fmt_rps(value: float) -> str:
-    return f"{value:,.0f}"
-
-
-def _fmt_ratio(value: float) -> str:
-    return f"{value:.2f}x" if value < 10 else f"{value:.1f}x"
+    return {"client": "wrk", **harness.parse_wrk(proc.returncode, proc.stdout + proc.stderr)}
 
 
 def render(
@@ -388,15 +299,15 @@ def render(
     ]
     for client in sorted(medians, key=medians.get, reverse=True):
         version = results[client][0].get("version") or versions.get(client, "?")
-        runs = ", ".join(_fmt_rps(r["rps"]) for r in results[client])
+        runs = ", ".join(fmt_int(r["rps"]) for r in results[client])
         label = f"**{client}**" if client == baseline else client
         if client == "wrk":
             label = "wrk -t1 -c1 (limit)"
         cpu = [r["cpu_us"] for r in results[client] if "cpu_us" in r]
         cpu_text = f"{statistics.median(cpu):.1f}" if cpu else "–"
         lines.append(
-            f"| {label} | {version} | {_fmt_rps(medians[client])} "
-            f"| {_fmt_ratio(base / medians[client])} | {cpu_text} | {runs} |"
+            f"| {label} | {version} | {fmt_int(medians[client])} "
+            f"| {fmt_ratio(base / medians[client])} | {cpu_text} | {runs} |"
         )
     table = "\n".join(lines)
 
@@ -412,7 +323,7 @@ def render(
             all_met &= met
             verdict = "PASS" if met else "FAIL"
             target_lines.append(
-                f"- requestx ÷ {other} = {_fmt_ratio(ratio)} (target ≥ {goal:g}x): {verdict}"
+                f"- requestx ÷ {other} = {fmt_ratio(ratio)} (target ≥ {goal:g}x): {verdict}"
             )
     else:
         all_met = False  # targets are about requestx; nothing was verified
@@ -423,11 +334,10 @@ def render(
     ns = {c: results[c][0]["requests"] for c in results if c != "wrk"}
     per_run = ", ".join(f"{c} {n:,}" for c, n in ns.items())
     truncated = [c for c, runs in results.items() if any(r["truncated"] for r in runs)]
-    now = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     header = [
         "# Sync benchmark: sequential keep-alive GETs",
         "",
-        f"Generated by `benchmarks/bench_sync.py` on {now}.",
+        f"Generated by `benchmarks/bench_sync.py` on {harness.utc_timestamp()}.",
         "",
         f"- Workload: GET /json ({len(JSON_BODY_BYTES)}-byte JSON body) from a local nginx "
         f"{nginx_ver} (1 worker, keep-alive, access_log off) over 127.0.0.1; one connection, "
@@ -438,8 +348,7 @@ def render(
         f"- Median of {args.repeats} interleaved round(s); CPU pinning: {pinning}.",
         "- client CPU µs/req = user+system CPU time of the client process per request "
         "(independent of where nginx runs).",
-        f"- Machine: {_cpu_model()}, {os.cpu_count()} CPUs, {platform.system()} "
-        f"{platform.release()}, Python {platform.python_version()}.",
+        f"- Machine: {harness.machine_description()}.",
     ]
     if truncated:
         header.append(
@@ -450,28 +359,6 @@ def render(
     if target_lines:
         report += "\nTargets:\n\n" + "\n".join(target_lines) + "\n"
     return report, target_lines, all_met
-
-
-def _cpu_model() -> str:
-    try:
-        with open("/proc/cpuinfo", encoding="utf-8") as f:
-            for line in f:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
-
-
-def parse_clients(text: str) -> list:
-    clients = [c.strip() for c in text.split(",") if c.strip()]
-    unknown = [c for c in clients if c not in ALL_CLIENTS]
-    if unknown or not clients:
-        raise BenchError(
-            f"unknown client(s) {', '.join(unknown) or '(none)'}; "
-            f"choose from {','.join(ALL_CLIENTS)}"
-        )
-    return list(dict.fromkeys(clients))
 
 
 def main(argv=None) -> int:
@@ -490,13 +377,7 @@ def main(argv=None) -> int:
     parser.add_argument("--warmup-fast", type=int, default=2000, help="warm-up requests (fast)")
     parser.add_argument("--warmup-slow", type=int, default=300, help="warm-up requests (slow)")
     parser.add_argument("--wrk-seconds", type=float, default=3.0, help="wrk -d per round")
-    parser.add_argument(
-        "--max-seconds", type=float, default=60.0, help="time limit for one timed run"
-    )
-    parser.add_argument("--quick", action="store_true", help="smoke test: 1 round, 1/10 the work")
-    parser.add_argument("--output", type=Path, default=DEFAULT_OUTPUT, help="markdown file")
-    parser.add_argument("--no-output", action="store_true", help="do not write the markdown file")
-    parser.add_argument("--check", action="store_true", help="exit 1 if a target is missed")
+    harness.add_run_options(parser, DEFAULT_OUTPUT)
     parser.add_argument(
         "--pin",
         choices=("same", "split", "none"),
@@ -524,22 +405,11 @@ def main(argv=None) -> int:
     if args.repeats < 1 or args.n_fast < 1 or args.n_slow < 1 or args.wrk_seconds <= 0:
         parser.error("--repeats, --n-fast, --n-slow and --wrk-seconds must be positive")
 
-    raise_on_sigterm()
-    try:
-        return run_benchmark(args)
-    except BenchError as exc:
-        print(f"\nerror: {exc}", file=sys.stderr)
-        return 2
-    except ServerError as exc:
-        print(f"\nerror: nginx: {exc}", file=sys.stderr)
-        return 2
-    except KeyboardInterrupt:
-        print("\ninterrupted", file=sys.stderr)
-        return 130
+    return harness.run_main(run_benchmark, args)
 
 
 def run_benchmark(args) -> int:
-    clients = parse_clients(args.clients)
+    clients = harness.parse_clients(args.clients, ALL_CLIENTS)
     baseline = (
         "requestx"
         if "requestx" in clients
@@ -548,25 +418,11 @@ def run_benchmark(args) -> int:
     print(f"checking clients: {', '.join(clients)}", flush=True)
     versions = check_clients(clients)
 
-    server_cpus, client_cpus, pinning = plan_cpus(args.pin)
     results: dict = {c: [] for c in clients}
-    # Child processes inherit our CPU affinity: set it for nginx, then for the clients.
-    if server_cpus and not _set_affinity(server_cpus):
-        server_cpus, client_cpus, pinning = None, None, "none (could not set CPU affinity)"
-    with NginxServer() as nginx:
-        if client_cpus:
-            _set_affinity(client_cpus)
-        from servers import nginx_version
-
-        nginx_ver = nginx_version(nginx.nginx)
-        url = nginx.url("/json")
-        check_server(url)
-        print(f"nginx {nginx_ver} at {url} ({len(JSON_BODY_BYTES)}-byte body)", flush=True)
-        print(f"CPU pinning: {pinning}", flush=True)
+    with harness.pinned_nginx(args.pin) as (_nginx, url, nginx_ver, pinning):
         started = time.monotonic()
         for round_no in range(args.repeats):
-            shift = round_no % len(clients)
-            for client in clients[shift:] + clients[:shift]:
+            for client in harness.rotated(clients, round_no):
                 if client == "wrk":
                     result = run_wrk(url, args.wrk_seconds)
                 else:
@@ -574,56 +430,14 @@ def run_benchmark(args) -> int:
                 results[client].append(result)
                 print(
                     f"  round {round_no + 1}/{args.repeats}  {client:<9} "
-                    f"{_fmt_rps(result['rps']):>9} req/s  "
+                    f"{fmt_int(result['rps']):>9} req/s  "
                     f"({result['requests']:,} requests in {result['seconds']:.2f}s)",
                     flush=True,
                 )
         print(f"done in {time.monotonic() - started:.1f}s\n")
 
     report, _target_lines, all_met = render(results, versions, baseline, args, nginx_ver, pinning)
-    print(report)
-    if not args.no_output:
-        args.output.parent.mkdir(parents=True, exist_ok=True)
-        args.output.write_text(report, encoding="utf-8")
-        print(f"written to {_display_path(args.output)}")
-    if args.check and not all_met:
-        print("error: requestx missed a performance target", file=sys.stderr)
-        return 1
-    return 0
-
-
-def _set_affinity(cpus: set) -> bool:
-    try:
-        os.sched_setaffinity(0, cpus)
-        return True
-    except OSError as exc:
-        print(f"warning: could not pin to CPUs {sorted(cpus)}: {exc}", file=sys.stderr)
-        return False
-
-
-def plan_cpus(mode: str) -> tuple:
-    """(CPUs for nginx, CPUs for the clients, description) for a --pin mode.
-
-    Sequential request/response is a ping-pong between two processes.  Left to
-    the scheduler, each run lands on a different CPU layout and results swing
-    by 2x on small VMs; sharing one CPU is the most repeatable setup.
-    """
-    if mode == "none" or not hasattr(os, "sched_getaffinity"):
-        return None, None, "none (scheduler decides)"
-    allowed = sorted(os.sched_getaffinity(0))
-    if mode == "split" and len(allowed) >= 2:
-        server, client = allowed[0], allowed[-1]
-        return {server}, {client}, f"nginx on CPU {server}, clients and wrk on CPU {client}"
-    cpu = allowed[-1]
-    note = " (split needs 2 CPUs)" if mode == "split" else ""
-    return {cpu}, {cpu}, f"nginx, clients and wrk all on CPU {cpu}{note}"
-
-
-def _display_path(path: Path) -> str:
-    try:
-        return str(path.resolve().relative_to(Path.cwd()))
-    except ValueError:
-        return str(path)
+    return harness.publish(report, all_met, args)
 
 
 if __name__ == "__main__":
