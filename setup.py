@@ -32,6 +32,7 @@ setup(
                 "requestx/_engine/share.h",
                 "requestx/_engine/transfer.h",
                 "requestx/_engine/async_engine.h",
+                "requestx/_engine/sse.h",
             ],
             extra_compile_args=extra_compile + curl_flags("--cflags"),
             extra_link_args=extra_link + curl_flags("--libs") + ["-pthread"],

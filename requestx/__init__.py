@@ -26,6 +26,7 @@ from .exceptions import (
 )
 from .models import PreparedRequest, Request, Response
 from .sessions import Session, session
+from .sse import ServerSentEvent
 from .status_codes import codes
 
 __all__ = [
@@ -44,6 +45,7 @@ __all__ = [
     "Request",
     "RequestException",
     "Response",
+    "ServerSentEvent",
     "Session",
     "Timeout",
     "TooManyRedirects",

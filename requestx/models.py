@@ -868,6 +868,19 @@ class Response:
             return
         raise HTTPError(msg, response=self)
 
+    def iter_sse(self) -> Iterator[Any]:
+        """Server-sent events (``requestx.ServerSentEvent``), each yielded as
+        soon as it is complete; use with ``stream=True``."""
+        from .sse import iter_sse
+
+        return iter_sse(self)
+
+    def aiter_sse(self) -> AsyncIterator[Any]:
+        """The async twin of iter_sse(), for AsyncSession responses."""
+        from .sse import aiter_sse
+
+        return aiter_sse(self)
+
     # asyncio: responses of AsyncSession (stream=True) ---------------------------
 
     async def aread(self) -> bytes:

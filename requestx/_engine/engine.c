@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "async_engine.h"
+#include "sse.h"
 #include "transfer.h"
 
 /* While a sync transfer waits, Python's signal handlers (Ctrl-C) get a chance
@@ -38,6 +39,7 @@ typedef struct {
     PyTypeObject *async_client_type;
     PyTypeObject *port_type;
     PyTypeObject *async_transfer_type;
+    PyTypeObject *sse_parser_type;
     PyObject *transfer_error;
     PyObject *str_cancelled;
     PyObject *str_set_result;
@@ -1206,6 +1208,118 @@ static PyType_Spec AsyncClient_spec = {
     .slots = AsyncClient_slots,
 };
 
+/*** SSEParser: sse.h for Python ***/
+
+typedef struct {
+    PyObject_HEAD
+    rx_sse parser;
+    PyObject *out; /* the list feed() is filling */
+} SSEParserObject;
+
+static PyObject *SSEParser_new(PyTypeObject *type, PyObject *args, PyObject *kwargs)
+{
+    if (PyTuple_GET_SIZE(args) != 0 || (kwargs != NULL && PyDict_GET_SIZE(kwargs) != 0)) {
+        PyErr_SetString(PyExc_TypeError, "SSEParser() takes no arguments");
+        return NULL;
+    }
+    SSEParserObject *self = (SSEParserObject *)type->tp_alloc(type, 0);
+    if (self != NULL) {
+        rx_sse_init(&self->parser);
+    }
+    return (PyObject *)self;
+}
+
+static void SSEParser_dealloc(SSEParserObject *self)
+{
+    PyTypeObject *tp = Py_TYPE(self);
+    rx_sse_free(&self->parser);
+    tp->tp_free((PyObject *)self);
+    Py_DECREF(tp);
+}
+
+static PyObject *utf8_text(const rx_buffer *b)
+{
+    return PyUnicode_DecodeUTF8(b->data ? b->data : "", (Py_ssize_t)b->len, "replace");
+}
+
+static int sse_emit(void *ctx, const rx_sse *p, int has_retry)
+{
+    SSEParserObject *self = ctx;
+    PyObject *event = p->event.len ? utf8_text(&p->event) : PyUnicode_FromString("message");
+    PyObject *data = event ? utf8_text(&p->data) : NULL;
+    PyObject *id = data ? utf8_text(&p->id) : NULL;
+    PyObject *retry = NULL;
+    if (id != NULL) {
+        retry = has_retry ? PyLong_FromLongLong(p->retry) : Py_NewRef(Py_None);
+    }
+    PyObject *item = retry ? PyTuple_Pack(4, event, data, id, retry) : NULL;
+    Py_XDECREF(event);
+    Py_XDECREF(data);
+    Py_XDECREF(id);
+    Py_XDECREF(retry);
+    if (item == NULL) {
+        return -1;
+    }
+    int rc = PyList_Append(self->out, item);
+    Py_DECREF(item);
+    return rc;
+}
+
+/* feed(bytes) -> [(event, data, id, retry), ...]: the events these bytes complete. */
+static PyObject *SSEParser_feed(SSEParserObject *self, PyObject *arg)
+{
+    Py_buffer view;
+    if (PyObject_GetBuffer(arg, &view, PyBUF_SIMPLE) < 0) {
+        return NULL;
+    }
+    PyObject *out = PyList_New(0);
+    if (out == NULL) {
+        PyBuffer_Release(&view);
+        return NULL;
+    }
+    self->out = out;
+    int rc = rx_sse_feed(&self->parser, view.buf, (size_t)view.len, sse_emit, self);
+    self->out = NULL;
+    PyBuffer_Release(&view);
+    if (rc < 0) {
+        Py_DECREF(out);
+        return PyErr_Occurred() ? NULL : PyErr_NoMemory();
+    }
+    return out;
+}
+
+static PyObject *SSEParser_get_last_event_id(SSEParserObject *self, void *closure)
+{
+    return utf8_text(&self->parser.id);
+}
+
+static PyMethodDef SSEParser_methods[] = {
+    {"feed", (PyCFunction)SSEParser_feed, METH_O,
+     "feed(bytes) -> list of (event, data, id, retry) completed by these bytes."},
+    {NULL, NULL, 0, NULL},
+};
+
+static PyGetSetDef SSEParser_getset[] = {
+    {"last_event_id", (getter)SSEParser_get_last_event_id, NULL, "The last event id seen.", NULL},
+    {NULL, NULL, NULL, NULL, NULL},
+};
+
+static PyType_Slot SSEParser_slots[] = {
+    {Py_tp_new, SSEParser_new},
+    {Py_tp_dealloc, SSEParser_dealloc},
+    {Py_tp_methods, SSEParser_methods},
+    {Py_tp_getset, SSEParser_getset},
+    {Py_tp_doc, "An incremental server-sent events parser (WHATWG event-stream rules)."},
+    {0, NULL},
+};
+
+static PyType_Spec SSEParser_spec = {
+    .name = "requestx._engine.SSEParser",
+    .basicsize = sizeof(SSEParserObject),
+    .flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_IMMUTABLETYPE,
+    .slots = SSEParser_slots,
+};
+
 /*** Module ***/
 
 static PyObject *engine_curl_version(PyObject *module, PyObject *unused)
@@ -1285,6 +1399,11 @@ static int engine_exec(PyObject *module)
         PyModule_AddType(module, state->async_transfer_type) < 0) {
         return -1;
     }
+    state->sse_parser_type =
+        (PyTypeObject *)PyType_FromModuleAndSpec(module, &SSEParser_spec, NULL);
+    if (state->sse_parser_type == NULL || PyModule_AddType(module, state->sse_parser_type) < 0) {
+        return -1;
+    }
     state->str_cancelled = PyUnicode_InternFromString("cancelled");
     state->str_set_result = PyUnicode_InternFromString("set_result");
     state->str_set_exception = PyUnicode_InternFromString("set_exception");
@@ -1325,6 +1444,7 @@ static int engine_traverse(PyObject *module, visitproc visit, void *arg)
     Py_VISIT(state->async_client_type);
     Py_VISIT(state->port_type);
     Py_VISIT(state->async_transfer_type);
+    Py_VISIT(state->sse_parser_type);
     Py_VISIT(state->transfer_error);
     return 0;
 }
@@ -1337,6 +1457,7 @@ static int engine_clear(PyObject *module)
     Py_CLEAR(state->async_client_type);
     Py_CLEAR(state->port_type);
     Py_CLEAR(state->async_transfer_type);
+    Py_CLEAR(state->sse_parser_type);
     Py_CLEAR(state->transfer_error);
     Py_CLEAR(state->str_cancelled);
     Py_CLEAR(state->str_set_result);
