@@ -18,6 +18,9 @@ typedef struct {
 /* Returns 0 on success, -1 when memory is exhausted (the buffer is unchanged). */
 static int rx_buffer_append(rx_buffer *b, const char *src, size_t n)
 {
+    if (n == 0) {
+        return 0; /* memcpy() with a NULL pointer is undefined even for 0 bytes */
+    }
     if (n > b->cap - b->len) {
         size_t need = b->len + n;
         size_t cap = b->cap ? b->cap : 1024;
