@@ -6,6 +6,21 @@ import time
 import uuid
 from dataclasses import dataclass
 
+# Environment variables that send traffic through a proxy.
+PROXY_ENV_VARS = (
+    "http_proxy",
+    "HTTP_PROXY",
+    "https_proxy",
+    "HTTPS_PROXY",
+    "all_proxy",
+    "ALL_PROXY",
+    "no_proxy",
+    "NO_PROXY",
+)
+# ... and everything else that changes where requests go or which CAs are
+# trusted; the suite runs without them (tests that need one set it).
+ENV_VARS = PROXY_ENV_VARS + ("REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE", "NETRC", "CURL_HOME")
+
 
 @dataclass
 class Wire:

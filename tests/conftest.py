@@ -24,34 +24,18 @@ from __future__ import annotations
 import os
 
 import pytest
+from _helpers import ENV_VARS
 from servers.fault import FaultServer, StalledConnectTarget, refused_port
 from servers.tls import TLSMaterials, TLSServer
 from servers.wsgi import WSGIServer
 
-# Environment variables that change where requests/requestx/libcurl send traffic
-# or which CAs they trust.  The suite runs without them (tests that exercise
-# them set them with monkeypatch).
-_ENV_VARS = (
-    "http_proxy",
-    "HTTP_PROXY",
-    "https_proxy",
-    "HTTPS_PROXY",
-    "all_proxy",
-    "ALL_PROXY",
-    "no_proxy",
-    "NO_PROXY",
-    "REQUESTS_CA_BUNDLE",
-    "CURL_CA_BUNDLE",
-    "NETRC",
-    "CURL_HOME",
-)
 _saved_env: dict = {}
 
 PER_TEST_TIMEOUT = 60  # seconds; a hang in the client must not stall the run
 
 
 def pytest_configure(config):
-    for name in _ENV_VARS:
+    for name in ENV_VARS:
         if name in os.environ:
             _saved_env[name] = os.environ.pop(name)
     config.addinivalue_line(

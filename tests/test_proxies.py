@@ -23,6 +23,7 @@ import time
 
 import pytest
 import requests
+from _helpers import PROXY_ENV_VARS
 from servers.proxy import ProxyServer
 
 import requestx
@@ -34,16 +35,6 @@ PROXY_PASSWORD = "p@ss:w/rd%"
 ORIGIN_NAME = "origin.requestx.test"
 CALL_TIMEOUT = 5
 
-PROXY_ENV_VARS = (
-    "http_proxy",
-    "HTTP_PROXY",
-    "https_proxy",
-    "HTTPS_PROXY",
-    "all_proxy",
-    "ALL_PROXY",
-    "no_proxy",
-    "NO_PROXY",
-)
 
 pytestmark = pytest.mark.filterwarnings("ignore:Unverified HTTPS request")
 
