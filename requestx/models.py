@@ -279,27 +279,26 @@ class PreparedRequest(RequestHooksMixin):
                 self._body_position = body.tell()
             except (AttributeError, OSError):
                 self._body_position = object()  # cannot be rewound
-            length = stream_length(body)
-            if length:
-                self.headers["Content-Length"] = str(length)
-            else:
-                self.headers["Transfer-Encoding"] = "chunked"
-        else:
-            self.prepare_content_length(body)
+        self.prepare_content_length(body)
+        if is_stream(body) and "Content-Length" not in self.headers:
+            self.headers["Transfer-Encoding"] = "chunked"  # length unknown
         if content_type and "content-type" not in self.headers:
             self.headers["Content-Type"] = content_type
 
     def prepare_content_length(self, body: Any) -> None:
-        if body is not None and not is_stream(body):
-            length = len(body.encode("utf-8") if isinstance(body, str) else body)
+        """Content-Length of the body; "0" for a method that should carry one
+        but has none; nothing for a stream of unknown length."""
+        if body is not None:
+            streamed = is_stream(body)
+            if streamed:
+                length = stream_length(body)
+            else:
+                length = len(body.encode("utf-8") if isinstance(body, str) else body)
             if length:
                 self.headers["Content-Length"] = str(length)
                 return
-        elif body is not None:
-            length = stream_length(body)
-            if length:
-                self.headers["Content-Length"] = str(length)
-            return
+            if streamed:
+                return
         if self.method not in ("GET", "HEAD") and self.headers.get("Content-Length") is None:
             self.headers["Content-Length"] = "0"
 
