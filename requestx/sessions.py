@@ -462,7 +462,8 @@ class Session:
             version = _engine.HTTP_VERSION_2  # h2 via ALPN over TLS, HTTP/1.1 otherwise
         else:
             version = _engine.HTTP_VERSION_1_1
-        return (version, verify_flag, ca_info, ca_path, cert_file, key_file, proxy)
+        # libcurl undoes Content-Encoding; no local address or Unix socket
+        return (version, verify_flag, ca_info, ca_path, cert_file, key_file, proxy, True, None, None)
 
     # sending ------------------------------------------------------------------
 

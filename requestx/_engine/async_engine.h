@@ -84,7 +84,7 @@ struct rx_xfer {
     char *body;
     curl_off_t body_len;
     rx_settings settings;
-    char *settings_strings[5];
+    char *settings_strings[RX_SETTINGS_STRINGS];
     long connect_timeout_ms;
     int64_t read_timeout_us;
     int stream;
@@ -304,7 +304,7 @@ static void rx_xfer_free_request(rx_xfer *x)
     free(x->host);
     free(x->body);
     curl_slist_free_all(x->headers);
-    for (int i = 0; i < 5; i++) {
+    for (int i = 0; i < RX_SETTINGS_STRINGS; i++) {
         free(x->settings_strings[i]);
     }
     x->method = x->url = x->host = x->body = NULL;

@@ -212,15 +212,16 @@ static int opt_str(PyObject *obj, const char **out)
     return *out == NULL ? -1 : 0;
 }
 
-/* settings = (http_version, verify, ca_info, ca_path, cert, key, proxy);
+/* settings = (http_version, verify, ca_info, ca_path, cert, key, proxy,
+ *             decode, interface, unix_socket);
  * applied only when a different tuple than last time is passed. */
 static int slot_set_settings(rx_slot *slot, PyObject *settings)
 {
     if ((void *)settings == slot->settings_key) {
         return 0;
     }
-    if (!PyTuple_Check(settings) || PyTuple_GET_SIZE(settings) != 7) {
-        PyErr_SetString(PyExc_TypeError, "settings must be a 7-tuple");
+    if (!PyTuple_Check(settings) || PyTuple_GET_SIZE(settings) != RX_SETTINGS_SIZE) {
+        PyErr_SetString(PyExc_TypeError, "settings must be a 10-tuple");
         return -1;
     }
     rx_settings st;
@@ -233,7 +234,10 @@ static int slot_set_settings(rx_slot *slot, PyObject *settings)
         opt_str(PyTuple_GET_ITEM(settings, 3), &st.ca_path) < 0 ||
         opt_str(PyTuple_GET_ITEM(settings, 4), &st.cert) < 0 ||
         opt_str(PyTuple_GET_ITEM(settings, 5), &st.key) < 0 ||
-        opt_str(PyTuple_GET_ITEM(settings, 6), &st.proxy) < 0) {
+        opt_str(PyTuple_GET_ITEM(settings, 6), &st.proxy) < 0 ||
+        (st.decode = PyObject_IsTrue(PyTuple_GET_ITEM(settings, 7))) < 0 ||
+        opt_str(PyTuple_GET_ITEM(settings, 8), &st.interface) < 0 ||
+        opt_str(PyTuple_GET_ITEM(settings, 9), &st.unix_socket) < 0) {
         return -1;
     }
     rx_slot_apply_settings(slot, &st);
@@ -1072,7 +1076,7 @@ static PyObject *AsyncClient_submit(AsyncClientObject *self, PyTypeObject *defin
         PyErr_SetString(PyExc_TypeError, "body must be bytes or None");
         return NULL;
     }
-    if (!PyTuple_Check(settings) || PyTuple_GET_SIZE(settings) != 7 ||
+    if (!PyTuple_Check(settings) || PyTuple_GET_SIZE(settings) != RX_SETTINGS_SIZE ||
         (headers != Py_None && !PyTuple_Check(headers))) {
         PyErr_SetString(PyExc_TypeError, "bad headers or settings");
         return NULL;
@@ -1113,11 +1117,13 @@ static PyObject *AsyncClient_submit(AsyncClientObject *self, PyTypeObject *defin
     }
     x->settings.http_version = PyLong_AsLong(PyTuple_GET_ITEM(settings, 0));
     x->settings.verify = PyObject_IsTrue(PyTuple_GET_ITEM(settings, 1));
+    x->settings.decode = PyObject_IsTrue(PyTuple_GET_ITEM(settings, 7));
     if (PyErr_Occurred()) {
         goto fail;
     }
-    for (int i = 0; i < 5; i++) {
-        PyObject *item = PyTuple_GET_ITEM(settings, 2 + i);
+    static const int string_items[RX_SETTINGS_STRINGS] = {2, 3, 4, 5, 6, 8, 9};
+    for (int i = 0; i < RX_SETTINGS_STRINGS; i++) {
+        PyObject *item = PyTuple_GET_ITEM(settings, string_items[i]);
         x->settings_strings[i] = dup_utf8(item);
         if (x->settings_strings[i] == NULL && item != Py_None) {
             goto fail;
@@ -1128,6 +1134,8 @@ static PyObject *AsyncClient_submit(AsyncClientObject *self, PyTypeObject *defin
     x->settings.cert = x->settings_strings[2];
     x->settings.key = x->settings_strings[3];
     x->settings.proxy = x->settings_strings[4];
+    x->settings.interface = x->settings_strings[5];
+    x->settings.unix_socket = x->settings_strings[6];
     if (connect_timeout > 0) {
         x->connect_timeout_ms = (long)(connect_timeout * 1000.0 + 0.5);
         if (x->connect_timeout_ms == 0) {

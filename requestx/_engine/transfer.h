@@ -86,7 +86,14 @@ typedef struct {
     const char *cert;
     const char *key;
     const char *proxy; /* "" means no proxy, never the environment's */
+    int decode;        /* undo Content-Encoding (requests); 0: bytes as sent (httpx) */
+    const char *interface;   /* local address to bind ("host!1.2.3.4"), or NULL */
+    const char *unix_socket; /* connect to this Unix socket instead, or NULL */
 } rx_settings;
+
+/* The Python settings tuple: its size, and how many of its items are strings. */
+#define RX_SETTINGS_SIZE 10
+#define RX_SETTINGS_STRINGS 7
 
 /* What a slot tells its owner from inside libcurl's callbacks (async engine). */
 enum rx_notice {
@@ -355,8 +362,6 @@ static rx_slot *rx_slot_new(rx_share *share, int with_multi)
     curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 0L);
     curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
     curl_easy_setopt(e, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
-    /* "" = every encoding this libcurl decodes; the caller's Accept-Encoding
-     * header, when given, replaces the one libcurl would send */
     curl_easy_setopt(e, CURLOPT_ACCEPT_ENCODING, "");
     curl_easy_setopt(e, CURLOPT_SUPPRESS_CONNECT_HEADERS, 1L);
     curl_easy_setopt(e, CURLOPT_TCP_NODELAY, 1L);
@@ -385,6 +390,13 @@ static void rx_slot_apply_settings(rx_slot *slot, const rx_settings *st)
     curl_easy_setopt(e, CURLOPT_SSLCERT, st->cert);
     curl_easy_setopt(e, CURLOPT_SSLKEY, st->key);
     curl_easy_setopt(e, CURLOPT_PROXY, st->proxy ? st->proxy : "");
+    /* "" = every encoding this libcurl decodes; the caller's Accept-Encoding
+     * header, when given, replaces the one libcurl would send. NULL: libcurl
+     * neither asks for nor undoes any encoding. */
+    curl_easy_setopt(e, CURLOPT_ACCEPT_ENCODING, st->decode ? "" : NULL);
+    curl_easy_setopt(e, CURLOPT_HTTP_CONTENT_DECODING, st->decode ? 1L : 0L);
+    curl_easy_setopt(e, CURLOPT_INTERFACE, st->interface);
+    curl_easy_setopt(e, CURLOPT_UNIX_SOCKET_PATH, st->unix_socket);
 }
 
 /* Per-request options, then hand the handle to its multi. Returns a CURLcode. */
