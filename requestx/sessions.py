@@ -462,8 +462,11 @@ class Session:
             version = _engine.HTTP_VERSION_2  # h2 via ALPN over TLS, HTTP/1.1 otherwise
         else:
             version = _engine.HTTP_VERSION_1_1
-        # libcurl undoes Content-Encoding; no local address or Unix socket
-        return (version, verify_flag, ca_info, ca_path, cert_file, key_file, proxy, True, None, None)
+        decode, interface, unix_socket = True, None, None  # the transports differ
+        return (
+            version, verify_flag, ca_info, ca_path, cert_file, key_file, proxy,
+            decode, interface, unix_socket,
+        )  # fmt: skip
 
     # sending ------------------------------------------------------------------
 
