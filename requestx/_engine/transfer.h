@@ -85,8 +85,8 @@ typedef struct {
     const char *ca_path;
     const char *cert;
     const char *key;
-    const char *proxy; /* "" means no proxy, never the environment's */
-    int decode;        /* undo Content-Encoding (requests); 0: bytes as sent (httpx) */
+    const char *proxy;       /* "" means no proxy, never the environment's */
+    int decode;              /* undo Content-Encoding (requests); 0: bytes as sent (httpx) */
     const char *interface;   /* local address to bind ("host!1.2.3.4"), or NULL */
     const char *unix_socket; /* connect to this Unix socket instead, or NULL */
 } rx_settings;
