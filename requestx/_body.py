@@ -5,7 +5,7 @@ from __future__ import annotations
 import io
 import json as _json
 import os
-from collections.abc import Iterator, Mapping
+from collections.abc import AsyncIterator, Iterator, Mapping
 from typing import Any, Optional
 
 from ._url import encode_params, to_key_val_list
@@ -105,11 +105,19 @@ def encode_multipart(files: Any, data: Any) -> tuple[bytes, str]:
     return b"".join(parts), "multipart/form-data; boundary=" + boundary.decode("ascii")
 
 
+_BLOCK = 64 * 1024  # how much of a file object is read at a time
+
+
 def is_stream(data: Any) -> bool:
     """A body sent as it is produced: a file object, generator or iterator."""
     if isinstance(data, (str, bytes, bytearray, memoryview, list, tuple, Mapping)):
         return False
-    return hasattr(data, "read") or hasattr(data, "__iter__")
+    return hasattr(data, "read") or hasattr(data, "__iter__") or hasattr(data, "__aiter__")
+
+
+def is_async_only(body: Any) -> bool:
+    """An async iterable that only AsyncSession can send."""
+    return hasattr(body, "__aiter__") and not (hasattr(body, "__iter__") or hasattr(body, "read"))
 
 
 def stream_length(body: Any) -> Optional[int]:
@@ -142,7 +150,7 @@ def stream_length(body: Any) -> Optional[int]:
     return max(0, total - position)
 
 
-def stream_chunks(body: Any, block: int = 64 * 1024) -> Iterator[bytes]:
+def stream_chunks(body: Any, block: int = _BLOCK) -> Iterator[bytes]:
     """The bytes of a streamed body, block by block (str is sent as UTF-8)."""
     if hasattr(body, "read"):
         while True:
@@ -153,6 +161,16 @@ def stream_chunks(body: Any, block: int = 64 * 1024) -> Iterator[bytes]:
     else:
         for chunk in body:
             yield chunk.encode("utf-8") if isinstance(chunk, str) else chunk
+
+
+async def astream_chunks(body: Any) -> AsyncIterator[bytes]:
+    """stream_chunks() for AsyncSession: also takes async iterables."""
+    if hasattr(body, "__aiter__"):
+        async for chunk in body:
+            yield chunk.encode("utf-8") if isinstance(chunk, str) else chunk
+    else:
+        for chunk in stream_chunks(body):
+            yield chunk
 
 
 def encode_body(data: Any, files: Any, json: Any) -> tuple[Any, Optional[str]]:

@@ -16,6 +16,7 @@ import weakref
 from typing import Any, Awaitable, Optional
 
 from . import _engine
+from ._body import astream_chunks
 from ._raw import AsyncRawResponse
 from ._url import prepare_url, sendable
 from .exceptions import (
@@ -45,6 +46,41 @@ def _port(loop: asyncio.AbstractEventLoop) -> _engine.Port:
     loop.add_reader(port.fileno(), port.drain)
     _ports[loop] = (pid, port)
     return port
+
+
+# Upload tasks still running; asyncio itself keeps only weak references.
+_uploads: set[asyncio.Task[None]] = set()
+
+
+def _start_upload(transfer: Any, body: Any) -> asyncio.Task[None]:
+    """Feed a streamed request body (file, iterator or async iterable) to the
+    engine as libcurl takes it; paused while enough is buffered."""
+    task = asyncio.get_running_loop().create_task(_upload(transfer, body))
+    _uploads.add(task)
+    task.add_done_callback(_uploads.discard)
+    return task
+
+
+async def _upload(transfer: Any, body: Any) -> None:
+    loop = asyncio.get_running_loop()
+    try:
+        async for chunk in astream_chunks(body):
+            if not chunk:
+                continue
+            state = transfer.feed(chunk)
+            if state == _FEED_WAIT:
+                waiter = loop.create_future()
+                if transfer.wait_upload(waiter):
+                    await waiter
+            elif state == _FEED_OVER:
+                return  # answered early, failed or cancelled
+        transfer.feed(b"")
+    except BaseException:
+        transfer.cancel()  # the request fails with the body's own exception
+        raise
+
+
+_FEED_WAIT, _FEED_OVER = 1, 2  # AsyncTransfer.feed(): 0 means go on
 
 
 class AsyncSession(Session):
@@ -185,8 +221,9 @@ class AsyncSession(Session):
         assert target is not None
         settings, proxy_kind = self._engine_settings(target.url, proxies, verify, cert)
         body, lines = self._wire(prep)
-        if isinstance(body, tuple):  # a sync iterator or file: read it here
-            body = b"".join(body[0])
+        upload = None
+        if isinstance(body, tuple):  # streamed: fed to the engine as it is produced
+            upload, body = body
         loop = asyncio.get_running_loop()
         future = loop.create_future()
         transfer = self._aclient.submit(
@@ -202,12 +239,15 @@ class AsyncSession(Session):
             settings,
             stream,
         )
+        producer = None if upload is None else _start_upload(transfer, upload)
         try:
             result = await future
         except asyncio.CancelledError:
             transfer.cancel()  # frees its connection at once
             raise
         except _engine.TransferError as exc:
+            if producer is not None and producer.done() and producer.exception() is not None:
+                raise producer.exception() from None  # the body's own error, as in Session
             raise from_transfer_error(exc, request=prep, proxy=proxy_kind) from None
         response = self._received(result, prep, AsyncRawResponse)
         response.connection = self._aconnection

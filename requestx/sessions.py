@@ -11,7 +11,7 @@ from urllib.parse import urljoin, urlsplit
 
 from . import _engine
 from .__version__ import __version__
-from ._body import stream_chunks
+from ._body import is_async_only, stream_chunks
 from ._environment import (
     DEFAULT_PORTS,
     environment_ca_bundle,
@@ -535,7 +535,8 @@ class Session:
 
     def _wire(self, prep: PreparedRequest) -> tuple[Any, tuple[bytes, ...]]:
         """What the engine sends for ``prep``: the body (bytes, None, or
-        (iterator, length) for a streamed one) and the header lines."""
+        (stream, length) for a streamed one, length -1 when unknown) and the
+        header lines."""
         body = prep.body
         if isinstance(body, str):
             body = body.encode("utf-8")
@@ -543,7 +544,7 @@ class Session:
             body = bytes(body)
         elif body is not None and not isinstance(body, bytes):
             length = prep.headers.get("Content-Length")
-            body = (stream_chunks(body), int(length) if length else -1)
+            body = (body, int(length) if length else -1)
         headers = prep.headers
         if body is None and prep.method in _METHODS_EXPECTING_BODY:
             body = b""  # sent as "Content-Length: 0", as urllib3 does
@@ -587,6 +588,13 @@ class Session:
         assert target is not None
         settings, proxy_kind = self._engine_settings(target.url, proxies, verify, cert)
         body, lines = self._wire(prep)
+        if isinstance(body, tuple):
+            if is_async_only(body[0]):
+                raise TypeError(
+                    "an async iterable request body needs AsyncSession "
+                    "(or `await requestx.post(...)` inside a running event loop)"
+                )
+            body = (stream_chunks(body[0]), body[1])
         try:
             result = self._client.perform(
                 prep.method,

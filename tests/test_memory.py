@@ -1,6 +1,7 @@
 """Big bodies move through requestx with flat memory: a 200 MiB upload (from a
-generator or a file) and a 200 MiB streamed download each grow the client's
-peak RSS by far less than the body. Measured in a fresh interpreter."""
+generator or a file, on Session and AsyncSession) and a 200 MiB streamed
+download each grow the client's peak RSS by far less than the body. Measured
+in a fresh interpreter. (The async download: test_async_streaming.py.)"""
 
 from __future__ import annotations
 
@@ -31,20 +32,27 @@ def _run(*args: str) -> dict:
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
-def test_upload_from_generator_is_streamed_with_flat_memory(sink):
-    result = _run("upload-generator", sink.url, str(SIZE))
+@pytest.fixture(scope="module")
+def big_file(tmp_path_factory):
+    path = tmp_path_factory.mktemp("memory") / "big.bin"
+    with open(path, "wb") as f:
+        for _ in range(SIZE // len(PATTERN)):
+            f.write(PATTERN)
+    return str(path)
+
+
+@pytest.mark.parametrize("scenario", ["upload-generator", "async-upload-generator"])
+def test_upload_from_generator_is_streamed_with_flat_memory(sink, scenario):
+    result = _run(scenario, sink.url, str(SIZE))
     assert result["bytes"] == SIZE
     assert result["chunked"] is True
     assert result["sha256"] == pattern_sha256(SIZE)
     assert result["growth_kib"] < MAX_GROWTH_KIB
 
 
-def test_upload_from_file_is_streamed_with_flat_memory(sink, tmp_path):
-    path = tmp_path / "big.bin"
-    with open(path, "wb") as f:
-        for _ in range(SIZE // len(PATTERN)):
-            f.write(PATTERN)
-    result = _run("upload-file", sink.url, str(SIZE), str(path))
+@pytest.mark.parametrize("scenario", ["upload-file", "async-upload-file"])
+def test_upload_from_file_is_streamed_with_flat_memory(sink, big_file, scenario):
+    result = _run(scenario, sink.url, str(SIZE), big_file)
     assert result["bytes"] == SIZE
     assert result["chunked"] is False  # a file's length is known: Content-Length
     assert result["sha256"] == pattern_sha256(SIZE)

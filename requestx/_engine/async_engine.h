@@ -10,7 +10,7 @@
  *   ------------------                       -------------
  *   rx_engine_submit(xfer)   --command-->    start it now, or queue it behind
  *   rx_engine_cancel(xfer)                   its client's connection limits
- *   rx_engine_unpause(xfer)                  curl_multi_socket_action(...)
+ *   rx_xfer_feed(xfer, chunk)                curl_multi_socket_action(...)
  *   rx_port_take() <--one eventfd write--    completions batched per port
  *
  * A port is the mailbox of one asyncio event loop: the engine appends
@@ -44,6 +44,14 @@ enum rx_event {
     RX_EV_DATA = 2,     /* stream=True: body bytes (or the end) for a waiting reader */
     RX_EV_DONE = 4,     /* the transfer ended (slot->result says how) */
     RX_EV_RELEASED = 8, /* the engine no longer uses the transfer */
+    RX_EV_UPLOAD = 16,  /* a waiting producer may feed more of the request body */
+};
+
+/* What rx_xfer_feed() tells the producer of a streamed request body. */
+enum rx_feed {
+    RX_FEED_MORE = 0, /* go on */
+    RX_FEED_WAIT = 1, /* enough is buffered: rx_xfer_upload_wait(), then go on */
+    RX_FEED_OVER = 2, /* the transfer has ended: stop producing */
 };
 
 struct rx_port {
@@ -82,7 +90,12 @@ struct rx_xfer {
     char *host;
     struct curl_slist *headers;
     char *body;
-    curl_off_t body_len;
+    curl_off_t body_len; /* a streamed body's announced length, or -1 */
+    int upload_stream;   /* the body is fed by rx_xfer_feed() */
+    rx_buffer up_early;  /* fed before the transfer started (engine mutex) */
+    int up_early_eof;
+    int upload_waiting; /* the producer waits for RX_EV_UPLOAD (engine mutex) */
+    int upload_kick;    /* an unpause for the upload is queued (engine mutex) */
     rx_settings settings;
     char *settings_strings[RX_SETTINGS_STRINGS];
     long connect_timeout_ms;
@@ -303,6 +316,7 @@ static void rx_xfer_free_request(rx_xfer *x)
     free(x->url);
     free(x->host);
     free(x->body);
+    rx_buffer_free(&x->up_early);
     curl_slist_free_all(x->headers);
     for (int i = 0; i < RX_SETTINGS_STRINGS; i++) {
         free(x->settings_strings[i]);
@@ -331,6 +345,13 @@ static void rx_xfer_notice(rx_slot *slot, enum rx_notice notice)
         if (x->want_data) {
             x->want_data = 0;
             rx_post_locked(x, RX_EV_DATA);
+        }
+        pthread_mutex_unlock(&rx_the_engine.lock);
+    } else if (notice == RX_NOTICE_UPLOAD) {
+        pthread_mutex_lock(&rx_the_engine.lock);
+        if (x->upload_waiting) {
+            x->upload_waiting = 0;
+            rx_post_locked(x, RX_EV_UPLOAD);
         }
         pthread_mutex_unlock(&rx_the_engine.lock);
     }
@@ -377,6 +398,7 @@ static CURLcode rx_engine_start(rx_engine *eng, rx_xfer *x)
         .headers = x->headers,
         .body = x->body,
         .body_len = x->body_len,
+        .upload_stream = x->upload_stream,
         .connect_timeout_ms = x->connect_timeout_ms,
         .read_timeout_us = x->read_timeout_us,
         .stream = x->stream,
@@ -395,7 +417,18 @@ static CURLcode rx_engine_start(rx_engine *eng, rx_xfer *x)
         return rc;
     }
     slot->attached = 1;
+    /* From here on the producer feeds the slot's buffer: what it fed so far
+     * moves over in the same step (no callback runs before the next
+     * socket_action on this thread). */
+    pthread_mutex_lock(&rx_the_engine.lock);
+    if (x->upload_stream) {
+        rx_buffer early = x->up_early;
+        x->up_early = slot->up; /* empty; freed with the transfer */
+        slot->up = early;
+        slot->up_eof = x->up_early_eof;
+    }
     x->slot = slot;
+    pthread_mutex_unlock(&rx_the_engine.lock);
     x->running = 1;
     c->active++;
     struct rx_host_count *h = rx_client_host(c, x->host, 1);
@@ -515,6 +548,7 @@ static void rx_xfer_release_locked(rx_xfer *x)
         slot->owner = NULL;
         rx_buffer_clear(&slot->head);
         rx_buffer_clear(&slot->body);
+        rx_buffer_clear(&slot->up);
         if (!c->closed && c->idle_count < 64) {
             slot->next = c->idle;
             c->idle = slot;
@@ -563,6 +597,64 @@ static void rx_xfer_command_done(rx_engine *eng, rx_xfer *x)
         rx_xfer_free_request(x);
         free(x);
     }
+}
+
+/*** streamed request bodies (event-loop threads) ***/
+
+static size_t rx_xfer_upload_buffered_locked(const rx_xfer *x)
+{
+    return x->slot != NULL ? x->slot->up.len - x->slot->up_pos : x->up_early.len;
+}
+
+static int rx_engine_send(int kind, rx_xfer *x, rx_client *c);
+
+/* Append a chunk of the request body; len 0 ends it. Returns an rx_feed, or
+ * -1 when memory ran out. */
+static int rx_xfer_feed(rx_xfer *x, const char *data, size_t len)
+{
+    int kick = 0;
+    pthread_mutex_lock(&rx_the_engine.lock);
+    if (x->finished || x->cancel) {
+        pthread_mutex_unlock(&rx_the_engine.lock);
+        return RX_FEED_OVER;
+    }
+    rx_slot *slot = x->slot;
+    rx_buffer *b = &x->up_early;
+    if (slot != NULL) {
+        b = &slot->up;
+        if (slot->up_pos > 0) { /* drop what libcurl has taken */
+            memmove(b->data, b->data + slot->up_pos, b->len - slot->up_pos);
+            b->len -= slot->up_pos;
+            slot->up_pos = 0;
+        }
+    }
+    if (rx_buffer_append(b, data, len) < 0) {
+        pthread_mutex_unlock(&rx_the_engine.lock);
+        return -1;
+    }
+    if (len == 0) {
+        *(slot != NULL ? &slot->up_eof : &x->up_early_eof) = 1;
+    }
+    if (slot != NULL && slot->up_wanted && !x->upload_kick) {
+        x->upload_kick = kick = 1; /* libcurl waits for this: resume it */
+    }
+    int full = rx_xfer_upload_buffered_locked(x) >= RX_UPLOAD_HIGH_BYTES;
+    pthread_mutex_unlock(&rx_the_engine.lock);
+    if (kick && rx_engine_send(RX_CMD_UNPAUSE, x, NULL) < 0) {
+        return -1;
+    }
+    return full ? RX_FEED_WAIT : RX_FEED_MORE;
+}
+
+/* 1: the producer must wait for RX_EV_UPLOAD (or the end) before feeding
+ * more; 0: it may go on at once (libcurl has taken enough meanwhile). */
+static int rx_xfer_upload_wait(rx_xfer *x)
+{
+    pthread_mutex_lock(&rx_the_engine.lock);
+    int wait = !x->finished && rx_xfer_upload_buffered_locked(x) >= RX_UPLOAD_LOW_BYTES;
+    x->upload_waiting = wait;
+    pthread_mutex_unlock(&rx_the_engine.lock);
+    return wait;
 }
 
 /*** the engine thread ***/
@@ -641,7 +733,7 @@ static void rx_engine_read_timeouts(rx_engine *eng)
     while (x != NULL) {
         rx_xfer *after = x->run_next;
         rx_slot *slot = x->slot;
-        if (x->read_timeout_us > 0 && slot->phase != RX_PHASE_CONNECT && !slot->paused) {
+        if (x->read_timeout_us > 0 && !rx_read_clock_stopped(slot)) {
             int64_t deadline = slot->last_activity_us + x->read_timeout_us;
             if (deadline <= now) {
                 char msg[96];
@@ -709,10 +801,21 @@ static void rx_engine_commands(rx_engine *eng)
             }
             break;
         case RX_CMD_UNPAUSE:
-            if (x->running && x->slot->paused) {
-                x->slot->paused = 0;
-                x->slot->last_activity_us = rx_now_us();
-                curl_easy_pause(x->slot->easy, CURLPAUSE_CONT);
+            if (x->running) {
+                rx_slot *slot = x->slot;
+                pthread_mutex_lock(&eng->lock);
+                int resume = slot->paused;
+                slot->paused = 0;
+                x->upload_kick = 0;
+                if (slot->up_wanted && (slot->up.len > slot->up_pos || slot->up_eof)) {
+                    slot->up_wanted = 0;
+                    resume = 1;
+                }
+                pthread_mutex_unlock(&eng->lock);
+                if (resume) {
+                    slot->last_activity_us = rx_now_us();
+                    curl_easy_pause(slot->easy, CURLPAUSE_CONT);
+                }
             }
             break;
         case RX_CMD_CLOSE_CLIENT:

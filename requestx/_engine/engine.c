@@ -681,10 +681,11 @@ typedef struct {
 typedef struct {
     PyObject_HEAD
     rx_xfer *xfer;
-    PyObject *future; /* resolved with the response tuple, or an exception */
-    PyObject *waiter; /* stream=True: a future waiting for body bytes */
-    PyObject *port;   /* the PortObject the news go to */
-    int delivered;    /* `future` has been resolved */
+    PyObject *future;        /* resolved with the response tuple, or an exception */
+    PyObject *waiter;        /* stream=True: a future waiting for body bytes */
+    PyObject *upload_waiter; /* a streamed request body's producer, waiting */
+    PyObject *port;          /* the PortObject the news go to */
+    int delivered;           /* `future` has been resolved */
 } AsyncTransferObject;
 
 static void resolve(rx_state *state, PyObject *future, PyObject *value, int is_error)
@@ -763,6 +764,12 @@ static void deliver(rx_state *state, AsyncTransferObject *t)
     if (t->waiter != NULL && (events & (RX_EV_DATA | RX_EV_DONE))) {
         PyObject *waiter = t->waiter;
         t->waiter = NULL;
+        resolve(state, waiter, Py_None, 0);
+        Py_DECREF(waiter);
+    }
+    if (t->upload_waiter != NULL && (events & (RX_EV_UPLOAD | RX_EV_DONE))) {
+        PyObject *waiter = t->upload_waiter;
+        t->upload_waiter = NULL;
         resolve(state, waiter, Py_None, 0);
         Py_DECREF(waiter);
     }
@@ -847,6 +854,7 @@ static int AsyncTransfer_traverse(AsyncTransferObject *self, visitproc visit, vo
     Py_VISIT(Py_TYPE(self));
     Py_VISIT(self->future);
     Py_VISIT(self->waiter);
+    Py_VISIT(self->upload_waiter);
     Py_VISIT(self->port);
     return 0;
 }
@@ -855,6 +863,7 @@ static int AsyncTransfer_clear(AsyncTransferObject *self)
 {
     Py_CLEAR(self->future);
     Py_CLEAR(self->waiter);
+    Py_CLEAR(self->upload_waiter);
     Py_CLEAR(self->port);
     return 0;
 }
@@ -931,6 +940,38 @@ static PyObject *AsyncTransfer_wait(AsyncTransferObject *self, PyObject *future)
     Py_RETURN_NONE;
 }
 
+/* feed(chunk) -> int: add a piece of a streamed request body (b"" ends it).
+ * 0: go on; 1: enough is buffered, call wait_upload() first; 2: the transfer
+ * is over (answered early, failed or cancelled), stop producing. */
+static PyObject *AsyncTransfer_feed(AsyncTransferObject *self, PyObject *chunk)
+{
+    Py_buffer view;
+    if (!self->xfer->upload_stream) {
+        PyErr_SetString(PyExc_RuntimeError, "this transfer has no streamed request body");
+        return NULL;
+    }
+    if (PyObject_GetBuffer(chunk, &view, PyBUF_SIMPLE) < 0) {
+        return NULL;
+    }
+    int rc = rx_xfer_feed(self->xfer, view.buf, (size_t)view.len);
+    PyBuffer_Release(&view);
+    if (rc < 0) {
+        return PyErr_NoMemory();
+    }
+    return PyLong_FromLong(rc);
+}
+
+/* wait_upload(future) -> bool: True when the future will be resolved once the
+ * producer may feed more (or the transfer ends); False: go on now. */
+static PyObject *AsyncTransfer_wait_upload(AsyncTransferObject *self, PyObject *future)
+{
+    if (!rx_xfer_upload_wait(self->xfer)) {
+        Py_RETURN_FALSE;
+    }
+    Py_XSETREF(self->upload_waiter, Py_NewRef(future));
+    Py_RETURN_TRUE;
+}
+
 static PyObject *AsyncTransfer_timings(AsyncTransferObject *self, PyObject *unused)
 {
     if (self->xfer->slot == NULL) {
@@ -953,6 +994,10 @@ static PyMethodDef AsyncTransfer_methods[] = {
     {"take", (PyCFunction)(void (*)(void))AsyncTransfer_take,
      METH_METHOD | METH_FASTCALL | METH_KEYWORDS, "Body bytes that arrived, b'' at the end."},
     {"wait", (PyCFunction)AsyncTransfer_wait, METH_O, "Resolve this future on news."},
+    {"feed", (PyCFunction)AsyncTransfer_feed, METH_O,
+     "Add a piece of a streamed request body (b'' ends it): 0 go on, 1 wait, 2 over."},
+    {"wait_upload", (PyCFunction)AsyncTransfer_wait_upload, METH_O,
+     "Resolve this future when the body's producer may go on; False: go on now."},
     {"timings", (PyCFunction)AsyncTransfer_timings, METH_NOARGS, "libcurl's phase timings."},
     {NULL, NULL, 0, NULL},
 };
@@ -1046,7 +1091,9 @@ static char *dup_utf8(PyObject *obj)
 }
 
 /* submit(port, future, method, url, host, headers, body, connect_timeout,
- *        read_timeout, settings, stream) -> AsyncTransfer */
+ *        read_timeout, settings, stream) -> AsyncTransfer
+ * body: bytes, None, or an int: the announced length (-1: unknown, sent
+ * chunked) of a body the caller then streams with AsyncTransfer.feed(). */
 static PyObject *AsyncClient_submit(AsyncClientObject *self, PyTypeObject *defining_class,
                                     PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
 {
@@ -1072,8 +1119,8 @@ static PyObject *AsyncClient_submit(AsyncClientObject *self, PyTypeObject *defin
     if (stream < 0) {
         return NULL;
     }
-    if (body != Py_None && !PyBytes_Check(body)) {
-        PyErr_SetString(PyExc_TypeError, "body must be bytes or None");
+    if (body != Py_None && !PyBytes_Check(body) && !PyLong_Check(body)) {
+        PyErr_SetString(PyExc_TypeError, "body must be bytes, None or a streamed body's length");
         return NULL;
     }
     if (!PyTuple_Check(settings) || PyTuple_GET_SIZE(settings) != RX_SETTINGS_SIZE ||
@@ -1106,7 +1153,16 @@ static PyObject *AsyncClient_submit(AsyncClientObject *self, PyTypeObject *defin
             x->headers = next;
         }
     }
-    if (body != Py_None) {
+    if (PyLong_Check(body)) { /* fed later by AsyncTransfer.feed() */
+        x->upload_stream = 1;
+        x->body_len = (curl_off_t)PyLong_AsLongLong(body);
+        if (x->body_len < -1 || PyErr_Occurred()) {
+            if (!PyErr_Occurred()) {
+                PyErr_SetString(PyExc_ValueError, "a streamed body's length must be -1 or more");
+            }
+            goto fail;
+        }
+    } else if (body != Py_None) {
         x->body_len = (curl_off_t)PyBytes_GET_SIZE(body);
         x->body = malloc((size_t)x->body_len + 1);
         if (x->body == NULL) {
@@ -1154,6 +1210,7 @@ static PyObject *AsyncClient_submit(AsyncClientObject *self, PyTypeObject *defin
     t->xfer = NULL;
     t->future = Py_NewRef(args[1]);
     t->waiter = NULL;
+    t->upload_waiter = NULL;
     t->port = Py_NewRef(args[0]);
     t->delivered = 0;
     PyObject_GC_Track(t);

@@ -44,6 +44,12 @@ enum rx_phase {
 /* A streamed body buffered beyond this pauses the transfer until it is read. */
 #define RX_STREAM_PAUSE_BYTES (1024 * 1024)
 
+/* A streamed request body fed from another thread (async engine): the
+ * producer stops once this much waits for libcurl ... */
+#define RX_UPLOAD_HIGH_BYTES (1024 * 1024)
+/* ... and is asked for more when less than this is left. */
+#define RX_UPLOAD_LOW_BYTES (256 * 1024)
+
 /* The CA bundle and directory libcurl was built with (read once at import),
  * restored when a request goes back to verify=True after a custom CA. */
 static char *rx_default_ca_info;
@@ -99,6 +105,7 @@ typedef struct {
 enum rx_notice {
     RX_NOTICE_HEADERS = 1, /* the final header block is complete */
     RX_NOTICE_BODY = 2,    /* body bytes were appended */
+    RX_NOTICE_UPLOAD = 3,  /* a streamed request body runs low */
 };
 
 typedef struct rx_slot rx_slot;
@@ -110,7 +117,7 @@ struct rx_slot {
     rx_share *share;
     rx_notify_fn notify;   /* NULL on the sync path */
     void *owner;           /* the async transfer using this slot */
-    pthread_mutex_t *lock; /* guards body/paused when a reader runs on another thread */
+    pthread_mutex_t *lock; /* guards body/paused and up/up_wanted across threads (async) */
     struct rx_slot *next;  /* free list link */
     rx_buffer head;        /* header block of the latest response */
     rx_buffer body;
@@ -233,12 +240,19 @@ static size_t rx_on_body(char *data, size_t size, size_t nmemb, void *userp)
 }
 
 /* A streamed request body: hand over what the producer gave us; with nothing
- * buffered, pause the upload so that rx_slot_run() returns and the caller
- * (holding the GIL, outside any callback) can fetch the next chunk. */
+ * buffered, pause the upload until the producer has fed more. On the sync
+ * path rx_slot_run() then returns and the caller (holding the GIL, outside
+ * any callback) fetches the next chunk; on the async path the event loop
+ * feeds slot->up from its own thread (under slot->lock) and is told when the
+ * buffer runs low. */
 static size_t rx_on_read(char *dest, size_t size, size_t nitems, void *userp)
 {
     rx_slot *slot = userp;
-    size_t room = size * nitems;
+    size_t room = size * nitems, result;
+    int low = 0;
+    if (slot->lock != NULL) {
+        pthread_mutex_lock(slot->lock);
+    }
     size_t avail = slot->up.len - slot->up_pos;
     if (avail > 0) {
         size_t n = avail < room ? avail : room;
@@ -250,20 +264,29 @@ static size_t rx_on_read(char *dest, size_t size, size_t nitems, void *userp)
             slot->up_pos = 0;
         }
         slot->last_activity_us = rx_now_us();
-        return n;
-    }
-    if (slot->up_eof) {
+        low = !slot->up_eof && slot->up.len - slot->up_pos < RX_UPLOAD_LOW_BYTES;
+        result = n;
+    } else if (slot->up_eof) {
+        result = 0;
         if (slot->up_declared >= 0 && slot->up_sent < slot->up_declared) {
             /* the server would wait for the rest for ever */
             snprintf(slot->note, sizeof(slot->note),
                      "the request body ended after %lld of its %lld bytes",
                      (long long)slot->up_sent, (long long)slot->up_declared);
-            return CURL_READFUNC_ABORT;
+            result = CURL_READFUNC_ABORT;
         }
-        return 0;
+    } else {
+        slot->up_wanted = 1;
+        low = 1;
+        result = CURL_READFUNC_PAUSE;
     }
-    slot->up_wanted = 1;
-    return CURL_READFUNC_PAUSE;
+    if (slot->lock != NULL) {
+        pthread_mutex_unlock(slot->lock);
+    }
+    if (low && slot->notify != NULL) {
+        slot->notify(slot, RX_NOTICE_UPLOAD);
+    }
+    return result;
 }
 
 /* Add a chunk of a streamed body and resume the upload. Returns 0 or -1 (memory). */
@@ -277,6 +300,7 @@ static int rx_slot_feed(rx_slot *slot, const char *data, size_t len, int eof)
     }
     if (slot->up_wanted && (len > 0 || eof)) {
         slot->up_wanted = 0;
+        slot->last_activity_us = rx_now_us(); /* the wait was ours, not the server's */
         curl_easy_pause(slot->easy, CURLPAUSE_CONT);
     }
     return 0;
@@ -489,11 +513,19 @@ static int rx_goal_reached(const rx_slot *slot, enum rx_goal goal)
     }
 }
 
+/* No read timeout runs while connecting (the connect timeout does) or while
+ * the transfer waits for our side: a slow consumer of the response body
+ * (paused) or a slow producer of the request body (up_wanted). */
+static int rx_read_clock_stopped(const rx_slot *slot)
+{
+    return slot->phase == RX_PHASE_CONNECT || slot->paused || slot->up_wanted;
+}
+
 /* The read-timeout check; returns 1 when the transfer has been idle too long.
  * Upload progress counts as activity (a slow server reading a big body). */
 static int rx_idle_too_long(rx_slot *slot, int64_t now, int *wait_ms)
 {
-    if (slot->read_timeout_us <= 0 || slot->phase == RX_PHASE_CONNECT || slot->paused) {
+    if (slot->read_timeout_us <= 0 || rx_read_clock_stopped(slot)) {
         return 0;
     }
     int64_t left = slot->last_activity_us + slot->read_timeout_us - now;

@@ -5,10 +5,13 @@ Usage: python memory_check.py SCENARIO BASE_URL SIZE [FILE]
   upload-generator   POST /upload from a generator of 64 KiB blocks (chunked)
   upload-file        POST /upload from an open file of SIZE bytes (Content-Length)
   download           GET /download?size=SIZE with stream=True and iter_content
+  async-upload-generator   POST /upload on AsyncSession from an async generator
+  async-upload-file        POST /upload on AsyncSession from an open file
 """
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import json
 import resource
@@ -23,6 +26,24 @@ def peak_kib() -> int:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 
 
+def blocks(size: int):
+    left = size
+    while left:
+        n = min(left, len(BLOCK))
+        yield BLOCK[:n]
+        left -= n
+
+
+async def async_blocks(size: int):
+    for block in blocks(size):
+        yield block
+
+
+async def async_upload(base: str, body) -> dict:
+    async with requestx.AsyncSession() as s:
+        return (await s.post(base + "/upload", data=body)).json()
+
+
 def main() -> None:
     scenario, base, size = sys.argv[1], sys.argv[2], int(sys.argv[3])
     session = requestx.Session()
@@ -30,18 +51,15 @@ def main() -> None:
     before = peak_kib()
     result: dict = {}
     if scenario == "upload-generator":
-
-        def blocks():
-            left = size
-            while left:
-                n = min(left, len(BLOCK))
-                yield BLOCK[:n]
-                left -= n
-
-        result = session.post(base + "/upload", data=blocks()).json()
+        result = session.post(base + "/upload", data=blocks(size)).json()
     elif scenario == "upload-file":
         with open(sys.argv[4], "rb") as f:
             result = session.post(base + "/upload", data=f).json()
+    elif scenario == "async-upload-generator":
+        result = asyncio.run(async_upload(base, async_blocks(size)))
+    elif scenario == "async-upload-file":
+        with open(sys.argv[4], "rb") as f:
+            result = asyncio.run(async_upload(base, f))
     elif scenario == "download":
         h = hashlib.sha256()
         count = 0
