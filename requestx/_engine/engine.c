@@ -1281,15 +1281,24 @@ typedef struct {
     PyObject *out; /* the list feed() is filling */
 } SSEParserObject;
 
+/* SSEParser(last_event_id="") : a reconnected stream carries the id on. */
 static PyObject *SSEParser_new(PyTypeObject *type, PyObject *args, PyObject *kwargs)
 {
-    if (PyTuple_GET_SIZE(args) != 0 || (kwargs != NULL && PyDict_GET_SIZE(kwargs) != 0)) {
-        PyErr_SetString(PyExc_TypeError, "SSEParser() takes no arguments");
+    static char *kwlist[] = {"last_event_id", NULL};
+    const char *last_id = "";
+    Py_ssize_t last_id_len = 0;
+    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "|s#:SSEParser", kwlist, &last_id,
+                                     &last_id_len)) {
         return NULL;
     }
     SSEParserObject *self = (SSEParserObject *)type->tp_alloc(type, 0);
-    if (self != NULL) {
-        rx_sse_init(&self->parser);
+    if (self == NULL) {
+        return NULL;
+    }
+    rx_sse_init(&self->parser);
+    if (rx_buffer_append(&self->parser.id, last_id, (size_t)last_id_len) < 0) {
+        Py_DECREF(self);
+        return PyErr_NoMemory();
     }
     return (PyObject *)self;
 }
