@@ -29,6 +29,27 @@ from .sessions import Session, session
 from .sse import ServerSentEvent
 from .status_codes import codes
 
+# The httpx transports are imported on first use: `import requestx` must not
+# import httpx (requestx.transports imports httpx and httpx2, if installed).
+# They stay out of __all__, so that `from requestx import *` works without httpx.
+_LAZY = {"HTTPTransport": "transports", "AsyncHTTPTransport": "transports"}
+
+
+def __getattr__(name: str) -> object:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'requestx' has no attribute {name!r}")
+    import importlib
+
+    value = getattr(importlib.import_module(f".{module}", __name__), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_LAZY))
+
+
 __all__ = [
     "__version__",
     "AsyncSession",

@@ -1,0 +1,220 @@
+"""AsyncHTTPTransport: httpx's async transport on the requestx engine thread.
+
+``handle_async_request()`` submits one exchange to the engine thread and
+awaits the end of its response headers; the body is then taken from the
+engine's buffer as httpx reads it, each chunk as soon as it arrives.
+Cancelling the awaiting task, or closing the response, stops the transfer
+(its connection is closed, never returned half-read to the pool). A request
+body that httpx streams is fed to the engine as libcurl takes it.
+
+Runs under asyncio (any loop, uvloop included).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any, Optional
+
+from .. import _engine
+from ..async_sessions import _port, _start_upload
+from ._errors import CONNECT_RETRY_CODES, httpx_error, transport_error
+from ._limits import AsyncLimit
+from ._options import transport_options
+from ._package import HttpxPackage, package_of, transport_bases
+from ._sync import _FLAG_LENGTH_CONFLICT, _RETRY_BACKOFF, _timeouts
+from ._wire import HTTP_VERSIONS, engine_url, header_lines, response_head
+
+__all__ = ["AsyncHTTPTransport"]
+
+# No bound on the engine's side when httpx's limits set none.
+_UNBOUNDED = 1 << 30
+
+
+class AsyncHTTPTransport(*transport_bases("AsyncBaseTransport")):  # type: ignore[misc]
+    """``httpx.AsyncClient(transport=requestx.AsyncHTTPTransport())``.
+
+    The arguments are those of ``httpx.AsyncHTTPTransport`` (see
+    HTTPTransport and docs/httpx.md).
+    """
+
+    def __init__(
+        self,
+        verify: Any = True,
+        cert: Any = None,
+        trust_env: bool = True,
+        http1: bool = True,
+        http2: bool = False,
+        limits: Any = None,
+        proxy: Any = None,
+        uds: Optional[str] = None,
+        local_address: Optional[str] = None,
+        retries: int = 0,
+        socket_options: Any = None,
+    ) -> None:
+        options = transport_options(
+            verify, cert, trust_env, http1, http2, limits, proxy, uds, local_address,
+            retries, socket_options,
+        )  # fmt: skip
+        self._settings = options.settings
+        self._proxy = options.proxy_url
+        self._retries = options.retries
+        self._max = options.max_connections
+        self._limit = AsyncLimit(self._max) if self._max else None
+        self._http2 = options.http2
+        self._aclient = self._new_pool()
+
+    def _new_pool(self) -> Any:
+        return _engine.AsyncClient(self._max or _UNBOUNDED, 0, self._http2)
+
+    async def __aenter__(self) -> AsyncHTTPTransport:
+        return self
+
+    async def __aexit__(self, *args: Any) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        """Close the pool once the transfers in flight end; a later request
+        opens a new one."""
+        self._aclient.close()
+        self._aclient = self._new_pool()
+
+    async def handle_async_request(self, request: Any) -> Any:
+        package = package_of(request)
+        url, origin = engine_url(package, request)
+        try:
+            body = request.content or None
+            upload = None
+        except package.RequestNotRead:  # streamed: fed to the engine as it is produced
+            length = request.headers.get("Content-Length")
+            body = int(length) if length else -1
+            upload = request.stream
+        lines = header_lines(package, request, request.headers.raw, body is not None)
+        connect, read, pool = _timeouts(request.extensions.get("timeout"))
+        limit = self._limit
+        if limit is not None and not limit.try_acquire() and not await limit.acquire(pool):
+            raise transport_error(
+                package, "PoolTimeout", "no connection became free in time", request
+            )
+        try:
+            transfer, result = await self._exchange(
+                package, request, url, origin, lines, body, upload, connect, read
+            )
+        except BaseException:
+            if limit is not None:
+                limit.release()
+            raise
+        status, version, raw_head, _, _, flags = result
+        reason, headers = response_head(raw_head)
+        body_stream = package.stream_class(AsyncResponseStream)(transfer, request, package, limit)
+        if flags & _FLAG_LENGTH_CONFLICT:
+            await body_stream.aclose()
+            raise transport_error(
+                package, "RemoteProtocolError", "conflicting Content-Length headers", request
+            )
+        extensions = {"http_version": HTTP_VERSIONS.get(version, b"HTTP/1.1")}
+        if version < 20:
+            extensions["reason_phrase"] = reason
+        return package.Response(status, headers=headers, stream=body_stream, extensions=extensions)
+
+    async def _exchange(
+        self,
+        package: HttpxPackage,
+        request: Any,
+        url: str,
+        origin: str,
+        lines: tuple[bytes, ...],
+        body: Any,
+        upload: Any,
+        connect: float,
+        read: float,
+    ) -> tuple[Any, tuple[Any, ...]]:
+        """Submit the request (again after connect failures, up to `retries`
+        times) and await its response headers: (transfer, engine result)."""
+        loop = asyncio.get_running_loop()
+        port = _port(loop)
+        attempt = 0
+        while True:
+            future = loop.create_future()
+            transfer = self._aclient.submit(
+                port, future, request.method, url, origin, lines, body, connect, read,
+                self._settings, True,
+            )  # fmt: skip
+            producer = None if upload is None else _start_upload(transfer, upload)
+            try:
+                return transfer, await future
+            except asyncio.CancelledError:
+                transfer.cancel()  # frees its connection at once
+                raise
+            except _engine.TransferError as exc:
+                if producer is not None and producer.done() and producer.exception() is not None:
+                    raise producer.exception() from None  # the body's own error
+                code, _, phase = exc.args
+                # a streamed body may be partly consumed already: it is not resent
+                retry = upload is None and attempt < self._retries
+                if retry and phase == 0 and code in CONNECT_RETRY_CODES:
+                    await asyncio.sleep(_RETRY_BACKOFF * (2 ** (attempt - 1)) if attempt else 0)
+                    attempt += 1
+                    continue
+                raise httpx_error(package, exc, request, self._proxy_kind(url)) from None
+
+    def _proxy_kind(self, url: str) -> Optional[str]:
+        if not self._proxy:
+            return None
+        forward = url.startswith("http:") and self._proxy.startswith(("http:", "https:"))
+        return "forward" if forward else "tunnel"
+
+
+class AsyncResponseStream:
+    """The response body as httpx reads it: chunks as they arrive. Made a
+    subclass of the request's package's AsyncByteStream (HttpxPackage)."""
+
+    httpx_base = "AsyncByteStream"
+
+    def __init__(
+        self, transfer: Any, request: Any, package: HttpxPackage, limit: Optional[AsyncLimit]
+    ) -> None:
+        self._transfer = transfer
+        self._request = request
+        self._package = package
+        self._limit = limit
+
+    async def __aiter__(self) -> Any:
+        while self._transfer is not None:
+            transfer = self._transfer
+            try:
+                chunk = transfer.take()
+            except _engine.TransferError as exc:
+                self._finish(False)
+                raise httpx_error(self._package, exc, self._request) from None
+            if chunk is None:  # nothing yet: wait for the engine's news
+                waiter = asyncio.get_running_loop().create_future()
+                transfer.wait(waiter)
+                try:
+                    await waiter
+                except asyncio.CancelledError:
+                    self._finish(True)
+                    raise
+                continue
+            if not chunk:
+                self._finish(False)
+                return
+            yield chunk
+
+    def _finish(self, cancel: bool) -> None:
+        transfer = self._transfer
+        if transfer is not None:
+            self._transfer = None
+            if cancel:
+                transfer.cancel()
+            if self._limit is not None:
+                self._limit.release()
+
+    async def aclose(self) -> None:
+        """Stop the transfer if it is still running (its connection is closed)."""
+        self._finish(True)
+
+    def __del__(self) -> None:
+        # a response dropped unread must not keep its transfer (and its place
+        # under the connection limit) alive
+        if self._transfer is not None:
+            self._finish(True)

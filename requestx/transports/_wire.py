@@ -1,0 +1,124 @@
+"""An httpx request as the engine sends it, and the engine's answer as httpx
+response parts.
+
+The wire carries exactly httpx's headers, in httpx's order, Host included:
+the header lines handed to libcurl also remove what libcurl would add by
+itself (``Accept: */*``; ``Expect: 100-continue`` and a form Content-Type
+for bodies). With ``decode`` off in the settings, libcurl neither asks for an
+encoding nor undoes one: httpx sees the body as the server sent it.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Optional
+
+from ._errors import transport_error
+from ._package import HttpxPackage
+
+__all__ = ["engine_url", "header_lines", "response_head", "HTTP_VERSIONS"]
+
+# The engine's version numbers as httpx's "http_version" extension.
+HTTP_VERSIONS = {10: b"HTTP/1.0", 11: b"HTTP/1.1", 20: b"HTTP/2", 30: b"HTTP/3"}
+
+_origins: dict[tuple[bytes, bytes, Optional[int]], tuple[str, str]] = {}
+_lines: dict[tuple[Any, ...], tuple[bytes, ...]] = {}
+_CACHE_LIMIT = 512  # distinct origins or header sets remembered
+
+
+def engine_url(package: HttpxPackage, request: Any) -> tuple[str, str]:
+    """(URL for libcurl, "scheme://host:port" origin) of ``request``: the URL
+    without its userinfo (httpx turns that into an Authorization header, and
+    libcurl must not use it on its own) and without a fragment."""
+    url = request.url
+    key = (url.raw_scheme, url.raw_host, url.port)
+    origin = _origins.get(key)
+    if origin is None:
+        origin = _origin(package, request, *key)
+    return origin[0] + url.raw_path.decode("ascii"), origin[1]
+
+
+def _origin(
+    package: HttpxPackage, request: Any, scheme: bytes, host: bytes, port: Optional[int]
+) -> tuple[str, str]:
+    if scheme not in (b"http", b"https"):
+        if not scheme:
+            message = "Request URL is missing an 'http://' or 'https://' protocol."
+        else:
+            message = f"Request URL has an unsupported protocol '{scheme.decode('ascii')}://'."
+        raise transport_error(package, "UnsupportedProtocol", message, request)
+    if not host:
+        raise transport_error(package, "LocalProtocolError", "Missing host in URL", request)
+    name = host.decode("ascii")
+    if ":" in name:
+        name = f"[{name}]"  # an IPv6 literal
+    default_port = 443 if scheme == b"https" else 80
+    prefix = f"{scheme.decode('ascii')}://{name}"
+    result = (prefix + (f":{port}" if port else ""), f"{prefix}:{port or default_port}")
+    if len(_origins) >= _CACHE_LIMIT:
+        _origins.clear()
+    _origins[(scheme, host, port)] = result
+    return result
+
+
+def header_lines(
+    package: HttpxPackage, request: Any, raw: list[tuple[bytes, bytes]], has_body: bool
+) -> tuple[bytes, ...]:
+    """libcurl's header lines for httpx's raw headers. The same header set
+    gives the same tuple object, which lets the sync engine reuse the header
+    list it built for it."""
+    key = (has_body, *raw)
+    lines = _lines.get(key)
+    if lines is None:
+        lines = _build_lines(package, request, raw, has_body)
+        if len(_lines) >= _CACHE_LIMIT:
+            _lines.clear()
+        _lines[key] = lines
+    return lines
+
+
+def _build_lines(
+    package: HttpxPackage, request: Any, raw: list[tuple[bytes, bytes]], has_body: bool
+) -> tuple[bytes, ...]:
+    lines = []
+    names = set()
+    for name, value in raw:
+        if b"\r" in value or b"\n" in value or b"\0" in value:
+            raise transport_error(package, "LocalProtocolError", "Illegal header value", request)
+        if not name or b":" in name or b"\r" in name or b"\n" in name or b" " in name:
+            raise transport_error(package, "LocalProtocolError", "Illegal header name", request)
+        # libcurl: "Name:" removes a header, "Name;" sends it empty
+        lines.append(name + b": " + value if value else name + b";")
+        names.add(name.lower())
+    if b"accept" not in names:
+        lines.append(b"Accept:")
+    if has_body:
+        if b"expect" not in names:
+            lines.append(b"Expect:")
+        if b"content-type" not in names:
+            lines.append(b"Content-Type:")
+    # an HTTP proxy would be sent "Proxy-Connection: Keep-Alive"
+    if b"proxy-connection" not in names:
+        lines.append(b"Proxy-Connection:")
+    return tuple(lines)
+
+
+def response_head(raw_head: bytes) -> tuple[bytes, list[tuple[bytes, bytes]]]:
+    """(reason phrase, [(name, value), ...]) of the final response's header
+    block, in order and with repeated fields kept; a folded continuation line
+    is joined to the field it continues."""
+    lines = raw_head.split(b"\r\n")
+    status_line = lines[0].split(b" ", 2)
+    reason = status_line[2].strip() if len(status_line) > 2 else b""
+    pairs: list[tuple[bytes, bytes]] = []
+    for line in lines[1:]:
+        if not line:
+            continue
+        if line[0] in b" \t":
+            if pairs:
+                name, value = pairs[-1]
+                pairs[-1] = (name, value + b" " + line.strip(b" \t"))
+            continue
+        name, sep, value = line.partition(b":")
+        if sep:
+            pairs.append((name.rstrip(b" \t"), value.strip(b" \t")))
+    return reason, pairs
