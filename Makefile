@@ -51,15 +51,20 @@ test: build
 demo: build
 	$(PY) scripts/demo.py
 
-bench: build
-	$(PY) -m pip install -q pycurl urllib3 requests aiohttp httpx uvloop
-	$(PY) benchmarks/bench_sync.py
-	$(PY) benchmarks/bench_async.py
+# The benchmark's system tools (h2load is in nghttp2-client): the apt rule
+# above, run again for this list. The peers are pip-installed by
+# benchmarks/peers.py into venvs of their own under benchmarks/.run/.
+BENCH_APT_PACKAGES := nginx-light wrk nghttp2-client curl openssl
 
-bench-quick: build
-	$(PY) -m pip install -q pycurl urllib3 requests aiohttp httpx uvloop
-	$(PY) benchmarks/bench_sync.py --quick
-	$(PY) benchmarks/bench_async.py --quick
+$(STAMPS)/bench-apt: $(STAMPS)/apt
+	@$(MAKE) --no-print-directory -B $(STAMPS)/apt APT_PACKAGES="$(BENCH_APT_PACKAGES)"
+	@touch $@
+
+bench: build $(STAMPS)/bench-apt
+	$(PY) benchmarks/bench.py
+
+bench-quick: build $(STAMPS)/bench-apt
+	$(PY) benchmarks/bench.py --quick
 
 # The suite against an ASan/UBSan build of the engine, then the normal build
 # again. Each build has its own object directory and is forced: setuptools

@@ -1,31 +1,23 @@
-"""The benchmark harness that bench_sync.py and bench_async.py share.
+"""What the benchmark's parent process and its workers share.
 
-Both scripts run each Python client in a fresh subprocess of themselves (the
-worker side) and collect the results in the parent, which starts the private
-nginx (servers.py), pins the CPUs, runs wrk as the practical limit, renders a
-markdown report and writes it to benchmarks/results/.  What they do alike
+bench.py runs every measurement in a fresh worker process (workload.py, in
+the client's own virtualenv) and collects the results; what both sides need
 lives here:
 
-- worker side: ``BenchError``, ``requestx_version``, ``worker_reply`` (one JSON
-  line to the parent);
-- parent side: ``worker_result`` (read that line), ``run_main`` (exit status,
-  signals), ``add_run_options`` (the shared command-line options),
-  ``parse_clients``, ``check_missing``, ``rotated`` (interleaved rounds);
-- wrk: ``find_wrk``, ``probe_wrk``, ``parse_wrk``;
-- nginx and CPU pinning: ``plan_cpus``, ``set_affinity``, ``pinned_nginx``,
-  ``check_server``;
-- the report: ``fmt_int``, ``fmt_ratio``, ``cpu_model``,
-  ``machine_description``, ``utc_timestamp``, ``publish``.
+- worker side: ``BenchError``, ``worker_reply`` (the result as one JSON line);
+- parent side: ``worker_result`` (read that line), ``rotated`` (the order of
+  the clients in a round);
+- CPU pinning: ``plan_cpus``, ``set_affinity``; ``check_server``;
+- the report's header: ``machine_description``, ``utc_timestamp``,
+  ``display_path``.
 
-bench_async.py's workers measure their own peak RSS and import this module,
-so it imports at the top only modules such a worker has loaded anyway
-(contextlib, json, os, sys, pathlib); the others (and servers.py) are
-imported in the functions that use them.
+Workers measure their own peak RSS and import this module, so it imports at
+the top only modules such a worker has loaded anyway (json, os, sys,
+pathlib); the others are imported in the functions that use them.
 """
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 import sys
@@ -56,19 +48,6 @@ def worker_reply(compute, *args) -> int:
     return 0
 
 
-def requestx_version(needs: str) -> str:
-    """Worker side: requestx's version; BenchError if the requestx found has
-    no ``needs`` (Session, AsyncSession), i.e. is not the built package."""
-    import requestx
-
-    if not hasattr(requestx, needs):
-        raise BenchError(
-            f"requestx was found at {getattr(requestx, '__path__', '?')} but has no "
-            f"{needs} -- is the package built and installed (pip install -e .)?"
-        )
-    return getattr(requestx, "__version__", "?")
-
-
 def last_json_line(text: str):
     for line in reversed(text.strip().splitlines()):
         line = line.strip()
@@ -93,59 +72,8 @@ def worker_result(argv: list, returncode: int, stdout: str, stderr: str) -> dict
 
 
 # ---------------------------------------------------------------------------
-# Parent side: command line, clients, rounds.
+# Parent side: rounds.
 # ---------------------------------------------------------------------------
-
-
-def add_run_options(parser, default_output: Path) -> None:
-    """--max-seconds, --quick, --output, --no-output and --check."""
-    parser.add_argument(
-        "--max-seconds", type=float, default=60.0, help="time limit for one timed run"
-    )
-    parser.add_argument("--quick", action="store_true", help="smoke test: 1 round, 1/10 the work")
-    parser.add_argument("--output", type=Path, default=default_output, help="markdown file")
-    parser.add_argument("--no-output", action="store_true", help="do not write the markdown file")
-    parser.add_argument("--check", action="store_true", help="exit 1 if a target is missed")
-
-
-def run_main(run_benchmark, args) -> int:
-    """Run the parent side; exit status: run_benchmark's, 2 on BenchError or
-    a nginx problem, 130 on Ctrl-C (SIGTERM counts as Ctrl-C)."""
-    from servers import ServerError, raise_on_sigterm
-
-    raise_on_sigterm()
-    try:
-        return run_benchmark(args)
-    except BenchError as exc:
-        print(f"\nerror: {exc}", file=sys.stderr)
-        return 2
-    except ServerError as exc:
-        print(f"\nerror: nginx: {exc}", file=sys.stderr)
-        return 2
-    except KeyboardInterrupt:
-        print("\ninterrupted", file=sys.stderr)
-        return 130
-
-
-def parse_clients(text: str, choices) -> list:
-    """The clients named in a --clients value, without repeats."""
-    clients = [c.strip() for c in text.split(",") if c.strip()]
-    unknown = [c for c in clients if c not in choices]
-    if unknown or not clients:
-        raise BenchError(
-            f"unknown client(s) {', '.join(unknown) or '(none)'}; choose from {','.join(choices)}"
-        )
-    return list(dict.fromkeys(clients))
-
-
-def check_missing(missing: list, example: str) -> None:
-    """BenchError listing every missing client, if there is one."""
-    if missing:
-        raise BenchError(
-            "missing or broken clients:\n  "
-            + "\n  ".join(missing)
-            + f"\n(use --clients to benchmark a subset, e.g. --clients {example})"
-        )
 
 
 def rotated(members: list, round_no: int) -> list:
@@ -155,54 +83,7 @@ def rotated(members: list, round_no: int) -> list:
 
 
 # ---------------------------------------------------------------------------
-# wrk
-# ---------------------------------------------------------------------------
-
-
-def find_wrk():
-    import shutil
-
-    return shutil.which("wrk") or ("/usr/bin/wrk" if os.access("/usr/bin/wrk", os.X_OK) else None)
-
-
-def probe_wrk(versions: dict, missing: list) -> None:
-    """Add wrk's version to ``versions``, or a line to ``missing``."""
-    import re
-    import subprocess
-
-    wrk = find_wrk()
-    if wrk is None:
-        missing.append("wrk: not found on PATH (apt-get install -y wrk)")
-        return
-    out = subprocess.run(
-        [wrk, "-v"], capture_output=True, text=True, timeout=10, check=False
-    ).stdout
-    match = re.search(r"wrk\s+(\S+)", out)
-    versions["wrk"] = match.group(1) if match else "?"
-
-
-def parse_wrk(returncode: int, out: str) -> dict:
-    """{"requests", "seconds", "rps", "truncated"} from wrk's exit status and
-    output; BenchError if it failed or saw errors."""
-    import re
-
-    match = re.search(r"Requests/sec:\s*([\d.]+)", out)
-    total = re.search(r"(\d+) requests in ([\d.]+)(m?s)", out)
-    if returncode != 0 or not match or not total:
-        raise BenchError(f"wrk failed (exit {returncode}):\n{out.strip()}")
-    if "Non-2xx" in out or "Socket errors" in out:
-        raise BenchError(f"wrk saw errors:\n{out.strip()}")
-    secs = float(total.group(2)) / (1000.0 if total.group(3) == "ms" else 1.0)
-    return {
-        "requests": int(total.group(1)),
-        "seconds": secs,
-        "rps": float(match.group(1)),
-        "truncated": False,
-    }
-
-
-# ---------------------------------------------------------------------------
-# nginx and CPU pinning
+# CPU pinning, and a check of the server
 # ---------------------------------------------------------------------------
 
 
@@ -233,29 +114,6 @@ def plan_cpus(mode: str) -> tuple:
     return {cpu}, {cpu}, f"nginx, clients and wrk all on CPU {cpu}{note}"
 
 
-@contextlib.contextmanager
-def pinned_nginx(pin: str):
-    """Start the private nginx on the CPUs ``--pin`` gives it, pin this
-    process (and so the clients and wrk it starts) to theirs, check the body
-    nginx serves and say so; yields (server, url of /json, nginx version,
-    pinning description) and stops nginx at the end."""
-    from servers import JSON_BODY_BYTES, NginxServer, nginx_version
-
-    server_cpus, client_cpus, pinning = plan_cpus(pin)
-    # Child processes inherit our CPU affinity: set it for nginx, then for the clients.
-    if server_cpus and not set_affinity(server_cpus):
-        server_cpus, client_cpus, pinning = None, None, "none (could not set CPU affinity)"
-    with NginxServer() as nginx:
-        if client_cpus:
-            set_affinity(client_cpus)
-        nginx_ver = nginx_version(nginx.nginx)
-        url = nginx.url("/json")
-        check_server(url)
-        print(f"nginx {nginx_ver} at {url} ({len(JSON_BODY_BYTES)}-byte body)", flush=True)
-        print(f"CPU pinning: {pinning}", flush=True)
-        yield nginx, url, nginx_ver, pinning
-
-
 def check_server(url: str) -> None:
     import urllib.request
 
@@ -270,14 +128,6 @@ def check_server(url: str) -> None:
 # ---------------------------------------------------------------------------
 # The report
 # ---------------------------------------------------------------------------
-
-
-def fmt_int(value: float) -> str:
-    return f"{value:,.0f}"
-
-
-def fmt_ratio(value: float) -> str:
-    return f"{value:.2f}x" if value < 10 else f"{value:.1f}x"
 
 
 def cpu_model() -> str:
@@ -314,17 +164,3 @@ def display_path(path: Path) -> str:
         return str(path.resolve().relative_to(Path.cwd()))
     except ValueError:
         return str(path)
-
-
-def publish(report: str, all_met: bool, args) -> int:
-    """Print the report, write it to --output (unless --no-output); the exit
-    status: 1 if --check and a target was missed, else 0."""
-    print(report)
-    if not args.no_output:
-        args.output.parent.mkdir(parents=True, exist_ok=True)
-        args.output.write_text(report, encoding="utf-8")
-        print(f"written to {display_path(args.output)}")
-    if args.check and not all_met:
-        print("error: requestx missed a performance target", file=sys.stderr)
-        return 1
-    return 0

@@ -44,6 +44,8 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 TEMPLATE = HERE / "nginx" / "nginx.conf.template"
+LOCATIONS_TEMPLATE = HERE / "nginx" / "locations.conf.template"
+TLS_TEMPLATE = HERE / "nginx" / "tls.conf.template"
 RUN_ROOT = HERE / ".run"
 HOST = "127.0.0.1"
 
@@ -61,6 +63,16 @@ JSON_BODY = json.dumps(
     separators=(",", ":"),
 )
 JSON_BODY_BYTES = JSON_BODY.encode("ascii")
+
+# The bodies under /bytes/: name -> size.  "1g" is a sparse file (nginx sends
+# it from the page cache, so the disk is not what is measured).
+BODY_SIZES = {
+    "1k": 1000,
+    "100k": 100_000,
+    "1m": 1_000_000,
+    "10m": 10_000_000,
+    "1g": 1 << 30,
+}
 
 _NGINX_CANDIDATES = ("/usr/sbin/nginx", "/usr/local/sbin/nginx", "/usr/local/nginx/sbin/nginx")
 
@@ -178,22 +190,39 @@ class NginxServer:
         nginx: str | None = None,
         startup_timeout: float = 10.0,
         keep_run_dir: bool = False,
+        tls: bool = False,
     ) -> None:
+        """``tls=True`` adds two HTTPS ports (self-signed certificate, made
+        with the openssl command): ``url(path, "https")`` speaks HTTP/1.1
+        only, ``url(path, "h2")`` offers HTTP/2 in ALPN."""
         self.nginx = nginx or find_nginx()
+        self.tls = tls
         self.startup_timeout = startup_timeout
         self.keep_run_dir = keep_run_dir
         self.host = HOST
         self.port: int | None = None
+        self.tls_port: int | None = None
+        self.h2_port: int | None = None
         self.run_dir: Path | None = None
         self.proc: subprocess.Popen | None = None
         self._atexit_registered = False
 
     # -- public API ---------------------------------------------------------
 
-    def url(self, path: str = "/json") -> str:
-        if self.port is None:
+    def url(self, path: str = "/json", kind: str = "http") -> str:
+        """URL of ``path`` on the plain port (``kind="http"``), the HTTPS
+        HTTP/1.1 port (``"https"``) or the HTTPS HTTP/2 port (``"h2"``)."""
+        port = {"http": self.port, "https": self.tls_port, "h2": self.h2_port}[kind]
+        if port is None:
+            raise ServerError(f"nginx is not running (or has no {kind} port)")
+        scheme = "http" if kind == "http" else "https"
+        return f"{scheme}://{self.host}:{port}{path}"
+
+    def body_path(self, name: str) -> Path:
+        """The file served at ``/bytes/<name>`` (see BODY_SIZES)."""
+        if self.run_dir is None:
             raise ServerError("nginx is not running")
-        return f"http://{self.host}:{self.port}{path}"
+        return self.run_dir / "www" / name
 
     @property
     def running(self) -> bool:
@@ -247,7 +276,7 @@ class NginxServer:
         if self.run_dir is not None and not self.keep_run_dir:
             shutil.rmtree(self.run_dir, ignore_errors=True)
         self.run_dir = None
-        self.port = None
+        self.port = self.tls_port = self.h2_port = None
 
     def __enter__(self) -> NginxServer:
         return self.start()
@@ -272,20 +301,25 @@ class NginxServer:
         port = free_port(self.host)
         run_dir = Path(tempfile.mkdtemp(prefix=f"nginx-{port}-", dir=RUN_ROOT))
         (run_dir / "tmp").mkdir()
+        run_dir.chmod(0o755)  # the workers (nobody, when run as root) read www/
         self.port, self.run_dir = port, run_dir
-
-        conf = (
-            TEMPLATE.read_text(encoding="utf-8")
-            .replace("@RUN_DIR@", str(run_dir))
-            .replace("@PORT@", str(port))
-            .replace("@USER_DIRECTIVE@", _user_directive())
-            .replace("@JSON_BODY@", JSON_BODY)
-        )
-        leftover = re.findall(r"@[A-Z_]+@", conf)
-        if leftover:
-            raise ServerError(f"unrendered placeholders in nginx config: {leftover}")
+        _write_bodies(run_dir / "www")
+        values = {
+            "RUN_DIR": str(run_dir),
+            "PORT": str(port),
+            "USER_DIRECTIVE": _user_directive(),
+            "JSON_BODY": JSON_BODY,
+        }
+        tls_conf = "# no TLS\n"
+        if self.tls:
+            _make_certificate(run_dir)
+            self.tls_port, self.h2_port = free_port(self.host), free_port(self.host)
+            values.update(TLS_PORT=str(self.tls_port), H2_PORT=str(self.h2_port))
+            tls_conf = _render(TLS_TEMPLATE, values)
+        (run_dir / "tls.conf").write_text(tls_conf, encoding="utf-8")
+        (run_dir / "locations.conf").write_text(_render(LOCATIONS_TEMPLATE, values))
         conf_path = run_dir / "nginx.conf"
-        conf_path.write_text(conf, encoding="utf-8")
+        conf_path.write_text(_render(TEMPLATE, values), encoding="utf-8")
 
         cmd = [self.nginx, "-p", str(run_dir), "-c", str(conf_path)]
         if _version_tuple(version) >= (1, 19, 5):  # -e appeared in 1.19.5
@@ -339,6 +373,42 @@ class NginxServer:
             return False
         finally:
             conn.close()
+
+
+def _render(template: Path, values: dict) -> str:
+    """The template with every @NAME@ replaced by values[NAME]."""
+    text = template.read_text(encoding="utf-8")
+    for name, value in values.items():
+        text = text.replace(f"@{name}@", value)
+    leftover = re.findall(r"@[A-Z_]+@", text)
+    if leftover:
+        raise ServerError(f"unrendered placeholders in {template.name}: {leftover}")
+    return text
+
+
+def _write_bodies(www: Path) -> None:
+    """The files served at /bytes/ (BODY_SIZES); the large ones are sparse."""
+    www.mkdir(mode=0o755)
+    for name, size in BODY_SIZES.items():
+        with open(www / name, "wb") as f:
+            if size <= 10_000_000:
+                f.write(bytes(range(256)) * (size // 256) + bytes(size % 256))
+            else:
+                f.truncate(size)
+
+
+def _make_certificate(run_dir: Path) -> None:
+    """A self-signed certificate for 127.0.0.1 / localhost (cert.pem, key.pem)."""
+    openssl = shutil.which("openssl")
+    if openssl is None:
+        raise ServerError("openssl not found (apt-get install -y openssl)")
+    cmd = [openssl, "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256"]
+    cmd += ["-nodes", "-days", "2", "-subj", "/CN=localhost"]
+    cmd += ["-addext", "subjectAltName=IP:127.0.0.1,DNS:localhost"]
+    cmd += ["-keyout", str(run_dir / "key.pem"), "-out", str(run_dir / "cert.pem")]
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=30, check=False)
+    if proc.returncode != 0:
+        raise ServerError(f"openssl could not make a certificate:\n{proc.stderr.strip()}")
 
 
 class _PortTaken(ServerError):

@@ -1,0 +1,103 @@
+"""The limit lines: what the server and machine allow, measured by C tools.
+
+wrk for HTTP/1.1 (with a small Lua script for POST bodies), h2load for
+HTTP/2, curl for single streams (SSE, 1 GiB down and up).  Each returns a dict
+shaped like a worker's result (``rps`` or ``per_s``), so the report treats the
+limit as one more row.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+from harness import BenchError
+
+RUN_DIR = Path(__file__).resolve().parent / ".run"
+TOOLS = {"wrk": "wrk", "h2load": "nghttp2-client", "curl": "curl"}
+
+
+def missing_tools() -> list:
+    """'tool (apt package)' for every limit tool not on PATH."""
+    return [
+        f"{tool} (apt-get install {pkg})" for tool, pkg in TOOLS.items() if not shutil.which(tool)
+    ]
+
+
+def _run(cmd: list, timeout: float) -> str:
+    try:
+        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
+    except subprocess.TimeoutExpired as exc:
+        raise BenchError(f"{cmd[0]} did not finish within {timeout:.0f}s") from exc
+    if proc.returncode != 0:
+        raise BenchError(f"{' '.join(cmd)} failed (exit {proc.returncode}):\n{proc.stderr[-1000:]}")
+    return proc.stdout + proc.stderr
+
+
+def _duration_us(text: str) -> float:
+    value, unit = re.fullmatch(r"([\d.]+)(us|ms|s)", text).groups()
+    return float(value) * {"us": 1.0, "ms": 1e3, "s": 1e6}[unit]
+
+
+def _post_script(size: int) -> Path:
+    path = RUN_DIR / f"wrk-post-{size}.lua"
+    if not path.exists():
+        RUN_DIR.mkdir(parents=True, exist_ok=True)
+        path.write_text(
+            f'wrk.method = "POST"\nwrk.body = string.rep("x", {size})\n'
+            'wrk.headers["Content-Type"] = "application/octet-stream"\n'
+        )
+    return path
+
+
+def parse_wrk(out: str) -> dict:
+    """{"requests", "seconds", "rps"} from wrk's output; BenchError if it
+    saw errors."""
+    match = re.search(r"Requests/sec:\s*([\d.]+)", out)
+    total = re.search(r"(\d+) requests in ([\d.]+)(m?s)", out)
+    if not match or not total:
+        raise BenchError(f"wrk failed:\n{out.strip()}")
+    if "Non-2xx" in out or "Socket errors" in out:
+        raise BenchError(f"wrk saw errors:\n{out.strip()}")
+    secs = float(total.group(2)) / (1000.0 if total.group(3) == "ms" else 1.0)
+    return {
+        "requests": int(total.group(1)),
+        "seconds": secs,
+        "rps": float(match.group(1)),
+    }
+
+
+def wrk(url: str, connections: int, seconds: float, post_size: int = 0) -> dict:
+    """``wrk -t1 -c<connections>``: req/s and the p50/p99 latency."""
+    cmd = ["wrk", "-t1", f"-c{connections}", f"-d{max(1, round(seconds))}s", "--latency", url]
+    if post_size:
+        cmd += ["-s", str(_post_script(post_size))]
+    out = _run(cmd, seconds + 30)
+    result = parse_wrk(out)
+    for q in ("50", "99"):
+        match = re.search(rf"^\s*{q}%\s+(\S+)", out, re.M)
+        result[f"p{q}_us"] = _duration_us(match.group(1)) if match else None
+    return result
+
+
+def h2load(url: str, streams: int, seconds: float) -> dict:
+    """``h2load -c1 -m<streams>``: req/s over one HTTP/2 connection."""
+    out = _run(["h2load", "-c1", f"-m{streams}", f"-D{max(1, round(seconds))}", url], seconds + 30)
+    match = re.search(r"finished in ([\d.]+)(m?s), ([\d.]+) req/s", out)
+    failed = re.search(r"(\d+) failed, (\d+) errored", out)
+    if not match or (failed and (failed.group(1) != "0" or failed.group(2) != "0")):
+        raise BenchError(f"h2load failed:\n{out.strip()[-1500:]}")
+    return {"rps": float(match.group(3)), "p50_us": None, "p99_us": None}
+
+
+def curl(url: str, upload: Path | None = None) -> dict:
+    """One transfer with ``curl -o /dev/null`` (``-T file`` for an upload):
+    seconds and bytes per second."""
+    cmd = ["curl", "-s", "-o", "/dev/null", "-w", "%{time_total} %{size_download} %{size_upload}"]
+    if upload is not None:
+        cmd += ["-X", "POST", "-T", str(upload)]
+    seconds, down, up = _run([*cmd, url], 600).split()[-3:]
+    size = float(up if upload is not None else down)
+    return {"seconds": float(seconds), "bytes": size, "per_s": size / float(seconds)}
