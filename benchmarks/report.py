@@ -193,8 +193,9 @@ class Report:
             if s["mode"] == "gather":
                 self.add(
                     "",
-                    f"{s['gather']:,} requests per run; "
-                    "each client keeps its default connection limit (see the set-up list).",
+                    f"{s['gather']:,} requests per run, all started at once; every client is "
+                    f"limited to {s['concurrency']} connections (the default of requestx, "
+                    "aiohttp and httpx).",
                 )
             self.add("")
             self.charts.scenario(s, rps)

@@ -243,7 +243,7 @@ async def run_async(adapter, task: dict, check: Check) -> dict:
 
 
 async def run_gather(adapter, task: dict, check: Check) -> dict:
-    client = await adapter.open_async(pool=None, http2=task["http2"])
+    client = await adapter.open_async(pool=task["concurrency"], http2=task["http2"])
     call = request_call(client, task)
     status, length = await call()
     check(status, length)

@@ -13,8 +13,7 @@ means the scenarios that need it are "not applicable" to that peer; its
                                       ``client.close()``; ``client.setup`` says
                                       how it was configured, for the report
 ``async open_async(pool, http2)``     the same for asyncio, with awaitable
-                                      ``get``, ``post`` and ``close``;
-                                      ``pool=None`` keeps the peer's default limit
+                                      ``get``, ``post`` and ``close``
 ``SYNC_SESSION_THREAD_SAFE``          False if the peer's docs say one session
                                       must not be shared by threads (default True)
 ``sse_sync(url)``, ``async sse_async(url)``            events read from an SSE stream

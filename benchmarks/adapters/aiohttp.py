@@ -15,10 +15,7 @@ def version() -> str:
 
 class Async:
     def __init__(self, pool) -> None:
-        if pool is None:
-            connector = aiohttp.TCPConnector(ssl=False)
-        else:
-            connector = aiohttp.TCPConnector(limit=pool, ssl=False)
+        connector = aiohttp.TCPConnector(limit=pool, ssl=False)
         self.session = aiohttp.ClientSession(connector=connector)
         self.setup = f"ClientSession(connector=TCPConnector(limit={connector.limit}, ssl=False))"
 

@@ -13,10 +13,8 @@ def version() -> str:
 
 def _build(builder, pool, http2: bool) -> tuple:
     builder = builder.danger_accept_invalid_certs(True)
-    setup = "danger_accept_invalid_certs(True)"
-    if pool is not None:
-        builder = builder.max_connections(pool)
-        setup += f".max_connections({pool})"
+    builder = builder.max_connections(pool)
+    setup = f"danger_accept_invalid_certs(True).max_connections({pool})"
     if not http2:
         builder = builder.http1_only()
         setup += ".http1_only()"

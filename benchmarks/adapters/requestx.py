@@ -2,6 +2,8 @@
 
 import requestx
 
+from .requests_like import AsyncSession, SyncSession
+
 NAME = "requestx"
 
 
@@ -9,54 +11,17 @@ def version() -> str:
     return requestx.__version__
 
 
-class Sync:
-    def __init__(self, http2: bool) -> None:
-        self.session = requestx.Session(http2=http2)
-        self.session.verify = False
-        self.setup = f"Session(http2={http2}), verify=False"
-
-    def get(self, url):
-        r = self.session.get(url)
-        return r.status_code, len(r.content)
-
-    def post(self, url, body):
-        r = self.session.post(url, data=body)
-        return r.status_code, len(r.content)
-
-    def close(self):
-        self.session.close()
-
-
-class Async:
-    def __init__(self, pool, http2: bool) -> None:
-        if pool is None:
-            self.session = requestx.AsyncSession(http2=http2)
-        else:
-            self.session = requestx.AsyncSession(max_connections=pool, http2=http2)
-        self.session.verify = False
-        self.setup = (
-            f"AsyncSession(max_connections={self.session.max_connections}, http2={http2}), "
-            "verify=False"
-        )
-
-    async def get(self, url):
-        r = await self.session.get(url)
-        return r.status_code, len(r.content)
-
-    async def post(self, url, body):
-        r = await self.session.post(url, data=body)
-        return r.status_code, len(r.content)
-
-    async def close(self):
-        await self.session.close()
-
-
 def open_sync(pool, http2):
-    return Sync(http2)
+    session = requestx.Session(http2=http2)
+    session.verify = False
+    return SyncSession(session, f"Session(http2={http2}), verify=False")
 
 
 async def open_async(pool, http2):
-    return Async(pool, http2)
+    session = requestx.AsyncSession(max_connections=pool, http2=http2)
+    session.verify = False
+    setup = f"AsyncSession(max_connections={pool}, http2={http2}), verify=False"
+    return AsyncSession(session, setup)
 
 
 def sse_sync(url):

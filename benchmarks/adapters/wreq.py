@@ -14,9 +14,7 @@ def version() -> str:
 
 
 def _options(pool, http2: bool) -> tuple:
-    options = {"tls_verify": False}
-    if pool is not None:
-        options["pool_max_size"] = pool
+    options = {"tls_verify": False, "pool_max_size": pool}
     if not http2:
         options["http1_only"] = True
     return options, ", ".join(f"{k}={v}" for k, v in options.items())
