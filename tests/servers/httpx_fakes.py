@@ -5,6 +5,8 @@
   /bad-status-line    "HTTP/1.1 abc Broken": a status line that is not HTTP
   /not-http           a reply that is no HTTP at all, then close
   /peer               200, body = the client's address and port ("127.0.0.2 51234")
+  /hold               never answers; ends (and leaves open_connection_ids()) as soon
+                      as the client closes the connection
   /sse-gated          text/event-stream (chunked): event "first", then waits for the
                       gate named by ?gate= (or the X-Gate header), then "second", "third"
   /v1/chat/completions  OpenAI's chat completions: with "stream": true, SSE chunks of
@@ -28,6 +30,7 @@ from __future__ import annotations
 
 import json
 import os
+import select
 import socket
 import socketserver
 import tempfile
@@ -35,7 +38,7 @@ import threading
 import time
 from http.server import BaseHTTPRequestHandler
 
-from .fault import GATE_LIMIT, FaultServer, _chunk
+from .fault import GATE_LIMIT, POLL, STALL_LIMIT, FaultServer, _chunk
 
 STREAM_TOKENS = ["Hel", "lo", ", wor", "ld", "!"]
 
@@ -61,6 +64,20 @@ def _peer(server, conn, req) -> bool:
     host, port = conn.sock.getpeername()[:2]
     conn.respond(req, 200, f"{host} {port}".encode())
     return True
+
+
+def _hold(server, conn, req) -> bool:
+    deadline = time.monotonic() + STALL_LIMIT
+    while time.monotonic() < deadline and not server.stopping:
+        readable, _, _ = select.select([conn.sock], [], [], POLL)
+        if readable:
+            try:
+                if not conn.sock.recv(1):
+                    break
+            except OSError:
+                break
+    conn.close()
+    return False
 
 
 def _wait_gate(server, token) -> bool:
@@ -185,6 +202,7 @@ class HttpxFaultServer(FaultServer):
         "/bad-status-line": _bad_status_line,
         "/not-http": _not_http,
         "/peer": _peer,
+        "/hold": _hold,
         "/sse-gated": _sse_gated,
         "/v1/chat/completions": _openai_chat,
         "/v1/messages": _anthropic_messages,
@@ -260,6 +278,8 @@ class UploadProbeServer:
         self._sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         self._sock.bind(("127.0.0.1", 0))
         self._sock.listen(8)
+        self._sock.settimeout(POLL)
+        self._stop = threading.Event()
         self.url = f"http://127.0.0.1:{self._sock.getsockname()[1]}"
         self.received = 0
         self._progress = threading.Condition()
@@ -270,8 +290,9 @@ class UploadProbeServer:
         return self
 
     def __exit__(self, *exc) -> None:
-        self._sock.close()
+        self._stop.set()
         self._thread.join(5)
+        self._sock.close()
 
     def wait_received(self, n: int, timeout: float = 5.0) -> bool:
         deadline = time.monotonic() + timeout
@@ -284,9 +305,11 @@ class UploadProbeServer:
             return True
 
     def _accept(self) -> None:
-        while True:
+        while not self._stop.is_set():
             try:
                 conn, _ = self._sock.accept()
+            except socket.timeout:
+                continue
             except OSError:
                 return
             with conn:
