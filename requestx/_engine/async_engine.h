@@ -80,6 +80,38 @@ struct rx_client {
     pid_t pid;
 };
 
+/* Header lines and settings that many transfers share: AsyncClient reuses
+ * the last ones while the caller passes the same Python tuple. Refcounted;
+ * whichever thread drops the last reference frees them. */
+typedef struct {
+    int refs; /* atomic */
+    struct curl_slist *list;
+} rx_shared_headers;
+
+typedef struct {
+    int refs; /* atomic */
+    rx_settings st;
+    char *strings[RX_SETTINGS_STRINGS]; /* owned; st points into them */
+} rx_shared_settings;
+
+static void rx_shared_headers_unref(rx_shared_headers *h)
+{
+    if (h != NULL && __atomic_sub_fetch(&h->refs, 1, __ATOMIC_ACQ_REL) == 0) {
+        curl_slist_free_all(h->list);
+        free(h);
+    }
+}
+
+static void rx_shared_settings_unref(rx_shared_settings *s)
+{
+    if (s != NULL && __atomic_sub_fetch(&s->refs, 1, __ATOMIC_ACQ_REL) == 0) {
+        for (int i = 0; i < RX_SETTINGS_STRINGS; i++) {
+            free(s->strings[i]);
+        }
+        free(s);
+    }
+}
+
 struct rx_xfer {
     rx_client *client;
     rx_port *port;
@@ -88,7 +120,8 @@ struct rx_xfer {
     char *method;
     char *url;
     char *host;
-    struct curl_slist *headers;
+    rx_shared_headers *headers; /* NULL: none */
+    rx_shared_settings *settings;
     char *body;
     curl_off_t body_len; /* a streamed body's announced length, or -1 */
     int upload_stream;   /* the body is fed by rx_xfer_feed() */
@@ -96,8 +129,6 @@ struct rx_xfer {
     int up_early_eof;
     int upload_waiting; /* the producer waits for RX_EV_UPLOAD (engine mutex) */
     int upload_kick;    /* an unpause for the upload is queued (engine mutex) */
-    rx_settings settings;
-    char *settings_strings[RX_SETTINGS_STRINGS];
     long connect_timeout_ms;
     int64_t read_timeout_us;
     int stream;
@@ -116,7 +147,7 @@ struct rx_xfer {
     int released;
     CURLcode result;
     int phase;
-    char errbuf[CURL_ERROR_SIZE];
+    const char *error; /* a static string, or the slot's, which stays with us */
     rx_xfer *port_next;
     void *pyobj;  /* the Python object (only the Python side reads it) */
     pid_t pid;    /* the process that submitted it */
@@ -317,12 +348,11 @@ static void rx_xfer_free_request(rx_xfer *x)
     free(x->host);
     free(x->body);
     rx_buffer_free(&x->up_early);
-    curl_slist_free_all(x->headers);
-    for (int i = 0; i < RX_SETTINGS_STRINGS; i++) {
-        free(x->settings_strings[i]);
-    }
+    rx_shared_headers_unref(x->headers);
+    rx_shared_settings_unref(x->settings);
     x->method = x->url = x->host = x->body = NULL;
     x->headers = NULL;
+    x->settings = NULL;
 }
 
 /* Engine thread: news from libcurl's callbacks for a running transfer. */
@@ -390,12 +420,12 @@ static CURLcode rx_engine_start(rx_engine *eng, rx_xfer *x)
         return CURLE_OUT_OF_MEMORY;
     }
     slot->owner = x;
-    rx_slot_apply_settings(slot, &x->settings);
+    rx_slot_apply_settings(slot, &x->settings->st);
     curl_easy_setopt(slot->easy, CURLOPT_PIPEWAIT, c->http2 ? 1L : 0L);
     rx_request req = {
         .method = x->method,
         .url = x->url,
-        .headers = x->headers,
+        .headers = x->headers != NULL ? x->headers->list : NULL,
         .body = x->body,
         .body_len = x->body_len,
         .upload_stream = x->upload_stream,
@@ -448,6 +478,7 @@ static CURLcode rx_engine_start(rx_engine *eng, rx_xfer *x)
  * its handle, tell its port, and let the next queued transfer of its client
  * start. `result` is ignored for a cancelled transfer. */
 static void rx_engine_finish(rx_engine *eng, rx_xfer *x, CURLcode result, const char *msg);
+/* (msg, when not NULL, is a static string) */
 
 static void rx_engine_start_pending(rx_engine *eng, rx_client *c)
 {
@@ -513,14 +544,16 @@ static void rx_engine_finish(rx_engine *eng, rx_xfer *x, CURLcode result, const 
     pthread_mutex_lock(&eng->lock);
     x->result = result;
     x->phase = slot ? rx_slot_error_phase(slot) : RX_PHASE_CONNECT;
+    /* the slot is not reused before the transfer is disposed of: its
+     * messages can be pointed at */
     if (msg != NULL) {
-        snprintf(x->errbuf, sizeof(x->errbuf), "%s", msg);
+        x->error = msg;
     } else if (slot != NULL && slot->note[0]) {
-        snprintf(x->errbuf, sizeof(x->errbuf), "%s", slot->note);
+        x->error = slot->note;
     } else if (slot != NULL && slot->errbuf[0]) {
-        snprintf(x->errbuf, sizeof(x->errbuf), "%s", slot->errbuf);
+        x->error = slot->errbuf;
     } else {
-        snprintf(x->errbuf, sizeof(x->errbuf), "%s", curl_easy_strerror(result));
+        x->error = curl_easy_strerror(result);
     }
     x->finished = 1;
     /* The event loop reads the slot's buffers when it handles RX_EV_DONE, so
@@ -736,10 +769,9 @@ static void rx_engine_read_timeouts(rx_engine *eng)
         if (x->read_timeout_us > 0 && !rx_read_clock_stopped(slot)) {
             int64_t deadline = slot->last_activity_us + x->read_timeout_us;
             if (deadline <= now) {
-                char msg[96];
-                snprintf(msg, sizeof(msg), "no data received for %.3f seconds",
+                snprintf(slot->note, sizeof(slot->note), "no data received for %.3f seconds",
                          x->read_timeout_us / 1e6);
-                rx_engine_finish(eng, x, CURLE_OPERATION_TIMEDOUT, msg);
+                rx_engine_finish(eng, x, CURLE_OPERATION_TIMEDOUT, NULL);
             } else if (next == 0 || deadline < next) {
                 next = deadline;
             }

@@ -671,6 +671,12 @@ static PyType_Spec Client_spec = {
 typedef struct {
     PyObject_HEAD
     rx_client *client;
+    /* the header lines and settings of the last submit(), reused while the
+     * caller passes the same tuple objects (kept alive here for that) */
+    PyObject *headers_key;
+    rx_shared_headers *headers;
+    PyObject *settings_key;
+    rx_shared_settings *settings;
 } AsyncClientObject;
 
 typedef struct {
@@ -710,7 +716,7 @@ static void resolve(rx_state *state, PyObject *future, PyObject *value, int is_e
 
 static PyObject *transfer_error_object(rx_state *state, rx_xfer *x)
 {
-    return PyObject_CallFunction(state->transfer_error, "isi", (int)x->result, x->errbuf, x->phase);
+    return PyObject_CallFunction(state->transfer_error, "isi", (int)x->result, x->error, x->phase);
 }
 
 /* (status, version, raw_headers, body_or_transfer, timings, sets_cookie) */
@@ -923,7 +929,7 @@ static PyObject *AsyncTransfer_take(AsyncTransferObject *self, PyTypeObject *def
     pthread_mutex_unlock(&rx_the_engine.lock);
     if (failed) {
         PyErr_SetObject(get_state(PyType_GetModule(defining_class))->transfer_error,
-                        Py_BuildValue("(isi)", (int)x->result, x->errbuf, x->phase));
+                        Py_BuildValue("(isi)", (int)x->result, x->error, x->phase));
         return NULL;
     }
     if (unpause && rx_engine_send(RX_CMD_UNPAUSE, x, NULL) < 0) {
@@ -1064,6 +1070,10 @@ static void AsyncClient_dealloc(AsyncClientObject *self)
 {
     PyTypeObject *tp = Py_TYPE(self);
     async_client_release(self);
+    Py_CLEAR(self->headers_key);
+    rx_shared_headers_unref(self->headers);
+    Py_CLEAR(self->settings_key);
+    rx_shared_settings_unref(self->settings);
     tp->tp_free((PyObject *)self);
     Py_DECREF(tp);
 }
@@ -1088,6 +1098,77 @@ static char *dup_utf8(PyObject *obj)
         PyErr_NoMemory();
     }
     return copy;
+}
+
+/* The shared header lines for a tuple of bytes: the cached ones when it is
+ * the tuple of last time. Returns a new reference, or NULL with an error. */
+static rx_shared_headers *client_headers(AsyncClientObject *self, PyObject *headers)
+{
+    if (headers != self->headers_key || self->headers == NULL) {
+        rx_shared_headers *h = calloc(1, sizeof(*h));
+        if (h == NULL) {
+            PyErr_NoMemory();
+            return NULL;
+        }
+        h->refs = 1;
+        for (Py_ssize_t i = 0; i < PyTuple_GET_SIZE(headers); i++) {
+            PyObject *line = PyTuple_GET_ITEM(headers, i);
+            struct curl_slist *next = NULL;
+            if (!PyBytes_Check(line)) {
+                PyErr_SetString(PyExc_TypeError, "headers must be a tuple of bytes");
+            } else if ((next = curl_slist_append(h->list, PyBytes_AS_STRING(line))) == NULL) {
+                PyErr_NoMemory();
+            }
+            if (next == NULL) {
+                rx_shared_headers_unref(h);
+                return NULL;
+            }
+            h->list = next;
+        }
+        rx_shared_headers_unref(self->headers);
+        self->headers = h;
+        Py_XSETREF(self->headers_key, Py_NewRef(headers));
+    }
+    __atomic_add_fetch(&self->headers->refs, 1, __ATOMIC_RELAXED);
+    return self->headers;
+}
+
+/* The shared settings for a settings tuple (see slot_set_settings), cached
+ * the same way. Returns a new reference, or NULL with an error. */
+static rx_shared_settings *client_settings(AsyncClientObject *self, PyObject *settings)
+{
+    if (settings != self->settings_key || self->settings == NULL) {
+        rx_shared_settings *c = calloc(1, sizeof(*c));
+        if (c == NULL) {
+            PyErr_NoMemory();
+            return NULL;
+        }
+        c->refs = 1;
+        c->st.http_version = PyLong_AsLong(PyTuple_GET_ITEM(settings, 0));
+        c->st.verify = PyObject_IsTrue(PyTuple_GET_ITEM(settings, 1));
+        c->st.decode = PyObject_IsTrue(PyTuple_GET_ITEM(settings, 7));
+        static const int string_items[RX_SETTINGS_STRINGS] = {2, 3, 4, 5, 6, 8, 9};
+        for (int i = 0; i < RX_SETTINGS_STRINGS && !PyErr_Occurred(); i++) {
+            PyObject *item = PyTuple_GET_ITEM(settings, string_items[i]);
+            c->strings[i] = dup_utf8(item);
+        }
+        if (PyErr_Occurred()) {
+            rx_shared_settings_unref(c);
+            return NULL;
+        }
+        c->st.ca_info = c->strings[0];
+        c->st.ca_path = c->strings[1];
+        c->st.cert = c->strings[2];
+        c->st.key = c->strings[3];
+        c->st.proxy = c->strings[4];
+        c->st.interface = c->strings[5];
+        c->st.unix_socket = c->strings[6];
+        rx_shared_settings_unref(self->settings);
+        self->settings = c;
+        Py_XSETREF(self->settings_key, Py_NewRef(settings));
+    }
+    __atomic_add_fetch(&self->settings->refs, 1, __ATOMIC_RELAXED);
+    return self->settings;
 }
 
 /* submit(port, future, method, url, host, headers, body, connect_timeout,
@@ -1138,20 +1219,11 @@ static PyObject *AsyncClient_submit(AsyncClientObject *self, PyTypeObject *defin
     if (x->host == NULL) {
         goto fail;
     }
-    if (headers != Py_None) {
-        for (Py_ssize_t i = 0; i < PyTuple_GET_SIZE(headers); i++) {
-            PyObject *line = PyTuple_GET_ITEM(headers, i);
-            if (!PyBytes_Check(line)) {
-                PyErr_SetString(PyExc_TypeError, "headers must be a tuple of bytes");
-                goto fail;
-            }
-            struct curl_slist *next = curl_slist_append(x->headers, PyBytes_AS_STRING(line));
-            if (next == NULL) {
-                PyErr_NoMemory();
-                goto fail;
-            }
-            x->headers = next;
-        }
+    if (headers != Py_None && (x->headers = client_headers(self, headers)) == NULL) {
+        goto fail;
+    }
+    if ((x->settings = client_settings(self, settings)) == NULL) {
+        goto fail;
     }
     if (PyLong_Check(body)) { /* fed later by AsyncTransfer.feed() */
         x->upload_stream = 1;
@@ -1171,27 +1243,6 @@ static PyObject *AsyncClient_submit(AsyncClientObject *self, PyTypeObject *defin
         }
         memcpy(x->body, PyBytes_AS_STRING(body), (size_t)x->body_len);
     }
-    x->settings.http_version = PyLong_AsLong(PyTuple_GET_ITEM(settings, 0));
-    x->settings.verify = PyObject_IsTrue(PyTuple_GET_ITEM(settings, 1));
-    x->settings.decode = PyObject_IsTrue(PyTuple_GET_ITEM(settings, 7));
-    if (PyErr_Occurred()) {
-        goto fail;
-    }
-    static const int string_items[RX_SETTINGS_STRINGS] = {2, 3, 4, 5, 6, 8, 9};
-    for (int i = 0; i < RX_SETTINGS_STRINGS; i++) {
-        PyObject *item = PyTuple_GET_ITEM(settings, string_items[i]);
-        x->settings_strings[i] = dup_utf8(item);
-        if (x->settings_strings[i] == NULL && item != Py_None) {
-            goto fail;
-        }
-    }
-    x->settings.ca_info = x->settings_strings[0];
-    x->settings.ca_path = x->settings_strings[1];
-    x->settings.cert = x->settings_strings[2];
-    x->settings.key = x->settings_strings[3];
-    x->settings.proxy = x->settings_strings[4];
-    x->settings.interface = x->settings_strings[5];
-    x->settings.unix_socket = x->settings_strings[6];
     if (connect_timeout > 0) {
         x->connect_timeout_ms = (long)(connect_timeout * 1000.0 + 0.5);
         if (x->connect_timeout_ms == 0) {
