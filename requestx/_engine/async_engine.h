@@ -692,10 +692,12 @@ static int rx_xfer_upload_wait(rx_xfer *x)
 
 /*** the engine thread ***/
 
+/* libcurl's socket callback. A socket it watches carries a non-NULL
+ * `sockp` (curl_multi_assign), so each change costs one epoll_ctl: ADD the
+ * first time, MOD after, DEL at the end (libcurl then forgets `sockp`). */
 static int rx_engine_on_socket(CURL *easy, curl_socket_t fd, int what, void *userp, void *sockp)
 {
     (void)easy;
-    (void)sockp;
     rx_engine *eng = userp;
     if (what == CURL_POLL_REMOVE) {
         epoll_ctl(eng->epfd, EPOLL_CTL_DEL, fd, NULL);
@@ -704,8 +706,11 @@ static int rx_engine_on_socket(CURL *easy, curl_socket_t fd, int what, void *use
     struct epoll_event ev = {0};
     ev.data.fd = fd;
     ev.events = (what & CURL_POLL_IN ? EPOLLIN : 0) | (what & CURL_POLL_OUT ? EPOLLOUT : 0);
-    if (epoll_ctl(eng->epfd, EPOLL_CTL_MOD, fd, &ev) < 0 && errno == ENOENT) {
-        epoll_ctl(eng->epfd, EPOLL_CTL_ADD, fd, &ev);
+    if (sockp != NULL) {
+        epoll_ctl(eng->epfd, EPOLL_CTL_MOD, fd, &ev);
+    } else if (epoll_ctl(eng->epfd, EPOLL_CTL_ADD, fd, &ev) == 0 ||
+               (errno == EEXIST && epoll_ctl(eng->epfd, EPOLL_CTL_MOD, fd, &ev) == 0)) {
+        curl_multi_assign(eng->multi, fd, eng); /* any non-NULL marker */
     }
     return 0;
 }
