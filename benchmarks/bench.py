@@ -264,8 +264,6 @@ def run(args) -> int:
     with pinned_servers(args.pin) as (nginx, stream_server, pinning):
         meta["pinning"] = pinning
         meta["nginx"] = nginx_version(nginx.nginx)
-        alone = limits.curl(stream_server.url(SSE_EVENTS))
-        meta["sse_server_alone"] = {**alone, "events_per_s": SSE_EVENTS / alone["seconds"]}
         runner = Runner(status, nginx, stream_server, args)
         results = [runner.run_scenario(s) for s in scenarios]
         stream_results = [runner.run_stream(s) for s in streams]

@@ -48,7 +48,13 @@ def rss_now_mb() -> float:
 
 
 def peak_rss_mb() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024 / MB
+    """The process's peak RSS (VmHWM).  Not ru_maxrss: Linux carries that
+    over execve from the parent, so it would report the benchmark's own."""
+    with open("/proc/self/status", encoding="ascii") as f:
+        for line in f:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) * 1024 / MB
+    raise BenchError("no VmHWM in /proc/self/status")
 
 
 def cpu_seconds() -> float:
