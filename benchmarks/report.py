@@ -82,6 +82,11 @@ class Report:
             "- Ratios are requestx ÷ client: above 1 requestx is faster, below 1 the "
             "client beats requestx.  CPU s/1k req: user+system CPU seconds of the client "
             "process (all threads) per 1,000 requests.  Peak RSS: the process's `VmHWM`.",
+            "- The limit is what wrk, h2load or curl reach against the same server from the "
+            "same CPU: the server's and machine's practical ceiling for small requests.  With "
+            "large bodies the C tool's own reading is the cost, and a client can beat it.",
+            "- n/a: the client has no API for the scenario (reason in the scenario's table); "
+            "–: not run (pycurl-syslib runs the sequential scenario only).",
             "",
         )
 
@@ -135,7 +140,7 @@ class Report:
                     cells.append(
                         "n/a"
                         if client in s["skipped"]
-                        else ("failed" if client in s["errors"] else "")
+                        else ("failed" if client in s["errors"] else "–")
                     )
                 elif client == BASE:
                     cells.append(f"**{fmt_num(rps[client])}**")
@@ -298,9 +303,11 @@ class Report:
     def write(self) -> Path:
         self.header()
         self.clients()
-        self.summary()
+        if self.scenarios:
+            self.summary()
         self.targets()
-        self.scenario_sections()
+        if self.scenarios:
+            self.scenario_sections()
         self.stream_sections()
         path = self.out_dir / "report.md"
         path.write_text("\n".join(self.lines).rstrip() + "\n", encoding="utf-8")
