@@ -7,7 +7,11 @@ HTTP/1.1 chunked encoding, the way SSE endpoints of web frameworks send them
     id: 41
     data: {"i":41,"delta":"token"}
 
-The whole response (headers, chunks of 16 KiB, the last chunk) is rendered
+``GET /sse?n=N&interval_ms=D`` is the slow stream: each event is its own
+chunk, written D milliseconds after the one before (for poking at how a client
+delivers events as they arrive; the benchmark's figures use the fast form).
+
+The fast response (headers, chunks of 16 KiB, the last chunk) is rendered
 once per N and then written with one ``sendall``, so the server costs next to
 nothing per event: ``python benchmarks/stream_server.py --self-test`` measures
 it alone with ``curl`` (the report quotes that figure), which is far above what
@@ -49,18 +53,33 @@ def render_sse(n: int) -> bytes:
     return head + b"".join(wire) + b"0\r\n\r\n"
 
 
+def send_slowly(conn: socket.socket, n: int, interval: float) -> None:
+    """Events 0..n-1, one chunk each, ``interval`` seconds apart."""
+    conn.sendall(render_sse(0)[: -len(b"0\r\n\r\n")])  # the head alone
+    for i in range(n):
+        if i:
+            time.sleep(interval)
+        data = event(i)
+        conn.sendall(b"%x\r\n%s\r\n" % (len(data), data))
+    conn.sendall(b"0\r\n\r\n")
+
+
 def respond(conn: socket.socket, target: str, cache: dict) -> None:
     url = urlsplit(target)
     if url.path != "/sse":
         conn.sendall(b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n")
         return
-    n = int(parse_qs(url.query).get("n", ["1000"])[0])
-    if not 0 <= n <= MAX_EVENTS:
+    query = parse_qs(url.query)
+    n = int(query.get("n", ["1000"])[0])
+    interval_ms = float(query.get("interval_ms", ["0"])[0])
+    if not 0 <= n <= MAX_EVENTS or interval_ms < 0:
         conn.sendall(b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n")
-        return
-    if n not in cache:
-        cache[n] = render_sse(n)
-    conn.sendall(cache[n])
+    elif interval_ms:
+        send_slowly(conn, n, interval_ms / 1000.0)
+    else:
+        if n not in cache:
+            cache[n] = render_sse(n)
+        conn.sendall(cache[n])
 
 
 def serve_connection(conn: socket.socket, cache: dict) -> None:
