@@ -14,6 +14,7 @@ from _helpers import token, wait_until
 from _httpx_faces import face_fixture, hx_fixture, send  # noqa: F401
 from servers.fault import SLOW_FIRST, SLOW_SECOND, big_body
 from servers.httpx_fakes import HttpxFaultServer, UploadProbeServer
+from servers.quick_http import QuickHTTPServer
 
 import requestx
 
@@ -344,3 +345,26 @@ def test_producer_error_propagates(hx, face, server):
 
     with pytest.raises(Boom):
         send(hx, face, "POST", server + "/echo-raw", content=body() if face == "sync" else abody())
+
+
+
+
+def test_every_response_of_a_busy_loop_completes(hx):
+    """64 exchanges in flight against a fast server, thousands in all: the
+    engine posts news while the event loop is still walking the previous
+    batch, and every waiter must be woken (it once lost such news, and some
+    responses never completed)."""
+
+    async def go(url):
+        transport = requestx.AsyncHTTPTransport()
+        request = hx.Request("GET", url)
+
+        async def worker():
+            for _ in range(500):
+                response = await transport.handle_async_request(request)
+                assert await response.aread() == b"quick"
+
+        await asyncio.wait_for(asyncio.gather(*(worker() for _ in range(64))), 20)
+
+    with QuickHTTPServer() as quick:
+        asyncio.run(go(quick.url))

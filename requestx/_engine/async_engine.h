@@ -149,6 +149,9 @@ struct rx_xfer {
     int phase;
     const char *error; /* a static string, or the slot's, which stays with us */
     rx_xfer *port_next;
+    /* the batch rx_port_take() handed out, walked by the event loop without
+     * the lock: port_next may be reused meanwhile, when the engine posts again */
+    rx_xfer *taken_next;
     void *pyobj;  /* the Python object (only the Python side reads it) */
     pid_t pid;    /* the process that submitted it */
     int cmd_refs; /* commands naming it still queued for the engine */
@@ -247,6 +250,7 @@ static rx_xfer *rx_port_take(rx_port *port)
     ssize_t n = read(port->efd, &value, sizeof(value));
     (void)n;
     for (rx_xfer *x = list; x != NULL; x = x->port_next) {
+        x->taken_next = x->port_next;
         x->queued = 0;
         x->taken = x->events;
         x->events = 0;

@@ -820,7 +820,7 @@ static PyObject *Port_drain(PortObject *self, PyTypeObject *defining_class, PyOb
     rx_state *state = get_state(PyType_GetModule(defining_class));
     rx_xfer *x = rx_port_take(self->port);
     while (x != NULL) {
-        rx_xfer *next = x->port_next;
+        rx_xfer *next = x->taken_next;
         AsyncTransferObject *t = x->pyobj;
         int released = x->taken & RX_EV_RELEASED;
         deliver(state, t);
