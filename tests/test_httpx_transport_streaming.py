@@ -347,8 +347,6 @@ def test_producer_error_propagates(hx, face, server):
         send(hx, face, "POST", server + "/echo-raw", content=body() if face == "sync" else abody())
 
 
-
-
 def test_every_response_of_a_busy_loop_completes(hx):
     """64 exchanges in flight against a fast server, thousands in all: the
     engine posts news while the event loop is still walking the previous
