@@ -19,6 +19,7 @@ package imports whichever are installed. See docs/httpx.md.
     _options.py  constructor options -> engine settings (TLS, proxy, HTTP version)
     _wire.py     request -> URL and header lines; header block -> response parts
     _limits.py   limits.max_connections and the pool timeout
+    _backends.py waiting for the engine under asyncio or trio
     _errors.py   engine failures -> httpx exceptions (the one boundary)
     _package.py  httpx or httpx2: the classes a request's package provides
 """

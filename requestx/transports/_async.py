@@ -7,16 +7,15 @@ Cancelling the awaiting task, or closing the response, stops the transfer
 (its connection is closed, never returned half-read to the pool). A request
 body that httpx streams is fed to the engine as libcurl takes it.
 
-Runs under asyncio (any loop, uvloop included).
+Runs under asyncio (any loop, uvloop included) and under trio (_backends.py).
 """
 
 from __future__ import annotations
 
-import asyncio
 from typing import Any, Optional
 
 from .. import _engine
-from ..async_sessions import _port, _start_upload
+from ._backends import running_backend
 from ._errors import CONNECT_RETRY_CODES, httpx_error, transport_error
 from ._limits import AsyncLimit
 from ._options import transport_options
@@ -90,14 +89,16 @@ class AsyncHTTPTransport(*transport_bases("AsyncBaseTransport")):  # type: ignor
             upload = request.stream
         lines = header_lines(package, request, request.headers.raw, body is not None)
         connect, read, pool = _timeouts(request.extensions.get("timeout"))
+        backend = running_backend()
         limit = self._limit
-        if limit is not None and not limit.try_acquire() and not await limit.acquire(pool):
-            raise transport_error(
-                package, "PoolTimeout", "no connection became free in time", request
-            )
+        if limit is not None and not limit.try_acquire():
+            if not await limit.acquire(backend, pool):
+                raise transport_error(
+                    package, "PoolTimeout", "no connection became free in time", request
+                )
         try:
             transfer, result = await self._exchange(
-                package, request, url, origin, lines, body, upload, connect, read
+                backend, package, request, url, origin, lines, body, upload, connect, read
             )
         except BaseException:
             if limit is not None:
@@ -105,7 +106,9 @@ class AsyncHTTPTransport(*transport_bases("AsyncBaseTransport")):  # type: ignor
             raise
         status, version, raw_head, _, _, flags = result
         reason, headers = response_head(raw_head)
-        body_stream = package.stream_class(AsyncResponseStream)(transfer, request, package, limit)
+        body_stream = package.stream_class(AsyncResponseStream)(
+            transfer, request, package, limit, backend
+        )
         if flags & _FLAG_LENGTH_CONFLICT:
             await body_stream.aclose()
             raise transport_error(
@@ -118,6 +121,7 @@ class AsyncHTTPTransport(*transport_bases("AsyncBaseTransport")):  # type: ignor
 
     async def _exchange(
         self,
+        backend: Any,
         package: HttpxPackage,
         request: Any,
         url: str,
@@ -130,32 +134,31 @@ class AsyncHTTPTransport(*transport_bases("AsyncBaseTransport")):  # type: ignor
     ) -> tuple[Any, tuple[Any, ...]]:
         """Submit the request (again after connect failures, up to `retries`
         times) and await its response headers: (transfer, engine result)."""
-        loop = asyncio.get_running_loop()
-        port = _port(loop)
         attempt = 0
         while True:
-            future = loop.create_future()
+            port, future = backend.submission()
             transfer = self._aclient.submit(
                 port, future, request.method, url, origin, lines, body, connect, read,
                 self._settings, True,
             )  # fmt: skip
-            producer = None if upload is None else _start_upload(transfer, upload)
+            producer = None if upload is None else backend.start_upload(transfer, upload)
             try:
-                return transfer, await future
-            except asyncio.CancelledError:
-                transfer.cancel()  # frees its connection at once
-                raise
+                return transfer, await backend.wait(future)
             except _engine.TransferError as exc:
-                if producer is not None and producer.done() and producer.exception() is not None:
-                    raise producer.exception() from None  # the body's own error
+                failed = None if producer is None else producer.error()
+                if failed is not None:
+                    raise failed from None  # the body's own error
                 code, _, phase = exc.args
                 # a streamed body may be partly consumed already: it is not resent
                 retry = upload is None and attempt < self._retries
                 if retry and phase == 0 and code in CONNECT_RETRY_CODES:
-                    await asyncio.sleep(_RETRY_BACKOFF * (2 ** (attempt - 1)) if attempt else 0)
+                    await backend.sleep(_RETRY_BACKOFF * (2 ** (attempt - 1)) if attempt else 0)
                     attempt += 1
                     continue
                 raise httpx_error(package, exc, request, self._proxy_kind(url)) from None
+            except BaseException:  # cancelled (asyncio or trio), interrupted
+                transfer.cancel()  # frees its connection at once
+                raise
 
     def _proxy_kind(self, url: str) -> Optional[str]:
         if not self._proxy:
@@ -171,12 +174,18 @@ class AsyncResponseStream:
     httpx_base = "AsyncByteStream"
 
     def __init__(
-        self, transfer: Any, request: Any, package: HttpxPackage, limit: Optional[AsyncLimit]
+        self,
+        transfer: Any,
+        request: Any,
+        package: HttpxPackage,
+        limit: Optional[AsyncLimit],
+        backend: Any,
     ) -> None:
         self._transfer = transfer
         self._request = request
         self._package = package
         self._limit = limit
+        self._backend = backend
 
     async def __aiter__(self) -> Any:
         while self._transfer is not None:
@@ -187,11 +196,11 @@ class AsyncResponseStream:
                 self._finish(False)
                 raise httpx_error(self._package, exc, self._request) from None
             if chunk is None:  # nothing yet: wait for the engine's news
-                waiter = asyncio.get_running_loop().create_future()
+                waiter = self._backend.future()
                 transfer.wait(waiter)
                 try:
-                    await waiter
-                except asyncio.CancelledError:
+                    await self._backend.wait(waiter)
+                except BaseException:  # cancelled (asyncio or trio), interrupted
                     self._finish(True)
                     raise
                 continue

@@ -57,7 +57,7 @@ _CURL_ERRORS: dict[int, Any] = {
     # schemes are checked before the engine sees a URL: code 1 then means a
     # response libcurl cannot parse as HTTP (an HTTP/0.9 reply, garbage)
     _UNSUPPORTED_PROTOCOL: "RemoteProtocolError",
-    _URL_MALFORMAT: "LocalProtocolError",
+    _URL_MALFORMAT: "ConnectError",  # a URL httpx accepts and libcurl not (port > 65535)
     _COULDNT_RESOLVE_PROXY: "ProxyError",
     _COULDNT_RESOLVE_HOST: "ConnectError",
     _COULDNT_CONNECT: "ConnectError",

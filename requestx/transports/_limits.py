@@ -10,10 +10,9 @@ taking a place is one comparison; only a request that must wait pays for it.
 
 from __future__ import annotations
 
-import asyncio
 import collections
 import threading
-from typing import Optional
+from typing import Any, Optional
 
 __all__ = ["SyncLimit", "AsyncLimit"]
 
@@ -44,13 +43,14 @@ class SyncLimit:
 
 
 class AsyncLimit:
-    """At most ``size`` exchanges at once on an event loop. A freed place is
-    handed directly to the longest waiter, so none is lost to a race."""
+    """At most ``size`` exchanges at once on an event loop (asyncio or trio:
+    the waiting is the backend's). A freed place is handed directly to the
+    longest waiter, so none is lost to a race."""
 
     def __init__(self, size: int) -> None:
         self._size = size
         self._in_use = 0
-        self._waiters: collections.deque[asyncio.Future[bool]] = collections.deque()
+        self._waiters: collections.deque[Any] = collections.deque()
 
     def try_acquire(self) -> bool:
         if self._in_use < self._size and not self._waiters:
@@ -58,31 +58,29 @@ class AsyncLimit:
             return True
         return False
 
-    async def acquire(self, timeout: Optional[float]) -> bool:
-        """Take a place, waiting up to ``timeout`` seconds (None: for ever);
-        False when none freed up in time."""
-        if self.try_acquire():
-            return True
-        loop = asyncio.get_running_loop()
-        waiter: asyncio.Future[bool] = loop.create_future()
+    async def acquire(self, backend: Any, timeout: Optional[float]) -> bool:
+        """Wait up to ``timeout`` seconds (None: for ever) for a place; False
+        when none freed up in time."""
+        waiter = backend.future()
         self._waiters.append(waiter)
-        timer = None
-        if timeout is not None:
-            timer = loop.call_later(timeout, _expire, waiter)
         try:
-            return await waiter
-        except asyncio.CancelledError:
-            if waiter.done() and not waiter.cancelled() and waiter.result():
+            granted = await backend.wait_for(waiter, timeout)
+        except BaseException:
+            if waiter.done() and not waiter.cancelled():
                 self.release()  # handed a place while being cancelled: pass it on
+            else:
+                waiter.cancel()
+                self._forget(waiter)
             raise
-        finally:
-            if timer is not None:
-                timer.cancel()
-            if not waiter.done() or waiter.cancelled() or not waiter.result():
-                try:
-                    self._waiters.remove(waiter)
-                except ValueError:
-                    pass
+        if not granted:
+            self._forget(waiter)
+        return bool(granted)
+
+    def _forget(self, waiter: Any) -> None:
+        try:
+            self._waiters.remove(waiter)
+        except ValueError:
+            pass
 
     def release(self) -> None:
         while self._waiters:
@@ -91,8 +89,3 @@ class AsyncLimit:
                 waiter.set_result(True)  # the place goes to the waiter
                 return
         self._in_use -= 1
-
-
-def _expire(waiter: asyncio.Future[bool]) -> None:
-    if not waiter.done():
-        waiter.set_result(False)
