@@ -91,3 +91,10 @@ format: $(STAMPS)/venv
 
 clean:
 	rm -rf build $(STAMPS) requestx/*.so *.egg-info
+
+# httpx's own test suite with requestx's transports as httpx's default ones,
+# against the same tests with httpx's transports (compat/httpx_suite/RESULTS.md).
+# Fetches httpx's tests with pip, or from HTTPX_GIT_DIR (a clone of encode/httpx).
+.PHONY: compat-httpx
+compat-httpx: build
+	$(PY) compat/httpx_suite/run.py
