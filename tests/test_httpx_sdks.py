@@ -186,3 +186,13 @@ def test_anthropic_plain_message(anthropic, server):
             model="claude-fake", max_tokens=64, messages=[{"role": "user", "content": "hi"}]
         )
     assert message.content[0].text == "".join(STREAM_TOKENS)
+
+
+def test_sdk_default_clients_take_the_transport(openai, anthropic, server):
+    """The SDKs' own client classes (with their default timeouts and limits)
+    accept the transport too."""
+    for sdk in (openai, anthropic):
+        if not hasattr(sdk, "DefaultHttpxClient"):
+            continue
+        with sdk.DefaultHttpxClient(transport=requestx.HTTPTransport()) as http_client:
+            assert http_client.get(server + "/ok").text == "ok\n"
