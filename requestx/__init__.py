@@ -29,9 +29,7 @@ from .sessions import Session, session
 from .sse import ServerSentEvent
 from .status_codes import codes
 
-# The httpx transports are imported on first use: `import requestx` must not
-# import httpx (requestx.transports imports httpx and httpx2, if installed).
-# They stay out of __all__, so that `from requestx import *` works without httpx.
+# The httpx transports (requestx.transports) are imported on first use.
 _LAZY = {"HTTPTransport": "transports", "AsyncHTTPTransport": "transports"}
 
 
@@ -52,6 +50,7 @@ def __dir__() -> list[str]:
 
 __all__ = [
     "__version__",
+    "AsyncHTTPTransport",
     "AsyncSession",
     "ConnectionError",
     "ConnectTimeout",
@@ -60,6 +59,7 @@ __all__ = [
     "HTTPDigestAuth",
     "HTTPError",
     "HTTPProxyAuth",
+    "HTTPTransport",
     "JSONDecodeError",
     "PreparedRequest",
     "ReadTimeout",

@@ -36,14 +36,26 @@ def test_import_requestx_does_not_import_httpx():
     code = (
         "import sys, requestx; "
         "assert 'httpx' not in sys.modules and 'httpx2' not in sys.modules; "
-        "requestx.HTTPTransport; assert 'requestx.transports' in sys.modules"
+        "assert 'requestx.transports' not in sys.modules; "
+        "requestx.HTTPTransport; requestx.AsyncHTTPTransport; "
+        "assert 'httpx' not in sys.modules and 'httpx2' not in sys.modules"
     )
     subprocess.run([sys.executable, "-c", code], check=True)
 
 
-def test_transports_are_transports_of_the_package(hx):
-    assert isinstance(requestx.HTTPTransport(), hx.BaseTransport)
-    assert isinstance(requestx.AsyncHTTPTransport(), hx.AsyncBaseTransport)
+def test_transports_are_of_neither_package_at_run_time(hx):
+    """httpx2-based SDKs refuse objects with httpx classes in their MRO (and
+    could refuse the reverse), so the transports derive from neither."""
+    for transport in (requestx.HTTPTransport(), requestx.AsyncHTTPTransport()):
+        roots = {cls.__module__.partition(".")[0] for cls in type(transport).__mro__}
+        assert not roots & {"httpx", "httpx2"}
+
+
+def test_star_import_brings_the_transports():
+    namespace: dict = {}
+    exec("from requestx import *", namespace)
+    assert namespace["HTTPTransport"] is requestx.HTTPTransport
+    assert namespace["AsyncHTTPTransport"] is requestx.AsyncHTTPTransport
 
 
 def test_response_is_the_package_s_own(hx, face, server):

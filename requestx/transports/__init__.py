@@ -12,7 +12,7 @@ encoded as the server sent it, and streams the body in both directions.
 
 Responses, byte streams and exceptions are those of the package the request
 came from (httpx or httpx2); neither is a dependency of requestx, and this
-package imports whichever are installed. See docs/httpx.md.
+package imports neither. See docs/httpx.md.
 
     _sync.py     HTTPTransport
     _async.py    AsyncHTTPTransport

@@ -12,14 +12,14 @@ Runs under asyncio (any loop, uvloop included) and under trio (_backends.py).
 
 from __future__ import annotations
 
-from typing import Any, Optional
+from typing import TYPE_CHECKING, Any, Optional
 
 from .. import _engine
 from ._backends import running_backend
 from ._errors import CONNECT_RETRY_CODES, httpx_error, transport_error
 from ._limits import AsyncLimit
 from ._options import transport_options
-from ._package import HttpxPackage, package_of, transport_bases
+from ._package import HttpxPackage, package_of
 from ._sync import _FLAG_LENGTH_CONFLICT, _RETRY_BACKOFF, _timeouts
 from ._wire import HTTP_VERSIONS, engine_url, header_lines, response_head
 
@@ -28,8 +28,19 @@ __all__ = ["AsyncHTTPTransport"]
 # No bound on the engine's side when httpx's limits set none.
 _UNBOUNDED = 1 << 30
 
+# Like HTTPTransport: derived from neither package at run time (see _sync.py).
+if TYPE_CHECKING:
+    import httpx
+    import httpx2
 
-class AsyncHTTPTransport(*transport_bases("AsyncBaseTransport")):  # type: ignore[misc]
+    class _TransportBase(httpx.AsyncBaseTransport, httpx2.AsyncBaseTransport):
+        pass
+
+else:
+    _TransportBase = object
+
+
+class AsyncHTTPTransport(_TransportBase):
     """``httpx.AsyncClient(transport=requestx.AsyncHTTPTransport())``.
 
     The arguments are those of ``httpx.AsyncHTTPTransport`` (see

@@ -3,21 +3,16 @@
 A transport serves httpx and its fork httpx2 alike. Whatever it hands back
 belongs to the package of the request it was given: the Response class, the
 byte-stream base class of the response body, and the exception classes. Both
-packages are optional; the transports' base classes are those of whichever
-are installed.
+packages are optional, and nothing here imports either: the package is found
+from the request's class.
 """
 
 from __future__ import annotations
 
-import importlib
-import importlib.util
 import sys
 from typing import Any
 
-__all__ = ["HttpxPackage", "package_of", "transport_bases"]
-
-# The packages known to share httpx's transport API, in order of preference.
-PACKAGES = ("httpx", "httpx2")
+__all__ = ["HttpxPackage", "package_of"]
 
 
 class HttpxPackage:
@@ -65,18 +60,3 @@ def package_of(request: Any) -> HttpxPackage:
             _by_request_type[type(request)] = package
             return package
     raise TypeError(f"expected an httpx or httpx2 Request, got {type(request).__name__}")
-
-
-def transport_bases(name: str) -> tuple[type, ...]:
-    """``name`` ("BaseTransport" or "AsyncBaseTransport") of every installed
-    package, so that a transport is an instance of each."""
-    bases = tuple(
-        getattr(importlib.import_module(package), name)
-        for package in PACKAGES
-        if package in sys.modules or importlib.util.find_spec(package) is not None
-    )
-    if not bases:
-        raise ImportError(
-            "requestx's httpx transports need httpx or httpx2: pip install httpx (or httpx2)"
-        )
-    return bases

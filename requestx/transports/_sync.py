@@ -11,13 +11,13 @@ to the server chunk by chunk.
 from __future__ import annotations
 
 import time
-from typing import Any, Optional
+from typing import TYPE_CHECKING, Any, Optional
 
 from .. import _engine
 from ._errors import CONNECT_RETRY_CODES, httpx_error, transport_error
 from ._limits import SyncLimit
 from ._options import transport_options
-from ._package import HttpxPackage, package_of, transport_bases
+from ._package import HttpxPackage, package_of
 from ._wire import HTTP_VERSIONS, engine_url, header_lines, response_head
 
 __all__ = ["HTTPTransport"]
@@ -25,8 +25,23 @@ __all__ = ["HTTPTransport"]
 _FLAG_LENGTH_CONFLICT = 2  # RX_FLAG_LENGTH_CONFLICT in requestx/_engine/transfer.h
 _RETRY_BACKOFF = 0.5  # seconds; httpcore's connect retries wait 0, 0.5, 1, 2, ...
 
+# At run time the transports derive from neither package's BaseTransport:
+# httpx's Client only calls the transport protocol (handle_request, close, the
+# context manager), and SDKs built on httpx2 refuse objects whose classes come
+# from httpx (anthropic's DefaultHttpxClient walks the MRO). Type checkers see
+# a subclass of both.
+if TYPE_CHECKING:
+    import httpx
+    import httpx2
 
-class HTTPTransport(*transport_bases("BaseTransport")):  # type: ignore[misc]
+    class _TransportBase(httpx.BaseTransport, httpx2.BaseTransport):
+        pass
+
+else:
+    _TransportBase = object
+
+
+class HTTPTransport(_TransportBase):
     """``httpx.Client(transport=requestx.HTTPTransport())``.
 
     The arguments are those of ``httpx.HTTPTransport``: ``verify`` (True,
