@@ -16,12 +16,11 @@ from typing import TYPE_CHECKING, Any, Optional
 
 from .. import _engine
 from ._backends import running_backend
-from ._errors import CONNECT_RETRY_CODES, httpx_error, transport_error
+from ._errors import connect_retry_delay, httpx_error, transport_error
 from ._limits import AsyncLimit
-from ._options import transport_options
-from ._package import HttpxPackage, package_of
-from ._sync import _FLAG_LENGTH_CONFLICT, _RETRY_BACKOFF, _timeouts
-from ._wire import HTTP_VERSIONS, engine_url, header_lines, response_head
+from ._options import ConfiguredTransport
+from ._package import HttpxPackage
+from ._wire import incoming, outgoing
 
 __all__ = ["AsyncHTTPTransport"]
 
@@ -40,41 +39,17 @@ else:
     _TransportBase = object
 
 
-class AsyncHTTPTransport(_TransportBase):
+class AsyncHTTPTransport(ConfiguredTransport, _TransportBase):
     """``httpx.AsyncClient(transport=requestx.AsyncHTTPTransport())``.
 
     The arguments are those of ``httpx.AsyncHTTPTransport`` (see
     HTTPTransport and docs/httpx.md).
     """
 
-    def __init__(
-        self,
-        verify: Any = True,
-        cert: Any = None,
-        trust_env: bool = True,
-        http1: bool = True,
-        http2: bool = False,
-        limits: Any = None,
-        proxy: Any = None,
-        uds: Optional[str] = None,
-        local_address: Optional[str] = None,
-        retries: int = 0,
-        socket_options: Any = None,
-    ) -> None:
-        options = transport_options(
-            verify, cert, trust_env, http1, http2, limits, proxy, uds, local_address,
-            retries, socket_options,
-        )  # fmt: skip
-        self._settings = options.settings
-        self._proxy = options.proxy_url
-        self._retries = options.retries
-        self._max = options.max_connections
-        self._limit = AsyncLimit(self._max) if self._max else None
-        self._http2 = options.http2
-        self._aclient = self._new_pool()
-
-    def _new_pool(self) -> Any:
-        return _engine.AsyncClient(self._max or _UNBOUNDED, 0, self._http2)
+    def _open(self) -> None:
+        size = self._max_connections
+        self._limit = AsyncLimit(size) if size else None
+        self._aclient = _engine.AsyncClient(size or _UNBOUNDED, 0, self._http2)
 
     async def __aenter__(self) -> AsyncHTTPTransport:
         return self
@@ -86,20 +61,13 @@ class AsyncHTTPTransport(_TransportBase):
         """Close the pool once the transfers in flight end; a later request
         opens a new one."""
         self._aclient.close()
-        self._aclient = self._new_pool()
+        self._open()
 
     async def handle_async_request(self, request: Any) -> Any:
-        package = package_of(request)
-        url, origin = engine_url(package, request)
-        try:
-            body = request.content or None
-            upload = None
-        except package.RequestNotRead:  # streamed: fed to the engine as it is produced
-            length = request.headers.get("Content-Length")
-            body = int(length) if length else -1
-            upload = request.stream
-        lines = header_lines(package, request, request.headers.raw, body is not None)
-        connect, read, pool = _timeouts(request.extensions.get("timeout"))
+        package, url, origin, body, length, lines, connect, read, pool = outgoing(request)
+        upload = None
+        if length is not None:  # streamed: fed to the engine as it is produced
+            body, upload = length, request.stream
         backend = running_backend()
         limit = self._limit
         if limit is not None and not limit.try_acquire():
@@ -115,20 +83,10 @@ class AsyncHTTPTransport(_TransportBase):
             if limit is not None:
                 limit.release()
             raise
-        status, version, raw_head, _, _, flags = result
-        reason, headers = response_head(raw_head)
-        body_stream = package.stream_class(AsyncResponseStream)(
+        stream = package.stream_class(AsyncResponseStream)(
             transfer, request, package, limit, backend
         )
-        if flags & _FLAG_LENGTH_CONFLICT:
-            await body_stream.aclose()
-            raise transport_error(
-                package, "RemoteProtocolError", "conflicting Content-Length headers", request
-            )
-        extensions = {"http_version": HTTP_VERSIONS.get(version, b"HTTP/1.1")}
-        if version < 20:
-            extensions["reason_phrase"] = reason
-        return package.Response(status, headers=headers, stream=body_stream, extensions=extensions)
+        return incoming(package, request, result, stream)
 
     async def _exchange(
         self,
@@ -143,8 +101,10 @@ class AsyncHTTPTransport(_TransportBase):
         connect: float,
         read: float,
     ) -> tuple[Any, tuple[Any, ...]]:
-        """Submit the request (again after connect failures, up to `retries`
-        times) and await its response headers: (transfer, engine result)."""
+        """Submit the request and await its response headers, again after a
+        failed connect (up to `retries` times; never with a streamed body,
+        which may be partly consumed): (transfer, engine result)."""
+        retries = 0 if upload is not None else self._retries
         attempt = 0
         while True:
             port, future = backend.submission()
@@ -159,23 +119,14 @@ class AsyncHTTPTransport(_TransportBase):
                 failed = None if producer is None else producer.error()
                 if failed is not None:
                     raise failed from None  # the body's own error
-                code, _, phase = exc.args
-                # a streamed body may be partly consumed already: it is not resent
-                retry = upload is None and attempt < self._retries
-                if retry and phase == 0 and code in CONNECT_RETRY_CODES:
-                    await backend.sleep(_RETRY_BACKOFF * (2 ** (attempt - 1)) if attempt else 0)
-                    attempt += 1
-                    continue
-                raise httpx_error(package, exc, request, self._proxy_kind(url)) from None
+                delay = connect_retry_delay(exc, attempt, retries)
+                if delay is None:
+                    raise httpx_error(package, exc, request, self._proxy_kind(url)) from None
             except BaseException:  # cancelled (asyncio or trio), interrupted
                 transfer.cancel()  # frees its connection at once
                 raise
-
-    def _proxy_kind(self, url: str) -> Optional[str]:
-        if not self._proxy:
-            return None
-        forward = url.startswith("http:") and self._proxy.startswith(("http:", "https:"))
-        return "forward" if forward else "tunnel"
+            await backend.sleep(delay)
+            attempt += 1
 
 
 class AsyncResponseStream:
@@ -231,6 +182,9 @@ class AsyncResponseStream:
 
     async def aclose(self) -> None:
         """Stop the transfer if it is still running (its connection is closed)."""
+        self._finish(True)
+
+    def discard(self) -> None:
         self._finish(True)
 
     def __del__(self) -> None:

@@ -26,29 +26,33 @@ from __future__ import annotations
 
 from typing import Any, Optional
 
-from ..exceptions import PHASE_CONNECT, PHASE_WAIT
+from ..exceptions import (  # libcurl's CURLcode values, named once for both faces
+    _ABORTED_BY_CALLBACK,
+    _BAD_CONTENT_ENCODING,
+    _COULDNT_CONNECT,
+    _COULDNT_RESOLVE_HOST,
+    _COULDNT_RESOLVE_PROXY,
+    _GOT_NOTHING,
+    _HTTP2,
+    _HTTP2_STREAM,
+    _OPERATION_TIMEDOUT,
+    _PARTIAL_FILE,
+    _PROXY,
+    _PROXY_CONNECT_CODES,
+    _PROXY_DROP_CODES,
+    _RECV_ERROR,
+    _SEND_ERROR,
+    _UNSUPPORTED_PROTOCOL,
+    _URL_MALFORMAT,
+    _WRITE_ERROR,
+    PHASE_CONNECT,
+    PHASE_WAIT,
+)
 from ._package import HttpxPackage
 
-__all__ = ["httpx_error", "transport_error", "CONNECT_RETRY_CODES"]
+__all__ = ["httpx_error", "transport_error", "connect_retry_delay"]
 
-# libcurl's CURLcode values (curl/curl.h) with a mapping of their own.
-_UNSUPPORTED_PROTOCOL = 1
-_URL_MALFORMAT = 3
-_COULDNT_RESOLVE_PROXY = 5
-_COULDNT_RESOLVE_HOST = 6
-_COULDNT_CONNECT = 7
-_WEIRD_SERVER_REPLY = 8
-_HTTP2 = 16
-_PARTIAL_FILE = 18
-_WRITE_ERROR = 23
-_OPERATION_TIMEDOUT = 28
-_ABORTED_BY_CALLBACK = 42
-_GOT_NOTHING = 52
-_SEND_ERROR = 55
-_RECV_ERROR = 56
-_BAD_CONTENT_ENCODING = 61
-_HTTP2_STREAM = 92
-_PROXY = 97
+_WEIRD_SERVER_REPLY = 8  # a status line that is not HTTP
 
 # CURLcode -> exception name; a tuple is indexed by the phase the transfer
 # had reached (connect, request sent / waiting, body). Codes not listed are
@@ -79,15 +83,19 @@ _CURL_ERRORS: dict[int, Any] = {
 }
 _DEFAULT = ("ConnectError", "ReadError", "ReadError")
 
-# Before a connection exists, these mean the proxy (not the origin) failed.
-_PROXY_CONNECT_CODES = frozenset(
-    {_COULDNT_CONNECT, _COULDNT_RESOLVE_HOST, _GOT_NOTHING, _RECV_ERROR, _SEND_ERROR}
-)
-# An HTTP proxy forwarding a plain-http request that drops it before answering.
-_PROXY_DROP_CODES = frozenset({_GOT_NOTHING, _RECV_ERROR, _SEND_ERROR})
+# Connect-phase failures that `retries=` retries (nothing was sent yet), and
+# how long to wait first: 0, 0.5, 1, 2, ... seconds, as httpcore does.
+_CONNECT_RETRY_CODES = frozenset({_COULDNT_RESOLVE_HOST, _COULDNT_CONNECT, _OPERATION_TIMEDOUT})
+_RETRY_BACKOFF = 0.5
 
-# Connect-phase failures that `retries=` retries (nothing was sent yet).
-CONNECT_RETRY_CODES = frozenset({_COULDNT_RESOLVE_HOST, _COULDNT_CONNECT, _OPERATION_TIMEDOUT})
+
+def connect_retry_delay(error: BaseException, attempt: int, retries: int) -> Optional[float]:
+    """Seconds to wait before retrying after the engine's ``error`` on the
+    ``attempt``-th retry (0 first), or None when it is not to be retried."""
+    code, _, phase = error.args
+    if attempt >= retries or phase != PHASE_CONNECT or code not in _CONNECT_RETRY_CODES:
+        return None
+    return _RETRY_BACKOFF * 2 ** (attempt - 1) if attempt else 0.0
 
 
 def httpx_error(

@@ -2,10 +2,11 @@
 
 httpx's ``HTTPTransport(verify, cert, trust_env, http1, http2, limits, proxy,
 uds, local_address, retries, socket_options)`` describes a connection pool.
-:class:`TransportOptions` checks those arguments once, when the transport is
-made, and keeps the one engine settings tuple they amount to. Settings tuples
-are shared between transports with equal options, and the engine skips
-re-applying its options when it is handed the same tuple object again.
+:class:`ConfiguredTransport`, the base of both requestx transports, takes
+those arguments, checks them once, and keeps the one engine settings tuple
+they amount to. Settings tuples are shared between transports with equal
+options, and the engine skips re-applying its options when it is handed the
+same tuple object again.
 
 What libcurl cannot take from httpx is decided here, in one place:
 
@@ -30,12 +31,12 @@ import hashlib
 import os
 import ssl
 import tempfile
-from typing import Any, NamedTuple, Optional
+from typing import Any, Optional
 from urllib.parse import quote, urlsplit
 
 from .. import _engine
 
-__all__ = ["TransportOptions", "DEFAULT_MAX_CONNECTIONS"]
+__all__ = ["ConfiguredTransport", "DEFAULT_MAX_CONNECTIONS"]
 
 # httpx's DEFAULT_LIMITS allow 100 connections.
 DEFAULT_MAX_CONNECTIONS = 100
@@ -44,61 +45,70 @@ DEFAULT_MAX_CONNECTIONS = 100
 _PROXY_SCHEMES = ("http", "https", "socks4", "socks4a", "socks5", "socks5h")
 
 
-class TransportOptions(NamedTuple):
-    """What a transport was configured with, ready for the engine."""
+class ConfiguredTransport:
+    """httpx's transport constructor, shared by HTTPTransport and
+    AsyncHTTPTransport; ``_open()`` then makes the subclass's pool."""
 
-    settings: tuple[Any, ...]  # the engine's settings tuple (see sessions._build_settings)
-    proxy_url: str  # "" when there is no proxy
-    max_connections: Optional[int]  # None: no limit
-    retries: int
-    http2: bool
+    def __init__(
+        self,
+        verify: Any = True,
+        cert: Any = None,
+        trust_env: bool = True,
+        http1: bool = True,
+        http2: bool = False,
+        limits: Any = None,
+        proxy: Any = None,
+        uds: Optional[str] = None,
+        local_address: Optional[str] = None,
+        retries: int = 0,
+        socket_options: Any = None,
+    ) -> None:
+        if socket_options:
+            raise ValueError(
+                "socket_options are not supported by requestx's transports: libcurl opens "
+                "the sockets (with TCP_NODELAY)"
+            )
+        if not (http1 or http2):
+            raise ValueError("At least one of http1 or http2 must be enabled.")
+        if http2 and "http2" not in _engine.features():
+            raise RuntimeError("this libcurl was built without HTTP/2 support (nghttp2)")
+        if isinstance(retries, bool) or not isinstance(retries, int) or retries < 0:
+            raise ValueError(f"retries must be an int >= 0, not {retries!r}")
+        max_connections = DEFAULT_MAX_CONNECTIONS
+        if limits is not None:
+            max_connections = limits.max_connections
+            if max_connections is not None and max_connections < 1:
+                raise ValueError("limits.max_connections must be at least 1 (or None)")
+        if not http1:
+            version = _engine.HTTP_VERSION_2_PRIOR_KNOWLEDGE  # h2c over http, h2 via ALPN
+        elif http2:
+            version = _engine.HTTP_VERSION_2  # h2 via ALPN over TLS, HTTP/1.1 otherwise
+        else:
+            version = _engine.HTTP_VERSION_1_1
+        verify_flag, ca_info, ca_path = _verification(verify, trust_env)
+        cert_file, key_file = _client_certificate(cert)
+        self._proxy = _proxy_url(proxy)  # "" when there is none
+        interface = f"host!{local_address}" if local_address else None
+        key = (
+            version, verify_flag, ca_info, ca_path, cert_file, key_file, self._proxy,
+            interface, uds or None,
+        )  # fmt: skip
+        self._settings = _settings(key)
+        self._retries = retries
+        self._max_connections: Optional[int] = max_connections  # None: no limit
+        self._http2 = bool(http2)
+        self._open()
 
+    def _open(self) -> None:
+        raise NotImplementedError
 
-def transport_options(
-    verify: Any = True,
-    cert: Any = None,
-    trust_env: bool = True,
-    http1: bool = True,
-    http2: bool = False,
-    limits: Any = None,
-    proxy: Any = None,
-    uds: Optional[str] = None,
-    local_address: Optional[str] = None,
-    retries: int = 0,
-    socket_options: Any = None,
-) -> TransportOptions:
-    """Check httpx's transport arguments and build the engine settings once."""
-    if socket_options:
-        raise ValueError(
-            "socket_options are not supported by requestx's transports: libcurl opens "
-            "the sockets (with TCP_NODELAY)"
-        )
-    if not (http1 or http2):
-        raise ValueError("At least one of http1 or http2 must be enabled.")
-    if http2 and "http2" not in _engine.features():
-        raise RuntimeError("this libcurl was built without HTTP/2 support (nghttp2)")
-    if isinstance(retries, bool) or not isinstance(retries, int) or retries < 0:
-        raise ValueError(f"retries must be an int >= 0, not {retries!r}")
-    max_connections = DEFAULT_MAX_CONNECTIONS
-    if limits is not None:
-        max_connections = limits.max_connections
-        if max_connections is not None and max_connections < 1:
-            raise ValueError("limits.max_connections must be at least 1 (or None)")
-    if not http1:
-        version = _engine.HTTP_VERSION_2_PRIOR_KNOWLEDGE  # h2c over http, h2 via ALPN over TLS
-    elif http2:
-        version = _engine.HTTP_VERSION_2  # h2 via ALPN over TLS, HTTP/1.1 otherwise
-    else:
-        version = _engine.HTTP_VERSION_1_1
-    verify_flag, ca_info, ca_path = _verification(verify, trust_env)
-    cert_file, key_file = _client_certificate(cert)
-    proxy_url = _proxy_url(proxy)
-    interface = f"host!{local_address}" if local_address else None
-    key = (
-        version, verify_flag, ca_info, ca_path, cert_file, key_file, proxy_url,
-        interface, uds or None,
-    )  # fmt: skip
-    return TransportOptions(_settings(key), proxy_url, max_connections, retries, bool(http2))
+    def _proxy_kind(self, url: str) -> Optional[str]:
+        """How a request to ``url`` uses the proxy: None, "forward" (an http
+        URL sent to an HTTP proxy) or "tunnel" (see _errors.httpx_error)."""
+        if not self._proxy:
+            return None
+        forward = url.startswith("http:") and self._proxy.startswith(("http:", "https:"))
+        return "forward" if forward else "tunnel"
 
 
 @functools.lru_cache(maxsize=64)

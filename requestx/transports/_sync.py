@@ -14,16 +14,13 @@ import time
 from typing import TYPE_CHECKING, Any, Optional
 
 from .. import _engine
-from ._errors import CONNECT_RETRY_CODES, httpx_error, transport_error
+from ._errors import connect_retry_delay, httpx_error, transport_error
 from ._limits import SyncLimit
-from ._options import transport_options
-from ._package import HttpxPackage, package_of
-from ._wire import HTTP_VERSIONS, engine_url, header_lines, response_head
+from ._options import ConfiguredTransport
+from ._package import HttpxPackage
+from ._wire import incoming, outgoing
 
 __all__ = ["HTTPTransport"]
-
-_FLAG_LENGTH_CONFLICT = 2  # RX_FLAG_LENGTH_CONFLICT in requestx/_engine/transfer.h
-_RETRY_BACKOFF = 0.5  # seconds; httpcore's connect retries wait 0, 0.5, 1, 2, ...
 
 # At run time the transports derive from neither package's BaseTransport:
 # httpx's Client only calls the transport protocol (handle_request, close, the
@@ -41,7 +38,7 @@ else:
     _TransportBase = object
 
 
-class HTTPTransport(_TransportBase):
+class HTTPTransport(ConfiguredTransport, _TransportBase):
     """``httpx.Client(transport=requestx.HTTPTransport())``.
 
     The arguments are those of ``httpx.HTTPTransport``: ``verify`` (True,
@@ -51,28 +48,9 @@ class HTTPTransport(_TransportBase):
     (refused: libcurl opens the sockets). See docs/httpx.md.
     """
 
-    def __init__(
-        self,
-        verify: Any = True,
-        cert: Any = None,
-        trust_env: bool = True,
-        http1: bool = True,
-        http2: bool = False,
-        limits: Any = None,
-        proxy: Any = None,
-        uds: Optional[str] = None,
-        local_address: Optional[str] = None,
-        retries: int = 0,
-        socket_options: Any = None,
-    ) -> None:
-        options = transport_options(
-            verify, cert, trust_env, http1, http2, limits, proxy, uds, local_address,
-            retries, socket_options,
-        )  # fmt: skip
-        self._settings = options.settings
-        self._proxy = options.proxy_url
-        self._retries = options.retries
-        self._limit = SyncLimit(options.max_connections) if options.max_connections else None
+    def _open(self) -> None:
+        size = self._max_connections
+        self._limit = SyncLimit(size) if size else None
         self._client = _engine.Client()
 
     def __enter__(self) -> HTTPTransport:
@@ -86,11 +64,9 @@ class HTTPTransport(_TransportBase):
         self._client.close()
 
     def handle_request(self, request: Any) -> Any:
-        package = package_of(request)
-        url, _ = engine_url(package, request)
-        body = _request_body(package, request)
-        lines = header_lines(package, request, request.headers.raw, body is not None)
-        connect, read, pool = _timeouts(request.extensions.get("timeout"))
+        package, url, _, body, length, lines, connect, read, pool = outgoing(request)
+        if length is not None:
+            body = (iter(request.stream), length)  # fed as libcurl takes it
         limit = self._limit
         if limit is not None and not limit.acquire(pool):
             raise transport_error(
@@ -102,18 +78,8 @@ class HTTPTransport(_TransportBase):
             if limit is not None:
                 limit.release()
             raise
-        status, version, raw_head, stream, _, flags = result
-        reason, headers = response_head(raw_head)
-        body_stream = package.stream_class(ResponseStream)(stream, request, package, limit)
-        if flags & _FLAG_LENGTH_CONFLICT:
-            body_stream.close()
-            raise transport_error(
-                package, "RemoteProtocolError", "conflicting Content-Length headers", request
-            )
-        extensions = {"http_version": HTTP_VERSIONS.get(version, b"HTTP/1.1")}
-        if version < 20:
-            extensions["reason_phrase"] = reason
-        return package.Response(status, headers=headers, stream=body_stream, extensions=extensions)
+        stream = package.stream_class(ResponseStream)(result[3], request, package, limit)
+        return incoming(package, request, result, stream)
 
     def _perform(
         self,
@@ -125,7 +91,8 @@ class HTTPTransport(_TransportBase):
         connect: float,
         read: float,
     ) -> tuple[Any, ...]:
-        retries = self._retries
+        """One exchange up to its response headers (again after a failed
+        connect, up to `retries` times)."""
         attempt = 0
         while True:
             try:
@@ -133,37 +100,11 @@ class HTTPTransport(_TransportBase):
                     request.method, url, lines, body, connect, read, self._settings, True
                 )
             except _engine.TransferError as exc:
-                code, _, phase = exc.args
-                if attempt < retries and phase == 0 and code in CONNECT_RETRY_CODES:
-                    time.sleep(_RETRY_BACKOFF * (2 ** (attempt - 1)) if attempt else 0)
-                    attempt += 1
-                    continue
-                raise httpx_error(package, exc, request, self._proxy_kind(url)) from None
-
-    def _proxy_kind(self, url: str) -> Optional[str]:
-        if not self._proxy:
-            return None
-        forward = url.startswith("http:") and self._proxy.startswith(("http:", "https:"))
-        return "forward" if forward else "tunnel"
-
-
-def _request_body(package: HttpxPackage, request: Any) -> Any:
-    """bytes, None, or (iterator of bytes, length or -1) for a streamed body."""
-    try:
-        content = request.content
-    except package.RequestNotRead:  # a streamed body
-        length = request.headers.get("Content-Length")
-        return (iter(request.stream), int(length) if length else -1)
-    return content or None
-
-
-def _timeouts(timeout: Any) -> tuple[float, float, Optional[float]]:
-    """(connect, read, pool) from httpx's timeout extension; 0: no limit."""
-    if not timeout:
-        return 0.0, 0.0, None
-    connect = timeout.get("connect")
-    read = timeout.get("read")
-    return connect or 0.0, read or 0.0, timeout.get("pool")
+                delay = connect_retry_delay(exc, attempt, self._retries)
+                if delay is None:
+                    raise httpx_error(package, exc, request, self._proxy_kind(url)) from None
+            time.sleep(delay)
+            attempt += 1
 
 
 class ResponseStream:
@@ -195,12 +136,15 @@ class ResponseStream:
             stream = self._stream
 
     def close(self) -> None:
+        """Stop the transfer if it is still running (its connection is closed)."""
         stream = self._stream
         if stream is not None:
             self._stream = None
             stream.close()
             if self._limit is not None:
                 self._limit.release()
+
+    discard = close
 
     def __del__(self) -> None:
         if self._stream is not None:

@@ -13,12 +13,56 @@ from __future__ import annotations
 from typing import Any, Optional
 
 from ._errors import transport_error
-from ._package import HttpxPackage
+from ._package import HttpxPackage, package_of
 
-__all__ = ["engine_url", "header_lines", "response_head", "HTTP_VERSIONS"]
+__all__ = ["outgoing", "incoming", "engine_url", "header_lines", "response_head"]
 
 # The engine's version numbers as httpx's "http_version" extension.
 HTTP_VERSIONS = {10: b"HTTP/1.0", 11: b"HTTP/1.1", 20: b"HTTP/2", 30: b"HTTP/3"}
+
+_FLAG_LENGTH_CONFLICT = 2  # RX_FLAG_LENGTH_CONFLICT in requestx/_engine/transfer.h
+
+
+def outgoing(request: Any) -> tuple[Any, ...]:
+    """Everything the engine needs of an httpx request, as
+    (package, url, origin, body, streamed length, header lines, connect, read, pool):
+    body is bytes or None; the streamed length is None when the body is not
+    streamed (request.stream), else its Content-Length or -1 (chunked); the
+    timeouts are seconds, 0 (connect, read) or None (pool) for no limit."""
+    package = package_of(request)
+    url, origin = engine_url(package, request)
+    length = None
+    try:
+        body = request.content or None
+    except package.RequestNotRead:  # streamed
+        body = None
+        declared = request.headers.get("Content-Length")
+        length = int(declared) if declared else -1
+    lines = header_lines(
+        package, request, request.headers.raw, body is not None or length is not None
+    )
+    timeout = request.extensions.get("timeout")
+    if not timeout:
+        return package, url, origin, body, length, lines, 0.0, 0.0, None
+    connect = timeout.get("connect") or 0.0
+    read = timeout.get("read") or 0.0
+    return package, url, origin, body, length, lines, connect, read, timeout.get("pool")
+
+
+def incoming(package: HttpxPackage, request: Any, result: tuple[Any, ...], stream: Any) -> Any:
+    """The package's Response for the engine's ``result``, its body ``stream``."""
+    status, version, raw_head, _, _, flags = result
+    if flags & _FLAG_LENGTH_CONFLICT:
+        stream.discard()
+        raise transport_error(
+            package, "RemoteProtocolError", "conflicting Content-Length headers", request
+        )
+    reason, headers = response_head(raw_head)
+    extensions = {"http_version": HTTP_VERSIONS.get(version, b"HTTP/1.1")}
+    if version < 20:
+        extensions["reason_phrase"] = reason  # HTTP/2 has none
+    return package.Response(status, headers=headers, stream=stream, extensions=extensions)
+
 
 _origins: dict[tuple[bytes, bytes, Optional[int]], tuple[str, str]] = {}
 _lines: dict[tuple[Any, ...], tuple[bytes, ...]] = {}
