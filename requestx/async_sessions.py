@@ -61,15 +61,18 @@ def _start_upload(transfer: Any, body: Any) -> asyncio.Task[None]:
     return task
 
 
-async def _upload(transfer: Any, body: Any) -> None:
-    loop = asyncio.get_running_loop()
+async def _upload(transfer: Any, body: Any, new_future: Any = None) -> None:
+    # new_future: what makes the waiters (the httpx transport's trio backend
+    # passes its own); by default the running asyncio loop's futures
+    if new_future is None:
+        new_future = asyncio.get_running_loop().create_future
     try:
         async for chunk in astream_chunks(body):
             if not chunk:
                 continue
             state = transfer.feed(chunk)
             if state == _FEED_WAIT:
-                waiter = loop.create_future()
+                waiter = new_future()
                 if transfer.wait_upload(waiter):
                     await waiter
             elif state == _FEED_OVER:

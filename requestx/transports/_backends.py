@@ -22,11 +22,9 @@ import sys
 import weakref
 from typing import Any, Optional
 
-from ..async_sessions import _port, _start_upload
+from ..async_sessions import _port, _start_upload, _upload
 
 __all__ = ["running_backend"]
-
-_FEED_WAIT, _FEED_OVER = 1, 2  # AsyncTransfer.feed(): 0 means go on
 
 
 class AsyncioBackend:
@@ -126,6 +124,9 @@ class TrioFuture:
             raise
         return self.result()
 
+    def __await__(self) -> Any:
+        return self.wait().__await__()
+
 
 class TrioBackend:
     """Waiting inside a trio run."""
@@ -191,23 +192,11 @@ class TrioUpload:
 
     async def run(self, backend: TrioBackend, transfer: Any, body: Any) -> None:
         try:
-            async for chunk in body:
-                if not chunk:
-                    continue
-                state = transfer.feed(chunk)
-                if state == _FEED_WAIT:
-                    waiter = backend.future()
-                    if transfer.wait_upload(waiter):
-                        await waiter.wait()
-                elif state == _FEED_OVER:
-                    return  # answered early, failed or cancelled
-            transfer.feed(b"")
+            await _upload(transfer, body, backend.future)  # cancels the transfer on failure
         except backend._trio.Cancelled:
-            transfer.cancel()
             raise
         except BaseException as exc:  # noqa: BLE001 - handed to the request
             self._error = exc
-            transfer.cancel()  # the request fails with the body's own exception
 
 
 _trio_backend: Optional[TrioBackend] = None
