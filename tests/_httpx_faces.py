@@ -12,9 +12,13 @@ own transport, for differential tests.
 from __future__ import annotations
 
 import asyncio
+import os
+import shutil
 from typing import Any
 
 import pytest
+from servers.httpx_fakes import HttpxFaultServer
+from servers.nginx import NginxH2
 
 import requestx
 
@@ -31,9 +35,27 @@ def _face(request):
     return request.param
 
 
-# Imported by the test modules under these names; the fixtures are "hx" and "face".
+def _server():
+    """The fault server with the httpx tests' endpoints, one per test module."""
+    with HttpxFaultServer() as server:
+        yield server
+    assert not server.handler_errors
+
+
+def _nginx(tls_materials):
+    """nginx speaking HTTP/2 (h2 over TLS, h2c), skipped where it is missing."""
+    if shutil.which("nginx") is None and not os.path.exists("/usr/sbin/nginx"):
+        pytest.skip("nginx is not installed (make test installs nginx-light)")
+    with NginxH2(tls_materials.server_pem) as server:
+        yield server
+
+
+# Imported by the test modules under these names; the fixtures are "hx",
+# "face", "server" and "nginx".
 hx_fixture = pytest.fixture(params=PACKAGES, name="hx")(_package)
 face_fixture = pytest.fixture(params=FACES, name="face")(_face)
+server_fixture = pytest.fixture(scope="module", name="server")(_server)
+nginx_fixture = pytest.fixture(scope="module", name="nginx")(_nginx)
 
 
 def transport_for(face: str, **options: Any) -> Any:

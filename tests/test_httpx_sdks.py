@@ -12,18 +12,12 @@ import json
 
 import pytest
 from _helpers import token
-from servers.httpx_fakes import STREAM_TOKENS, HttpxFaultServer
+from _httpx_faces import server_fixture  # noqa: F401
+from servers.httpx_fakes import STREAM_TOKENS
 
 import requestx
 
 pytestmark = pytest.mark.requestx_only
-
-
-@pytest.fixture(scope="module")
-def server():
-    with HttpxFaultServer() as s:
-        yield s
-    assert not s.handler_errors
 
 
 def _httpx_of(sdk):

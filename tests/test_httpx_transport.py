@@ -11,20 +11,12 @@ import sys
 
 import pytest
 from _helpers import parse_wire, token
-from _httpx_faces import face_fixture, hx_fixture, send, send_default  # noqa: F401
+from _httpx_faces import face_fixture, hx_fixture, send, send_default, server_fixture  # noqa: F401
 from servers.fault import MULTI_VALUES, compressed_payload
-from servers.httpx_fakes import HttpxFaultServer
 
 import requestx
 
 pytestmark = pytest.mark.requestx_only
-
-
-@pytest.fixture(scope="module")
-def server():
-    with HttpxFaultServer() as s:
-        yield s
-    assert not s.handler_errors
 
 
 # ---------------------------------------------------------------------------

@@ -10,20 +10,12 @@ import asyncio
 import time
 
 import pytest
-from _httpx_faces import face_fixture, hx_fixture, raised, send  # noqa: F401
-from servers.httpx_fakes import HttpxFaultServer
+from _httpx_faces import face_fixture, hx_fixture, raised, send, server_fixture  # noqa: F401
 from servers.proxy import ProxyServer
 
 import requestx
 
 pytestmark = pytest.mark.requestx_only
-
-
-@pytest.fixture(scope="module")
-def server():
-    with HttpxFaultServer() as s:
-        yield s
-    assert not s.handler_errors
 
 
 def _check(exc, hx, expected):

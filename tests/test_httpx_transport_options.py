@@ -7,8 +7,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
-import shutil
 import socket
 import ssl
 import threading
@@ -16,10 +14,16 @@ import time
 
 import pytest
 from _helpers import parse_wire
-from _httpx_faces import face_fixture, hx_fixture, raised, send  # noqa: F401
+from _httpx_faces import (  # noqa: F401 - fixtures
+    face_fixture,
+    hx_fixture,
+    nginx_fixture,
+    raised,
+    send,
+    server_fixture,
+)
 from servers.fault import refused_port
-from servers.httpx_fakes import HttpxFaultServer, UnixSocketServer
-from servers.nginx import NginxH2
+from servers.httpx_fakes import UnixSocketServer
 from servers.proxy import ProxyServer
 
 import requestx
@@ -27,13 +31,6 @@ import requestx
 pytestmark = pytest.mark.requestx_only
 
 ORIGIN_NAME = "origin.requestx.test"  # only the proxy can resolve it
-
-
-@pytest.fixture(scope="module")
-def server():
-    with HttpxFaultServer() as s:
-        yield s
-    assert not s.handler_errors
 
 
 @pytest.fixture(autouse=True)
@@ -152,19 +149,7 @@ def test_encrypted_client_key_is_refused(tls_materials):
 # HTTP versions
 # ---------------------------------------------------------------------------
 
-needs_nginx = pytest.mark.skipif(
-    shutil.which("nginx") is None and not os.path.exists("/usr/sbin/nginx"),
-    reason="nginx is not installed (make test installs nginx-light)",
-)
 
-
-@pytest.fixture(scope="module")
-def nginx(tls_materials):
-    with NginxH2(tls_materials.server_pem) as server:
-        yield server
-
-
-@needs_nginx
 def test_http2_over_tls(hx, face, nginx, tls_materials):
     options = {"http2": True, "verify": tls_materials.ca_file}
     r = send(hx, face, "GET", nginx.tls_url + "/", transport=options)
@@ -175,20 +160,17 @@ def test_http2_over_tls(hx, face, nginx, tls_materials):
     assert r.reason_phrase == "OK"  # httpx's own phrase for the status
 
 
-@needs_nginx
 def test_http1_only_by_default(hx, face, nginx, tls_materials):
     r = send(hx, face, "GET", nginx.tls_url + "/", transport={"verify": tls_materials.ca_file})
     assert r.http_version == "HTTP/1.1"
 
 
-@needs_nginx
 def test_h2c_with_http1_off(hx, face, nginx):
     r = send(hx, face, "GET", nginx.plain_url + "/", transport={"http1": False, "http2": True})
     assert r.text == "h2c ok"
     assert r.http_version == "HTTP/2"
 
 
-@needs_nginx
 def test_http2_requests_share_one_connection(hx, nginx, tls_materials):
     async def go():
         transport = requestx.AsyncHTTPTransport(http2=True, verify=tls_materials.ca_file)

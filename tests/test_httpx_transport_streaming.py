@@ -11,7 +11,7 @@ import threading
 
 import pytest
 from _helpers import token, wait_until
-from _httpx_faces import face_fixture, hx_fixture, send  # noqa: F401
+from _httpx_faces import face_fixture, hx_fixture, send, server_fixture  # noqa: F401
 from servers.fault import SLOW_FIRST, SLOW_SECOND, big_body
 from servers.httpx_fakes import HttpxFaultServer, UploadProbeServer
 from servers.quick_http import QuickHTTPServer
@@ -19,13 +19,6 @@ from servers.quick_http import QuickHTTPServer
 import requestx
 
 pytestmark = pytest.mark.requestx_only
-
-
-@pytest.fixture(scope="module")
-def server():
-    with HttpxFaultServer() as s:
-        yield s
-    assert not s.handler_errors
 
 
 # ---------------------------------------------------------------------------

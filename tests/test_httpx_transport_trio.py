@@ -8,7 +8,7 @@ import time
 
 import pytest
 from _helpers import parse_wire, token, wait_until
-from _httpx_faces import hx_fixture  # noqa: F401
+from _httpx_faces import hx_fixture, server_fixture  # noqa: F401
 from servers.fault import SLOW_FIRST, SLOW_SECOND
 from servers.httpx_fakes import HttpxFaultServer, UploadProbeServer
 
@@ -17,13 +17,6 @@ import requestx
 trio = pytest.importorskip("trio")
 
 pytestmark = pytest.mark.requestx_only
-
-
-@pytest.fixture(scope="module")
-def server():
-    with HttpxFaultServer() as s:
-        yield s
-    assert not s.handler_errors
 
 
 def client(hx, **options):
