@@ -31,6 +31,12 @@ def median(runs: list, key: str):
     return statistics.median(values) if values else None
 
 
+def spread(runs: list):
+    """Fastest ÷ slowest of the rounds (req/s), or None with fewer than two."""
+    values = [r["rps"] for r in runs]
+    return max(values) / min(values) if len(values) > 1 else None
+
+
 def fmt_num(value, digits: int = 0) -> str:
     return "–" if value is None else f"{value:,.{digits}f}"
 
@@ -149,7 +155,26 @@ class Report:
                     cells.append(f"{fmt_num(rps[client])} ({fmt_ratio(ratio)})")
             self.add(f"| {s['key']}: {s['title']} | " + " | ".join(cells) + " |")
         self.add("", "![requestx ÷ each client](summary.png)", "", self._wins_and_losses(), "")
+        self.add(self._noise(), "")
         self.charts.summary(self.scenarios, clients)
+
+    def _noise(self) -> str:
+        """How far the rounds of one client in one scenario lie apart."""
+        spreads = [
+            spread(runs)
+            for s in self.scenarios
+            for client, runs in s["runs"].items()
+            if len(runs) > 1 and client != s["limit_tool"]
+        ]
+        if not spreads:
+            return "One round per client: no measure of the noise (use the full run)."
+        typical = fmt_ratio(statistics.median(spreads))
+        return (
+            f"Noise: the rounds of one client in one scenario differ by {typical} "
+            f"(fastest ÷ slowest, median over all clients and scenarios; at most "
+            f"{fmt_ratio(max(spreads))}; the 'spread' column of each table).  Ratios between "
+            "clients closer than that are within the noise of this run."
+        )
 
     def _wins_and_losses(self) -> str:
         losses = []
@@ -176,8 +201,8 @@ class Report:
             self.add(f"### {s['key']}: {s['title']}", "", f"![{s['key']}]({s['key']}.png)", "")
             self.add(
                 "| client | req/s | requestx ÷ client | p50 µs | p95 µs | p99 µs "
-                "| CPU s/1k req | peak RSS MB | runs (req/s) |",
-                "|---|---:|---:|---:|---:|---:|---:|---:|---|",
+                "| CPU s/1k req | peak RSS MB | spread | runs (req/s) |",
+                "|---|---:|---:|---:|---:|---:|---:|---:|---:|---|",
             )
             for client in sorted(rps, key=rps.get, reverse=True):
                 runs = s["runs"][client]
@@ -190,11 +215,12 @@ class Report:
                     f"| {fmt_num(median(runs, 'p99_us'))} "
                     f"| {fmt_num(median(runs, 'cpu_s_per_1k'), 3)} "
                     f"| {fmt_num(median(runs, 'peak_rss_mb'), 1)} "
+                    f"| {fmt_ratio(spread(runs))} "
                     f"| {', '.join(fmt_num(r['rps']) for r in runs)} |"
                 )
             for client, reason in {**s["skipped"], **s["errors"]}.items():
                 label = "failed" if client in s["errors"] else "not run"
-                self.add(f"| {client} | {label}: {reason} | | | | | | | |")
+                self.add(f"| {client} | {label}: {reason} | | | | | | | | |")
             if s["mode"] == "gather":
                 self.add(
                     "",
