@@ -47,8 +47,8 @@ def parse_args(argv=None):
     parser.add_argument("--quick", action="store_true", help="1 short round (under 3 minutes)")
     parser.add_argument("--clients", default="", help="comma-separated peers (default: all)")
     parser.add_argument("--scenarios", default="", help="comma-separated scenario keys")
-    parser.add_argument("--rounds", type=int, default=3, help="rounds; the median is reported")
-    parser.add_argument("--seconds", type=float, default=2.0, help="timed part of one run")
+    parser.add_argument("--rounds", type=int, default=5, help="rounds; the median is reported")
+    parser.add_argument("--seconds", type=float, default=1.5, help="timed part of one run")
     parser.add_argument("--pin", choices=("split", "same", "none"), default="split")
     parser.add_argument("--output", type=Path, help="results directory")
     args = parser.parse_args(argv)
@@ -94,6 +94,7 @@ class Runner:
 
     def __init__(self, status: dict, nginx: NginxServer, stream: StreamServer, args) -> None:
         self.status, self.nginx, self.stream, self.args = status, nginx, stream, args
+        self.loads: list = []  # the 1-minute load average as each scenario starts
 
     def worker(self, client: str, task: dict, timeout: float) -> dict:
         """One measurement in a fresh process of the client's interpreter."""
@@ -149,6 +150,7 @@ class Runner:
         return runs, skipped
 
     def run_scenario(self, scenario: Scenario) -> dict:
+        self.loads.append(load_average())
         clients, skipped = self.clients_for(scenario)
         members = clients + ([scenario.limit_tool] if scenario.limit_tool else [])
         runs = {member: [] for member in members}
@@ -201,6 +203,7 @@ class Runner:
         return limits.curl(self.nginx.url("/upload"), upload=self.nginx.body_path("1g"))
 
     def run_stream(self, stream: Stream) -> dict:
+        self.loads.append(load_average())
         members = [f"{client} {api}" for client, api in stream.clients]
         members = [m for m in members if m.split()[0] in self.args.clients]
         skipped = {
@@ -272,6 +275,7 @@ def run(args) -> int:
         results = [runner.run_scenario(s) for s in scenarios]
         stream_results = [runner.run_stream(s) for s in streams]
     meta["load_after"] = load_average()
+    meta["load_during"] = [min(runner.loads, default=0), max(runner.loads, default=0)]
     meta["duration_s"] = round(time.monotonic() - started, 1)
     meta["peers"] = {
         name: {k: v for k, v in info.items() if k != "python"} for name, info in status.items()

@@ -83,8 +83,9 @@ class Report:
             f"{m['warmup']:g} s of warm-up and {m['seconds']:g} s timed; {m['rounds']} round(s), "
             "clients in rotating order, the median is reported.  Every response's status "
             "and body length are checked.",
-            f"- Load average (1 min) before the run {m['load_before']}, after "
-            f"{m['load_after']}{self._load_note()}.",
+            f"- Load average (1 min) before the run {m['load_before']}, during "
+            f"{m['load_during'][0]}–{m['load_during'][1]}, after {m['load_after']}"
+            f"{self._load_note()}.",
             "- Ratios are requestx ÷ client: above 1 requestx is faster, below 1 the "
             "client beats requestx.  CPU s/1k req: user+system CPU seconds of the client "
             "process (all threads) per 1,000 requests.  Peak RSS: the process's `VmHWM`.",
@@ -97,7 +98,7 @@ class Report:
         )
 
     def _load_note(self) -> str:
-        if max(self.meta["load_before"], self.meta["load_after"]) > 0.7:
+        if max(self.meta["load_before"], self.meta["load_after"], *self.meta["load_during"]) > 0.7:
             return (
                 " -- **the machine was busy with other work** (2 CPUs), so absolute figures "
                 "are lower and noisier than on an idle machine"
