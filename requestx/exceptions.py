@@ -265,19 +265,25 @@ _PROXY_CONNECT_CODES = frozenset(
 _PROXY_DROP_CODES = frozenset({_GOT_NOTHING, _RECV_ERROR, _SEND_ERROR})
 
 
+def proxy_failed(code: int, phase: int, proxy: Optional[str]) -> bool:
+    """Whether an engine failure is the proxy's rather than the origin's.
+
+    ``proxy`` says how the request used a proxy: None, "forward" (an http URL
+    sent to an HTTP proxy, which answers for the origin) or "tunnel"."""
+    return bool(proxy) and (
+        (phase == PHASE_CONNECT and code in _PROXY_CONNECT_CODES)
+        or (proxy == "forward" and phase == PHASE_WAIT and code in _PROXY_DROP_CODES)
+    )
+
+
 def from_transfer_error(
     error: BaseException, request: Any = None, proxy: Optional[str] = None
 ) -> RequestException:
     """Turn the engine's ``TransferError(code, message, phase)`` into the most
     specific requests exception. The only place this translation happens.
-
-    ``proxy`` says how the request used a proxy: None, "forward" (an http URL
-    sent to an HTTP proxy, which answers for the origin) or "tunnel"."""
+    ``proxy``: how the request used a proxy (see proxy_failed)."""
     code, message, phase = error.args
-    if proxy and (
-        (phase == PHASE_CONNECT and code in _PROXY_CONNECT_CODES)
-        or (proxy == "forward" and phase == PHASE_WAIT and code in _PROXY_DROP_CODES)
-    ):
+    if proxy_failed(code, phase, proxy):
         cls: Any = ProxyError
     else:
         cls = _CURL_ERRORS.get(code, ConnectionError)

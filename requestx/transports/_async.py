@@ -12,14 +12,14 @@ Runs under asyncio (any loop, uvloop included) and under trio (_backends.py).
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Optional
+from typing import Any, Optional
 
 from .. import _engine
 from ._backends import running_backend
 from ._errors import connect_retry_delay, httpx_error, transport_error
 from ._limits import AsyncLimit
 from ._options import ConfiguredTransport
-from ._package import HttpxPackage
+from ._package import AsyncTransportBase, HttpxPackage
 from ._wire import incoming, outgoing
 
 __all__ = ["AsyncHTTPTransport"]
@@ -27,19 +27,8 @@ __all__ = ["AsyncHTTPTransport"]
 # No bound on the engine's side when httpx's limits set none.
 _UNBOUNDED = 1 << 30
 
-# Like HTTPTransport: derived from neither package at run time (see _sync.py).
-if TYPE_CHECKING:
-    import httpx
-    import httpx2
 
-    class _TransportBase(httpx.AsyncBaseTransport, httpx2.AsyncBaseTransport):
-        pass
-
-else:
-    _TransportBase = object
-
-
-class AsyncHTTPTransport(ConfiguredTransport, _TransportBase):
+class AsyncHTTPTransport(ConfiguredTransport, AsyncTransportBase):
     """``httpx.AsyncClient(transport=requestx.AsyncHTTPTransport())``.
 
     The arguments are those of ``httpx.AsyncHTTPTransport`` (see

@@ -38,15 +38,13 @@ from ..exceptions import (  # libcurl's CURLcode values, named once for both fac
     _OPERATION_TIMEDOUT,
     _PARTIAL_FILE,
     _PROXY,
-    _PROXY_CONNECT_CODES,
-    _PROXY_DROP_CODES,
     _RECV_ERROR,
     _SEND_ERROR,
     _UNSUPPORTED_PROTOCOL,
     _URL_MALFORMAT,
     _WRITE_ERROR,
     PHASE_CONNECT,
-    PHASE_WAIT,
+    proxy_failed,
 )
 from ._package import HttpxPackage
 
@@ -106,10 +104,7 @@ def httpx_error(
     ``proxy`` says how the request used a proxy: None, "forward" (an http URL
     sent to an HTTP proxy, which answers for the origin) or "tunnel"."""
     code, message, phase = error.args
-    if proxy and (
-        (phase == PHASE_CONNECT and code in _PROXY_CONNECT_CODES)
-        or (proxy == "forward" and phase == PHASE_WAIT and code in _PROXY_DROP_CODES)
-    ):
+    if proxy_failed(code, phase, proxy):
         name = "ProxyError"
     else:
         name = _CURL_ERRORS.get(code, _DEFAULT)

@@ -10,9 +10,27 @@ from the request's class.
 from __future__ import annotations
 
 import sys
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-__all__ = ["HttpxPackage", "package_of"]
+__all__ = ["HttpxPackage", "package_of", "SyncTransportBase", "AsyncTransportBase"]
+
+# At run time the transports derive from neither package's BaseTransport:
+# httpx's clients only call the transport protocol (handle_request, close, the
+# context manager), and SDKs built on httpx2 refuse objects whose classes come
+# from httpx (anthropic's DefaultHttpxClient walks the MRO). Type checkers see
+# a subclass of both packages' base classes.
+if TYPE_CHECKING:
+    import httpx
+    import httpx2
+
+    class SyncTransportBase(httpx.BaseTransport, httpx2.BaseTransport):
+        pass
+
+    class AsyncTransportBase(httpx.AsyncBaseTransport, httpx2.AsyncBaseTransport):
+        pass
+
+else:
+    SyncTransportBase = AsyncTransportBase = object
 
 
 class HttpxPackage:

@@ -11,34 +11,19 @@ to the server chunk by chunk.
 from __future__ import annotations
 
 import time
-from typing import TYPE_CHECKING, Any, Optional
+from typing import Any, Optional
 
 from .. import _engine
 from ._errors import connect_retry_delay, httpx_error, transport_error
 from ._limits import SyncLimit
 from ._options import ConfiguredTransport
-from ._package import HttpxPackage
+from ._package import HttpxPackage, SyncTransportBase
 from ._wire import incoming, outgoing
 
 __all__ = ["HTTPTransport"]
 
-# At run time the transports derive from neither package's BaseTransport:
-# httpx's Client only calls the transport protocol (handle_request, close, the
-# context manager), and SDKs built on httpx2 refuse objects whose classes come
-# from httpx (anthropic's DefaultHttpxClient walks the MRO). Type checkers see
-# a subclass of both.
-if TYPE_CHECKING:
-    import httpx
-    import httpx2
 
-    class _TransportBase(httpx.BaseTransport, httpx2.BaseTransport):
-        pass
-
-else:
-    _TransportBase = object
-
-
-class HTTPTransport(ConfiguredTransport, _TransportBase):
+class HTTPTransport(ConfiguredTransport, SyncTransportBase):
     """``httpx.Client(transport=requestx.HTTPTransport())``.
 
     The arguments are those of ``httpx.HTTPTransport``: ``verify`` (True,
