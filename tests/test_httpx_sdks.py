@@ -32,6 +32,10 @@ def _gated(server):
     return {"X-Gate": mark}, server.gate(mark)
 
 
+def _sdk(name):
+    return pytest.importorskip(name, reason=f"the {name} SDK is not installed")
+
+
 def _last_body(server, path):
     return json.loads(server.requests_to(path)[-1].body)
 
@@ -43,7 +47,7 @@ def _last_body(server, path):
 
 @pytest.fixture
 def openai():
-    return pytest.importorskip("openai", reason="the openai SDK is not installed")
+    return _sdk("openai")
 
 
 def test_openai_streaming_chat(openai, server):
@@ -118,7 +122,7 @@ def test_openai_plain_completion(openai, server):
 
 @pytest.fixture
 def anthropic():
-    return pytest.importorskip("anthropic", reason="the anthropic SDK is not installed")
+    return _sdk("anthropic")
 
 
 def test_anthropic_streaming_messages(anthropic, server):

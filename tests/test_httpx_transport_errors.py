@@ -84,24 +84,22 @@ def test_stall_before_headers_is_read_timeout(hx, face, server):
     assert time.monotonic() - start < 3
 
 
-def test_closed_without_response(hx, face, server):
-    _check(raised(hx, face, "GET", server + "/close"), hx, "RemoteProtocolError")
-
-
-def test_reset_before_response(hx, face, server):
-    _check(raised(hx, face, "GET", server + "/reset"), hx, "ReadError")
-
-
-def test_bad_status_line(hx, face, server):
-    _check(raised(hx, face, "GET", server + "/bad-status-line"), hx, "RemoteProtocolError")
-
-
-def test_reply_that_is_not_http(hx, face, server):
-    _check(raised(hx, face, "GET", server + "/not-http"), hx, "RemoteProtocolError")
-
-
-def test_header_block_cut_off(hx, face, server):
-    _check(raised(hx, face, "GET", server + "/headers-cut"), hx, "RemoteProtocolError")
+@pytest.mark.parametrize(
+    "path, expected",
+    [
+        ("/close", "RemoteProtocolError"),  # closed without a response
+        ("/reset", "ReadError"),  # reset before the response
+        ("/bad-status-line", "RemoteProtocolError"),
+        ("/not-http", "RemoteProtocolError"),  # a reply that is no HTTP at all
+        ("/headers-cut", "RemoteProtocolError"),  # the header block cut off
+        ("/short", "RemoteProtocolError"),  # fewer bytes than Content-Length
+        ("/truncated-chunk", "RemoteProtocolError"),  # no last chunk
+        ("/bad-chunk", "ReadError"),  # a malformed chunk size
+    ],
+    ids=lambda value: value.strip("/"),
+)
+def test_broken_response_raises_the_specific_exception(hx, face, server, path, expected):
+    _check(raised(hx, face, "GET", server + path), hx, expected)
 
 
 def test_conflicting_content_lengths(hx, face, server):
@@ -113,18 +111,6 @@ def test_conflicting_content_lengths(hx, face, server):
 # ---------------------------------------------------------------------------
 # reading the body
 # ---------------------------------------------------------------------------
-
-
-def test_short_content_length(hx, face, server):
-    _check(raised(hx, face, "GET", server + "/short"), hx, "RemoteProtocolError")
-
-
-def test_truncated_chunked_body(hx, face, server):
-    _check(raised(hx, face, "GET", server + "/truncated-chunk"), hx, "RemoteProtocolError")
-
-
-def test_malformed_chunk(hx, face, server):
-    _check(raised(hx, face, "GET", server + "/bad-chunk"), hx, "ReadError")
 
 
 def test_stall_mid_body_is_read_timeout_after_the_bytes_that_came(hx, server):

@@ -26,11 +26,17 @@ pytestmark = pytest.mark.requestx_only
 # ---------------------------------------------------------------------------
 
 
-def test_first_chunk_arrives_before_the_rest_is_sent(hx, server):
+def _gated(server, path):
+    """(URL of a gated endpoint, its gate): the server sends the first part,
+    then waits until the test opens the gate."""
     mark = token()
-    gate = server.gate(mark)
+    return server + f"{path}?gate={mark}", server.gate(mark)
+
+
+def test_first_chunk_arrives_before_the_rest_is_sent(hx, server):
+    url, gate = _gated(server, "/slow-chunks")
     with hx.Client(transport=requestx.HTTPTransport()) as c:
-        with c.stream("GET", server + f"/slow-chunks?gate={mark}") as r:
+        with c.stream("GET", url) as r:
             chunks = r.iter_raw()
             assert next(chunks) == SLOW_FIRST
             assert not gate.second_sent.is_set()
@@ -39,12 +45,11 @@ def test_first_chunk_arrives_before_the_rest_is_sent(hx, server):
 
 
 def test_first_chunk_arrives_before_the_rest_is_sent_async(hx, server):
-    mark = token()
-    gate = server.gate(mark)
+    url, gate = _gated(server, "/slow-chunks")
 
     async def go():
         async with hx.AsyncClient(transport=requestx.AsyncHTTPTransport()) as c:
-            async with c.stream("GET", server + f"/slow-chunks?gate={mark}") as r:
+            async with c.stream("GET", url) as r:
                 chunks = r.aiter_raw()
                 first = await chunks.__anext__()
                 assert not gate.second_sent.is_set()
@@ -56,10 +61,9 @@ def test_first_chunk_arrives_before_the_rest_is_sent_async(hx, server):
 
 
 def test_iter_lines_as_they_arrive(hx, server):
-    mark = token()
-    gate = server.gate(mark)
+    url, gate = _gated(server, "/slow-chunks")
     with hx.Client(transport=requestx.HTTPTransport()) as c:
-        with c.stream("GET", server + f"/slow-chunks?gate={mark}") as r:
+        with c.stream("GET", url) as r:
             lines = r.iter_lines()
             assert [next(lines), next(lines)] == ["alpha", "beta"]
             gate.open()
@@ -67,12 +71,11 @@ def test_iter_lines_as_they_arrive(hx, server):
 
 
 def test_aiter_lines_as_they_arrive(hx, server):
-    mark = token()
-    gate = server.gate(mark)
+    url, gate = _gated(server, "/slow-chunks")
 
     async def go():
         async with hx.AsyncClient(transport=requestx.AsyncHTTPTransport()) as c:
-            async with c.stream("GET", server + f"/slow-chunks?gate={mark}") as r:
+            async with c.stream("GET", url) as r:
                 lines = r.aiter_lines()
                 first = [await lines.__anext__(), await lines.__anext__()]
                 gate.open()
@@ -84,10 +87,9 @@ def test_aiter_lines_as_they_arrive(hx, server):
 def test_httpx_sse_events_as_they_arrive(server):
     hx = pytest.importorskip("httpx")
     httpx_sse = pytest.importorskip("httpx_sse")
-    mark = token()
-    gate = server.gate(mark)
+    url, gate = _gated(server, "/sse-gated")
     with hx.Client(transport=requestx.HTTPTransport()) as c:
-        with httpx_sse.connect_sse(c, "GET", server + f"/sse-gated?gate={mark}") as source:
+        with httpx_sse.connect_sse(c, "GET", url) as source:
             events = source.iter_sse()
             first = next(events)
             assert (first.event, first.data) == ("first", "one")
@@ -100,12 +102,10 @@ def test_httpx_sse_events_as_they_arrive(server):
 def test_httpx_sse_async_events_as_they_arrive(server):
     hx = pytest.importorskip("httpx")
     httpx_sse = pytest.importorskip("httpx_sse")
-    mark = token()
-    gate = server.gate(mark)
+    url, gate = _gated(server, "/sse-gated")
 
     async def go():
         async with hx.AsyncClient(transport=requestx.AsyncHTTPTransport()) as c:
-            url = server + f"/sse-gated?gate={mark}"
             async with httpx_sse.aconnect_sse(c, "GET", url) as source:
                 events = source.aiter_sse()
                 first = await events.__anext__()
@@ -121,10 +121,9 @@ def test_httpx2_sse_events_as_they_arrive(server):
     httpx2 = pytest.importorskip("httpx2")
     if not hasattr(httpx2.Client, "sse"):
         pytest.skip("this httpx2 has no Client.sse")
-    mark = token()
-    gate = server.gate(mark)
+    url, gate = _gated(server, "/sse-gated")
     with httpx2.Client(transport=requestx.HTTPTransport()) as c:
-        with c.sse(server + f"/sse-gated?gate={mark}") as source:
+        with c.sse(url) as source:
             events = iter(source)
             assert next(events).data == "one"
             assert not gate.second_sent.is_set()
@@ -136,12 +135,11 @@ def test_httpx2_sse_async_events_as_they_arrive(server):
     httpx2 = pytest.importorskip("httpx2")
     if not hasattr(httpx2.AsyncClient, "sse"):
         pytest.skip("this httpx2 has no AsyncClient.sse")
-    mark = token()
-    gate = server.gate(mark)
+    url, gate = _gated(server, "/sse-gated")
 
     async def go():
         async with httpx2.AsyncClient(transport=requestx.AsyncHTTPTransport()) as c:
-            async with c.sse(server + f"/sse-gated?gate={mark}") as source:
+            async with c.sse(url) as source:
                 events = source.__aiter__()
                 first = await events.__anext__()
                 assert not gate.second_sent.is_set()

@@ -9,28 +9,23 @@ fail with httpx's own transports (the control run) are not classified here.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
-from typing import Optional
-
-CATEGORIES = {
-    "a": "requestx transport bug (to fix)",
-    "b": "httpx's private internals (httpcore pools, transport attributes)",
-    "c": "needs the network",
-    "d": "deliberate documented difference (docs/httpx.md)",
-}
+from typing import NamedTuple, Optional
 
 
-@dataclass(frozen=True)
-class Cause:
-    category: str
+class Cause(NamedTuple):
+    category: str  # a key of CATEGORIES
     title: str
     diagnosis: str
-    tests: tuple[str, ...] = ()
-    match: Optional[str] = None
+    tests: tuple[str, ...] = ()  # node ids without parameters ("::" or "_" at the end: a prefix)
+    match: Optional[str] = None  # a regex searched for in the error message
 
-    def __str__(self) -> str:
-        return f"{self.category} {self.title}"
 
+CATEGORIES = dict(
+    a="requestx transport bug (to fix)",
+    b="httpx's private internals (httpcore pools, transport attributes)",
+    c="needs the network",
+    d="deliberate documented difference (docs/httpx.md)",
+)
 
 CAUSES: list[Cause] = [
     Cause(

@@ -30,9 +30,9 @@ import importlib.metadata
 import importlib.util
 import json
 import os
+import shutil
 import subprocess
 import sys
-import tarfile
 import tempfile
 import time
 import xml.etree.ElementTree as ET
@@ -89,54 +89,60 @@ def httpx_version() -> str:
 # Getting the tests and the tools
 
 
+# What is taken from httpx's source tree.
+MEMBERS = ("tests", "pyproject.toml")
+
+
 def fetch_tests(version: str, git_dir: Optional[str]) -> Path:
+    """httpx's tests of ``version`` in .work/httpx-<version>/ (fetched once)."""
     src = WORK / f"httpx-{version}"
-    if (src / "tests" / "conftest.py").is_file() and (src / "pyproject.toml").is_file():
+    if all((src / member).exists() for member in MEMBERS):
         return src
-    src.mkdir(parents=True, exist_ok=True)
-    members = ["tests", "pyproject.toml"]
-    if git_dir:
-        print(f"extracting {', '.join(members)} of {version} from {git_dir}")
-        archive = subprocess.run(
-            ["git", "--git-dir", git_dir, "archive", version, *members],
-            check=True,
-            capture_output=True,
-        ).stdout
-        subprocess.run(["tar", "-x", "-C", str(src)], input=archive, check=True)
-        return src
-    print(f"downloading the source distribution of httpx {version} (pip download)")
     with tempfile.TemporaryDirectory() as tmp:
-        result = subprocess.run(
-            [
-                sys.executable, "-m", "pip", "download", "--quiet", "--no-deps",
-                "--no-binary", ":all:", "--dest", tmp, f"httpx=={version}",
-            ]
-        )  # fmt: skip
-        sdists = list(Path(tmp).glob("httpx-*.tar.gz"))
-        if result.returncode != 0 or not sdists:
+        fetch = _git_tree if git_dir else _sdist_tree
+        tree = fetch(Path(tmp), version, git_dir)
+        if tree is None:
             sys.exit(
-                "could not get httpx's tests. Either let pip reach the package index, or "
-                "pass --git-dir PATH (or set HTTPX_GIT_DIR) to a git clone of encode/httpx "
-                f"that has the tag {version}, or extract that tag's tests/ and "
-                f"pyproject.toml into {src}."
+                f"could not get httpx {version}'s tests: let pip reach the package index, pass "
+                "--git-dir (or set HTTPX_GIT_DIR) to a clone of encode/httpx with that tag, "
+                f"or put its {' and '.join(MEMBERS)} into {src}"
             )
-        prefix = f"httpx-{version}/"
-        with tarfile.open(sdists[0]) as tar:
-            for member in tar.getmembers():
-                name = member.name[len(prefix) :] if member.name.startswith(prefix) else ""
-                if any(name == m or name.startswith(m + "/") for m in members):
-                    member.name = name
-                    tar.extract(member, src, filter="data")
+        src.mkdir(parents=True, exist_ok=True)
+        for member in MEMBERS:
+            copy = shutil.copytree if (tree / member).is_dir() else shutil.copy
+            copy(tree / member, src / member)
     return src
 
 
+def _git_tree(tmp: Path, version: str, git_dir: Any) -> Optional[Path]:
+    print(f"taking httpx {version}'s tests from {git_dir}")
+    archive = tmp / "httpx.tar"
+    git = ["git", "--git-dir", git_dir, "archive", "--output", str(archive), version, *MEMBERS]
+    if subprocess.run(git).returncode != 0:
+        return None
+    shutil.unpack_archive(archive, tmp / "tree", filter="data")
+    return tmp / "tree"
+
+
+def _sdist_tree(tmp: Path, version: str, _: Any = None) -> Optional[Path]:
+    print(f"downloading httpx {version}'s source distribution (pip download)")
+    pip = [sys.executable, "-m", "pip", "download", "-q", "--no-deps", "--no-binary", ":all:"]
+    if subprocess.run([*pip, "-d", str(tmp), f"httpx=={version}"]).returncode != 0:
+        return None
+    for archive in tmp.glob("httpx-*.tar.gz"):
+        shutil.unpack_archive(archive, tmp, filter="data")
+        return tmp / f"httpx-{version}"
+    return None
+
+
 def install_missing() -> None:
-    missing = [dist for mod, dist in NEEDED.items() if importlib.util.find_spec(mod) is None]
-    if missing:
-        print(f"installing into {sys.prefix}: {' '.join(missing)}")
-        subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", *missing], check=True)
-    if importlib.util.find_spec("requestx") is None:
-        sys.exit(f"requestx is not importable from {sys.executable}; run `make build` first")
+    """pip install what httpx's tests import and this environment lacks."""
+    wanted = sorted(dist for mod, dist in NEEDED.items() if not importlib.util.find_spec(mod))
+    if wanted:
+        print(f"installing into {sys.prefix}: {' '.join(wanted)}")
+        subprocess.run([sys.executable, "-m", "pip", "install", "-q", *wanted], check=True)
+    if not importlib.util.find_spec("requestx"):
+        sys.exit(f"requestx cannot be imported by {sys.executable}: run `make build` first")
 
 
 def write_ini(src: Path, timeout: int) -> Path:
@@ -222,20 +228,15 @@ def _nodeid(classname: str, name: str, src: Path) -> str:
     return f"{classname}::{name}"
 
 
-def requestx_revision() -> Optional[str]:
-    try:
-        head = subprocess.run(
-            ["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True
-        ).stdout.strip()
-        dirty = subprocess.run(
-            ["git", "status", "--porcelain", "--", "requestx"],
-            cwd=ROOT,
-            capture_output=True,
-            text=True,
-        ).stdout.strip()
-    except OSError:
-        return None
-    return (head + (" with uncommitted changes in requestx/" if dirty else "")) or None
+def requestx_revision() -> str:
+    """The checkout's commit, and whether requestx/ differs from it."""
+
+    def git(*args: str) -> str:
+        return subprocess.run(["git", *args], cwd=ROOT, capture_output=True, text=True).stdout
+
+    commit = git("log", "-1", "--format=%h").strip() or "unknown"
+    changed = git("status", "--porcelain", "--", "requestx").strip()
+    return commit + (" with uncommitted changes in requestx/" if changed else "")
 
 
 # --------------------------------------------------------------------------
@@ -272,25 +273,19 @@ def write_results(version: str, ours: dict, control: Optional[dict], partial: bo
     if partial:
         w("**Partial run** (pytest arguments were given): only the selected tests are counted.\n")
     w("## Figures\n")
-    w("| | requestx transports | httpx's transports (control) |")
+    w("| outcome | requestx transports | httpx's transports (control) |")
     w("| --- | ---: | ---: |")
-    rows = [
-        ("tests run", len(results), len(control_results)),
-        ("deselected: marked `network`", ours["deselected"], (control or {}).get("deselected")),
-        ("**passed**", counts["passed"], control_counts["passed"]),
-        ("**failed**", counts["failed"], control_counts["failed"]),
-        ("**errors** (setup or teardown)", counts["error"], control_counts["error"]),
-        ("skipped", counts["skipped"], control_counts["skipped"]),
-        ("xfailed", counts["xfailed"], control_counts["xfailed"]),
-    ]
-    for name, mine, theirs in rows:
-        w(f"| {name} | {mine} | {theirs if control else '-'} |")
+    theirs = control_counts if control else collections.defaultdict(lambda: "-")
+    for outcome in ("passed", "failed", "error", "skipped", "xfailed"):
+        w(f"| {outcome} | {counts[outcome]} | {theirs[outcome]} |")
+    w(f"| *tests run* | {len(results)} | {len(control_results) if control else '-'} |")
+    deselected = (ours["deselected"], (control or {}).get("deselected", "-"))
+    w(f"| *deselected (marked `network`)* | {deselected[0]} | {deselected[1]} |")
     w("")
-    w(
-        f"**{counts['passed']} of {len(results)} tests pass** with requestx's transports "
-        f"(control: {control_counts['passed'] if control else '-'}). Run time: "
-        f"{ours['seconds']} s" + (f", control {control['seconds']} s." if control else ".") + "\n"
-    )
+    note = f" (control: {control_counts['passed']})" if control else ""
+    w(f"**{counts['passed']} of {len(results)} tests pass** with requestx's transports{note}.")
+    times = [f"{run['label']} {run['seconds']} s" for run in (ours, control) if run]
+    w(f"Run time: {', '.join(times)}.\n")
     if also_in_control:
         n = len(also_in_control)
         w(f"{n} failures also fail with httpx's own transports here (not ours):\n")
@@ -305,7 +300,7 @@ def write_results(version: str, ours: dict, control: Optional[dict], partial: bo
             w(f"| ({cat}) {title} | {per_category[cat]} |")
     w("")
     w("## Failures by cause\n")
-    for cause, nodeids in sorted(groups.items(), key=lambda kv: (kv[0] is None, str(kv[0]))):
+    for cause, nodeids in sorted(groups.items(), key=lambda kv: (kv[0] is None, kv[0] or ())):
         if cause is None:
             w("### (?) unclassified\n")
         else:

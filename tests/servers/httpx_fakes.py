@@ -320,34 +320,32 @@ class UploadProbeServer:
 
     def _serve(self, conn: socket.socket) -> None:
         conn.settimeout(10)
-        data = b""
-        while b"\r\n\r\n" not in data:
-            piece = conn.recv(65536)
-            if not piece:
-                return
-            data += piece
-        head, _, body = data.partition(b"\r\n\r\n")
+        reader = conn.makefile("rb")
+        reader.readline()  # the request line
         fields = {}
-        for line in head.split(b"\r\n")[1:]:
+        for line in iter(reader.readline, b"\r\n"):
+            if not line:
+                return  # the client went away mid-head
             name, _, value = line.partition(b":")
             fields[name.strip().lower()] = value.strip()
-        with self._progress:
-            self.received = len(body)
-            self._progress.notify_all()
         length = fields.get(b"content-length")
         chunked = fields.get(b"transfer-encoding", b"").lower() == b"chunked"
-        while (length is not None and len(body) < int(length)) or (
-            chunked and not body.endswith(b"0\r\n\r\n")
-        ):
-            piece = conn.recv(65536)
+        body = b""
+
+        def complete() -> bool:
+            if chunked:
+                return body.endswith(b"0\r\n\r\n")
+            return length is None or len(body) >= int(length)
+
+        while not complete():
+            piece = reader.read1(65536)  # what has arrived, as it arrives
             if not piece:
                 return
             body += piece
             with self._progress:
                 self.received = len(body)
                 self._progress.notify_all()
-        total = len(_unchunk(body)) if chunked else len(body)
-        answer = str(total).encode()
+        answer = b"%d" % len(_unchunk(body) if chunked else body)
         conn.sendall(
             b"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nConnection: close\r\n"
             b"Content-Length: %d\r\n\r\n%s" % (len(answer), answer)
