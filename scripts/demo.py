@@ -333,7 +333,7 @@ def demo_timing(url: str, server_label: str, checks: Checks) -> None:
         show(name, f"{elapsed:6.3f}s  = {rates[name]:>9,.0f} req/s")
     ratio = rates["requestx"] / rates["requests"]
     print(f"\n   requestx: {ratio:.1f}x the throughput of requests, same code, same server.")
-    print("   (Careful, repeatable numbers: make bench / benchmarks/bench_sync.py.)")
+    print("   (Repeatable figures against every peer: make bench.)")
     checks.check(ratio > 1.0, "requestx was faster than requests")
 
 
