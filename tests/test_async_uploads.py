@@ -22,22 +22,19 @@ def sink():
         yield server
 
 
-async def pattern_blocks(size: int, delay: float = 0.0):
-    left = size
-    while left:
-        n = min(left, len(PATTERN))
-        yield PATTERN[:n]
-        left -= n
-        if delay:
-            await asyncio.sleep(delay)
-
-
 def sync_blocks(size: int):
     left = size
     while left:
         n = min(left, len(PATTERN))
         yield PATTERN[:n]
         left -= n
+
+
+async def pattern_blocks(size: int, delay: float = 0.0):
+    for block in sync_blocks(size):
+        yield block
+        if delay:
+            await asyncio.sleep(delay)
 
 
 @pytest.mark.parametrize("size", [0, 1, 65536, 70_000, 3_000_000])
@@ -150,6 +147,18 @@ def test_sync_session_rejects_an_async_body_before_sending(isolated_fault_server
     assert isolated_fault_server.requests == []
 
 
+class _Endless:
+    """A body that never ends; ``produced`` counts the bytes handed out."""
+
+    def __init__(self) -> None:
+        self.produced = 0
+
+    async def blocks(self):
+        while True:
+            self.produced += len(PATTERN)
+            yield PATTERN
+
+
 class _DeafServer:
     """Reads a request's head, then reads nothing more until told to answer
     413 and close: the client's upload can only go as far as buffers allow."""
@@ -188,23 +197,17 @@ class _DeafServer:
 
 def test_producer_pauses_while_the_server_does_not_read_and_stops_on_an_answer():
     server = _DeafServer()
-    produced = 0
-
-    async def endless():
-        nonlocal produced
-        while True:
-            produced += len(PATTERN)
-            yield PATTERN
+    body = _Endless()
 
     async def main():
         async with requestx.AsyncSession() as s:
-            task = asyncio.ensure_future(s.post(server.url + "/upload", data=endless()))
+            task = asyncio.ensure_future(s.post(server.url + "/upload", data=body.blocks()))
             # wait until the producer has stopped: the buffers are full
             last = -1
-            while produced != last:
-                last = produced
+            while body.produced != last:
+                last = body.produced
                 await asyncio.sleep(0.3)
-            stalled_at = produced
+            stalled_at = body.produced
             server.answer.set()
             r = await task
             await asyncio.sleep(0.1)
@@ -218,28 +221,22 @@ def test_producer_pauses_while_the_server_does_not_read_and_stops_on_an_answer()
     assert 0 < stalled_at < 16 * 1024 * 1024
     assert r.status_code == 413
     assert r.content == b"too big\n"
-    assert produced < stalled_at + 4 * 1024 * 1024  # stopped once answered
+    assert body.produced < stalled_at + 4 * 1024 * 1024  # stopped once answered
 
 
 def test_cancelling_the_request_stops_the_producer():
     server = _DeafServer()
-    produced = 0
-
-    async def endless():
-        nonlocal produced
-        while True:
-            produced += len(PATTERN)
-            yield PATTERN
+    body = _Endless()
 
     async def main():
         async with requestx.AsyncSession() as s:
-            task = asyncio.ensure_future(s.post(server.url + "/upload", data=endless()))
+            task = asyncio.ensure_future(s.post(server.url + "/upload", data=body.blocks()))
             await asyncio.sleep(0.5)
             task.cancel()
             with pytest.raises(asyncio.CancelledError):
                 await task
             await asyncio.sleep(0.2)
-            at_cancel = produced
+            at_cancel = body.produced
             server.answer.set()  # the server would now read: nothing more is sent
             await asyncio.sleep(0.3)
             # and the session goes on working
@@ -253,5 +250,5 @@ def test_cancelling_the_request_stops_the_producer():
         finally:
             server.close()
     assert 0 < at_cancel < 16 * 1024 * 1024
-    assert produced == at_cancel
+    assert body.produced == at_cancel
     assert content == PATTERN[:3]

@@ -550,15 +550,9 @@ static void rx_engine_finish(rx_engine *eng, rx_xfer *x, CURLcode result, const 
     x->phase = slot ? rx_slot_error_phase(slot) : RX_PHASE_CONNECT;
     /* the slot is not reused before the transfer is disposed of: its
      * messages can be pointed at */
-    if (msg != NULL) {
-        x->error = msg;
-    } else if (slot != NULL && slot->note[0]) {
-        x->error = slot->note;
-    } else if (slot != NULL && slot->errbuf[0]) {
-        x->error = slot->errbuf;
-    } else {
-        x->error = curl_easy_strerror(result);
-    }
+    x->error = msg != NULL    ? msg
+               : slot != NULL ? rx_slot_message(slot, result)
+                              : curl_easy_strerror(result);
     x->finished = 1;
     /* The event loop reads the slot's buffers when it handles RX_EV_DONE, so
      * the slot stays with the transfer until the Python side frees it. */

@@ -163,13 +163,10 @@ static void Client_dealloc(ClientObject *self)
     Py_DECREF(tp);
 }
 
-/* Point the slot's header list at `headers` (a tuple of bytes "Name: value"),
- * rebuilding the curl_slist only when a different tuple is passed. */
-static int slot_set_headers(rx_slot *slot, PyObject *headers)
+/* The curl_slist for `headers`, a tuple of bytes "Name: value" (None: an
+ * empty list). Returns 0, or -1 with an error set. */
+static int header_list(PyObject *headers, struct curl_slist **out)
 {
-    if ((void *)headers == slot->headers_key) {
-        return 0;
-    }
     struct curl_slist *list = NULL;
     if (headers != Py_None) {
         if (!PyTuple_Check(headers)) {
@@ -179,19 +176,33 @@ static int slot_set_headers(rx_slot *slot, PyObject *headers)
         Py_ssize_t n = PyTuple_GET_SIZE(headers);
         for (Py_ssize_t i = 0; i < n; i++) {
             PyObject *item = PyTuple_GET_ITEM(headers, i);
+            struct curl_slist *next = NULL;
             if (!PyBytes_Check(item)) {
-                curl_slist_free_all(list);
                 PyErr_SetString(PyExc_TypeError, "headers must be a tuple of bytes");
-                return -1;
+            } else if ((next = curl_slist_append(list, PyBytes_AS_STRING(item))) == NULL) {
+                PyErr_NoMemory();
             }
-            struct curl_slist *next = curl_slist_append(list, PyBytes_AS_STRING(item));
             if (next == NULL) {
                 curl_slist_free_all(list);
-                PyErr_NoMemory();
                 return -1;
             }
             list = next;
         }
+    }
+    *out = list;
+    return 0;
+}
+
+/* Point the slot's header list at `headers`, rebuilding the curl_slist only
+ * when a different tuple is passed. */
+static int slot_set_headers(rx_slot *slot, PyObject *headers)
+{
+    if ((void *)headers == slot->headers_key) {
+        return 0;
+    }
+    struct curl_slist *list;
+    if (header_list(headers, &list) < 0) {
+        return -1;
     }
     curl_slist_free_all(slot->headers);
     slot->headers = list;
@@ -212,32 +223,42 @@ static int opt_str(PyObject *obj, const char **out)
     return *out == NULL ? -1 : 0;
 }
 
-/* settings = (http_version, verify, ca_info, ca_path, cert, key, proxy,
- *             decode, interface, unix_socket);
- * applied only when a different tuple than last time is passed. */
+/* Read a settings tuple = (http_version, verify, ca_info, ca_path, cert, key,
+ * proxy, decode, interface, unix_socket). The strings in `st` are borrowed
+ * from the tuple. Returns 0, or -1 with an error set. */
+static int parse_settings(PyObject *settings, rx_settings *st)
+{
+    if (!PyTuple_Check(settings) || PyTuple_GET_SIZE(settings) != RX_SETTINGS_SIZE) {
+        PyErr_SetString(PyExc_TypeError, "settings must be a 10-tuple");
+        return -1;
+    }
+    st->http_version = PyLong_AsLong(PyTuple_GET_ITEM(settings, 0));
+    if (st->http_version == -1 && PyErr_Occurred()) {
+        return -1;
+    }
+    st->verify = PyObject_IsTrue(PyTuple_GET_ITEM(settings, 1));
+    if (st->verify < 0 || opt_str(PyTuple_GET_ITEM(settings, 2), &st->ca_info) < 0 ||
+        opt_str(PyTuple_GET_ITEM(settings, 3), &st->ca_path) < 0 ||
+        opt_str(PyTuple_GET_ITEM(settings, 4), &st->cert) < 0 ||
+        opt_str(PyTuple_GET_ITEM(settings, 5), &st->key) < 0 ||
+        opt_str(PyTuple_GET_ITEM(settings, 6), &st->proxy) < 0 ||
+        (st->decode = PyObject_IsTrue(PyTuple_GET_ITEM(settings, 7))) < 0 ||
+        opt_str(PyTuple_GET_ITEM(settings, 8), &st->interface) < 0 ||
+        opt_str(PyTuple_GET_ITEM(settings, 9), &st->unix_socket) < 0) {
+        return -1;
+    }
+    return 0;
+}
+
+/* Apply a settings tuple to the slot, only when a different tuple than last
+ * time is passed. */
 static int slot_set_settings(rx_slot *slot, PyObject *settings)
 {
     if ((void *)settings == slot->settings_key) {
         return 0;
     }
-    if (!PyTuple_Check(settings) || PyTuple_GET_SIZE(settings) != RX_SETTINGS_SIZE) {
-        PyErr_SetString(PyExc_TypeError, "settings must be a 10-tuple");
-        return -1;
-    }
     rx_settings st;
-    st.http_version = PyLong_AsLong(PyTuple_GET_ITEM(settings, 0));
-    if (st.http_version == -1 && PyErr_Occurred()) {
-        return -1;
-    }
-    st.verify = PyObject_IsTrue(PyTuple_GET_ITEM(settings, 1));
-    if (st.verify < 0 || opt_str(PyTuple_GET_ITEM(settings, 2), &st.ca_info) < 0 ||
-        opt_str(PyTuple_GET_ITEM(settings, 3), &st.ca_path) < 0 ||
-        opt_str(PyTuple_GET_ITEM(settings, 4), &st.cert) < 0 ||
-        opt_str(PyTuple_GET_ITEM(settings, 5), &st.key) < 0 ||
-        opt_str(PyTuple_GET_ITEM(settings, 6), &st.proxy) < 0 ||
-        (st.decode = PyObject_IsTrue(PyTuple_GET_ITEM(settings, 7))) < 0 ||
-        opt_str(PyTuple_GET_ITEM(settings, 8), &st.interface) < 0 ||
-        opt_str(PyTuple_GET_ITEM(settings, 9), &st.unix_socket) < 0) {
+    if (parse_settings(settings, &st) < 0) {
         return -1;
     }
     rx_slot_apply_settings(slot, &st);
@@ -249,10 +270,8 @@ static int slot_set_settings(rx_slot *slot, PyObject *settings)
 
 static void raise_transfer_error(rx_state *state, rx_slot *slot, CURLcode rc)
 {
-    const char *msg = slot->note[0]     ? slot->note
-                      : slot->errbuf[0] ? slot->errbuf
-                                        : curl_easy_strerror(rc);
-    PyObject *args = Py_BuildValue("(isi)", (int)rc, msg, rx_slot_error_phase(slot));
+    PyObject *args =
+        Py_BuildValue("(isi)", (int)rc, rx_slot_message(slot, rc), rx_slot_error_phase(slot));
     if (args != NULL) {
         PyErr_SetObject(state->transfer_error, args);
         Py_DECREF(args);
@@ -1111,19 +1130,9 @@ static rx_shared_headers *client_headers(AsyncClientObject *self, PyObject *head
             return NULL;
         }
         h->refs = 1;
-        for (Py_ssize_t i = 0; i < PyTuple_GET_SIZE(headers); i++) {
-            PyObject *line = PyTuple_GET_ITEM(headers, i);
-            struct curl_slist *next = NULL;
-            if (!PyBytes_Check(line)) {
-                PyErr_SetString(PyExc_TypeError, "headers must be a tuple of bytes");
-            } else if ((next = curl_slist_append(h->list, PyBytes_AS_STRING(line))) == NULL) {
-                PyErr_NoMemory();
-            }
-            if (next == NULL) {
-                rx_shared_headers_unref(h);
-                return NULL;
-            }
-            h->list = next;
+        if (header_list(headers, &h->list) < 0) {
+            free(h);
+            return NULL;
         }
         rx_shared_headers_unref(self->headers);
         self->headers = h;
@@ -1144,25 +1153,23 @@ static rx_shared_settings *client_settings(AsyncClientObject *self, PyObject *se
             return NULL;
         }
         c->refs = 1;
-        c->st.http_version = PyLong_AsLong(PyTuple_GET_ITEM(settings, 0));
-        c->st.verify = PyObject_IsTrue(PyTuple_GET_ITEM(settings, 1));
-        c->st.decode = PyObject_IsTrue(PyTuple_GET_ITEM(settings, 7));
-        static const int string_items[RX_SETTINGS_STRINGS] = {2, 3, 4, 5, 6, 8, 9};
-        for (int i = 0; i < RX_SETTINGS_STRINGS && !PyErr_Occurred(); i++) {
-            PyObject *item = PyTuple_GET_ITEM(settings, string_items[i]);
-            c->strings[i] = dup_utf8(item);
-        }
-        if (PyErr_Occurred()) {
-            rx_shared_settings_unref(c);
+        if (parse_settings(settings, &c->st) < 0) {
+            free(c);
             return NULL;
         }
-        c->st.ca_info = c->strings[0];
-        c->st.ca_path = c->strings[1];
-        c->st.cert = c->strings[2];
-        c->st.key = c->strings[3];
-        c->st.proxy = c->strings[4];
-        c->st.interface = c->strings[5];
-        c->st.unix_socket = c->strings[6];
+        /* own copies of the strings, which the tuple only lends */
+        const char **fields[RX_SETTINGS_STRINGS] = {
+            &c->st.ca_info, &c->st.ca_path,   &c->st.cert,        &c->st.key,
+            &c->st.proxy,   &c->st.interface, &c->st.unix_socket,
+        };
+        for (int i = 0; i < RX_SETTINGS_STRINGS; i++) {
+            if (*fields[i] != NULL && (c->strings[i] = strdup(*fields[i])) == NULL) {
+                rx_shared_settings_unref(c);
+                PyErr_NoMemory();
+                return NULL;
+            }
+            *fields[i] = c->strings[i];
+        }
         rx_shared_settings_unref(self->settings);
         self->settings = c;
         Py_XSETREF(self->settings_key, Py_NewRef(settings));
@@ -1202,11 +1209,6 @@ static PyObject *AsyncClient_submit(AsyncClientObject *self, PyTypeObject *defin
     }
     if (body != Py_None && !PyBytes_Check(body) && !PyLong_Check(body)) {
         PyErr_SetString(PyExc_TypeError, "body must be bytes, None or a streamed body's length");
-        return NULL;
-    }
-    if (!PyTuple_Check(settings) || PyTuple_GET_SIZE(settings) != RX_SETTINGS_SIZE ||
-        (headers != Py_None && !PyTuple_Check(headers))) {
-        PyErr_SetString(PyExc_TypeError, "bad headers or settings");
         return NULL;
     }
     rx_xfer *x = calloc(1, sizeof(*x));

@@ -628,6 +628,12 @@ static CURLcode rx_slot_run(rx_slot *slot, enum rx_goal goal)
     }
 }
 
+/* The words for a failed exchange: our own diagnosis, else libcurl's. */
+static const char *rx_slot_message(const rx_slot *slot, CURLcode rc)
+{
+    return slot->note[0] ? slot->note : slot->errbuf[0] ? slot->errbuf : curl_easy_strerror(rc);
+}
+
 /* The phase an error is reported in: once a status line has arrived, a
  * failure is one of the response (requests, too, has "read the headers" by
  * then, even from a header block cut off by the end of the connection). */
