@@ -577,9 +577,7 @@ static void rx_xfer_release_locked(rx_xfer *x)
     x->slot = NULL;
     if (slot != NULL) {
         slot->owner = NULL;
-        rx_buffer_clear(&slot->head);
-        rx_buffer_clear(&slot->body);
-        rx_buffer_clear(&slot->up);
+        rx_slot_clear_buffers(slot);
         if (!c->closed && c->idle_count < 64) {
             slot->next = c->idle;
             c->idle = slot;

@@ -15,6 +15,22 @@ typedef struct {
     size_t cap;
 } rx_buffer;
 
+/* Make room for ``n`` more bytes in one allocation. Returns 0, or -1 when
+ * memory is exhausted (the buffer is unchanged). */
+static int rx_buffer_reserve(rx_buffer *b, size_t n)
+{
+    if (n <= b->cap - b->len) {
+        return 0;
+    }
+    char *data = realloc(b->data, b->len + n);
+    if (data == NULL) {
+        return -1;
+    }
+    b->data = data;
+    b->cap = b->len + n;
+    return 0;
+}
+
 /* Returns 0 on success, -1 when memory is exhausted (the buffer is unchanged). */
 static int rx_buffer_append(rx_buffer *b, const char *src, size_t n)
 {
@@ -39,12 +55,13 @@ static int rx_buffer_append(rx_buffer *b, const char *src, size_t n)
     return 0;
 }
 
-/* Forget the contents; keep small allocations for the next transfer and give
- * back large ones, so one big download does not pin memory in the pool. */
-static void rx_buffer_clear(rx_buffer *b)
+/* Forget the contents. Allocations up to ``keep`` bytes stay for the next
+ * transfer; larger ones are given back, so one big download does not pin
+ * memory in the pool. */
+static void rx_buffer_clear(rx_buffer *b, size_t keep)
 {
     b->len = 0;
-    if (b->cap > 256 * 1024) {
+    if (b->cap > keep) {
         free(b->data);
         b->data = NULL;
         b->cap = 0;

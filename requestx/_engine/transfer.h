@@ -44,6 +44,19 @@ enum rx_phase {
 /* How much libcurl reads from a socket at once. */
 #define RX_READ_BUFFER_BYTES (256L * 1024)
 
+/* A whole (not streamed) body gets its announced Content-Length in one
+ * allocation, up to this much; a larger one grows as it arrives. */
+#define RX_BODY_PRESIZE_MAX ((curl_off_t)64 * 1024 * 1024)
+
+/* Body buffers up to this size stay with their slot for the next transfer.
+ * Giving a 1 MB buffer back after every response makes the allocator return
+ * the memory to the kernel and fault it in again, page by page, on the next
+ * response: that cost five times the copying itself. */
+#define RX_BODY_KEEP_BYTES ((size_t)1024 * 1024)
+
+/* Header blocks and request-body buffers up to this size are kept. */
+#define RX_SMALL_KEEP_BYTES ((size_t)256 * 1024)
+
 /* A streamed body buffered beyond this pauses the transfer until it is read. */
 #define RX_STREAM_PAUSE_BYTES (1024 * 1024)
 
@@ -216,6 +229,24 @@ static size_t rx_on_header(char *data, size_t size, size_t nmemb, void *userp)
     return len;
 }
 
+/* First bytes of a whole body: room for all of it at once, when announced. */
+static void rx_presize_body(rx_slot *slot)
+{
+    curl_off_t announced = -1;
+    if (curl_easy_getinfo(slot->easy, CURLINFO_CONTENT_LENGTH_DOWNLOAD_T, &announced) == CURLE_OK &&
+        announced > 0 && announced <= RX_BODY_PRESIZE_MAX) {
+        (void)rx_buffer_reserve(&slot->body, (size_t)announced); /* on failure: grow as before */
+    }
+}
+
+/* Between transfers: forget the buffered bytes, keep modest allocations. */
+static void rx_slot_clear_buffers(rx_slot *slot)
+{
+    rx_buffer_clear(&slot->head, RX_SMALL_KEEP_BYTES);
+    rx_buffer_clear(&slot->body, RX_BODY_KEEP_BYTES);
+    rx_buffer_clear(&slot->up, RX_SMALL_KEEP_BYTES);
+}
+
 static size_t rx_on_body(char *data, size_t size, size_t nmemb, void *userp)
 {
     rx_slot *slot = userp;
@@ -230,8 +261,13 @@ static size_t rx_on_body(char *data, size_t size, size_t nmemb, void *userp)
          * socket until the consumer drains the buffer and we unpause */
         slot->paused = 1;
         result = CURL_WRITEFUNC_PAUSE;
-    } else if (rx_buffer_append(&slot->body, data, len) < 0) {
-        result = 0;
+    } else {
+        if (slot->body.len == 0 && !slot->stream) {
+            rx_presize_body(slot);
+        }
+        if (rx_buffer_append(&slot->body, data, len) < 0) {
+            result = 0;
+        }
     }
     if (slot->lock != NULL) {
         pthread_mutex_unlock(slot->lock);
@@ -503,9 +539,7 @@ static void rx_slot_stop(rx_slot *slot)
         curl_multi_remove_handle(slot->multi, slot->easy);
         slot->attached = 0;
     }
-    rx_buffer_clear(&slot->head);
-    rx_buffer_clear(&slot->body);
-    rx_buffer_clear(&slot->up);
+    rx_slot_clear_buffers(slot);
 }
 
 static int rx_goal_reached(const rx_slot *slot, enum rx_goal goal)

@@ -21,7 +21,7 @@ Endpoints (FaultServer.routes):
   /set-cookie         one Set-Cookie per query argument
   /close              reads the request, closes without a response
   /reset              reads the request, resets the connection (SO_LINGER 0)
-  /short              Content-Length: 100, sends 10 bytes, closes
+  /short              Content-Length: 100 (or ?declared=N), sends 10 bytes, closes
   /bad-chunk          chunked: one good chunk, then a non-hex chunk size, closes
   /truncated-chunk    chunked: two good chunks, closes without the last-chunk
   /stall-headers      reads the request, never answers
@@ -656,8 +656,9 @@ def _reset(server, conn, req) -> bool:
 
 
 def _short(server, conn, req) -> bool:
+    declared = int(req.arg("declared", str(SHORT_DECLARED)))
     head = (
-        f"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: {SHORT_DECLARED}\r\n\r\n"
+        f"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: {declared}\r\n\r\n"
     ).encode()
     conn.send(head + SHORT_BODY)
     conn.close()
