@@ -3,6 +3,7 @@
     python3 benchmarks/bench.py                      # full run: 3 rounds, median
     python3 benchmarks/bench.py --quick              # 1 short round (make bench-quick)
     python3 benchmarks/bench.py --clients requestx,httpx --scenarios seq,async64
+    python3 benchmarks/bench.py --scenarios httpx_transports --merge   # into results.json
 
 1. peers.py installs every peer into a virtualenv of its own (a peer that
    cannot be installed is reported with the reason);
@@ -12,8 +13,12 @@
 3. every scenario (scenarios.py) runs every client that supports it, each in
    a fresh process of its own interpreter (workload.py), in rounds with the
    order rotated; wrk or h2load (limits.py) measures the limit in every round;
+   a transport scenario runs httpx over each of its transports instead;
 4. the raw figures go to ``results/results.json``, report.py turns them into
    ``results/report.md`` and PNG charts (``--quick``: ``results/quick/``).
+   ``--merge`` adds the scenarios run to the results.json already there
+   instead (each keeps the date, commit and load of its own run), so that one
+   scenario can be added or measured again without running all the others.
 """
 
 from __future__ import annotations
@@ -51,6 +56,12 @@ def parse_args(argv=None):
     parser.add_argument("--seconds", type=float, default=1.5, help="timed part of one run")
     parser.add_argument("--pin", choices=("split", "same", "none"), default="split")
     parser.add_argument("--output", type=Path, help="results directory")
+    parser.add_argument(
+        "--merge",
+        action="store_true",
+        help="add the scenarios run to the output's results.json (replacing those of the "
+        "same key) instead of writing a new one",
+    )
     args = parser.parse_args(argv)
     args.warmup = 0.5
     args.gather_scale = 1
@@ -62,7 +73,23 @@ def parse_args(argv=None):
     args.clients = _subset(args.clients, names, "client")
     keys = [s.key for s in SCENARIOS] + [s.key for s in STREAMS]
     args.scenarios = _subset(args.scenarios, keys, "scenario")
+    args.clients = needed_clients(args.clients, args.scenarios)
     return args
+
+
+def needed_clients(clients: list, keys: list) -> list:
+    """The chosen clients that take part in at least one chosen scenario (the
+    others are neither installed nor listed in the report)."""
+    chosen = set(keys)
+    request_scenarios = any(s.key in chosen and not s.transports for s in SCENARIOS)
+    streamed = {client for st in STREAMS if st.key in chosen for client, _api in st.clients}
+
+    def takes_part(peer: peers.Peer) -> bool:
+        if peer.scenarios:  # a peer for some scenarios only
+            return bool(chosen.intersection(peer.scenarios))
+        return request_scenarios or peer.name in streamed
+
+    return [name for name in clients if takes_part(peers.BY_NAME[name])]
 
 
 def _subset(text: str, choices: list, what: str) -> list:
@@ -99,7 +126,7 @@ class Runner:
     def worker(self, client: str, task: dict, timeout: float) -> dict:
         """One measurement in a fresh process of the client's interpreter."""
         info = self.status[client]
-        task = {**task, "client": client}
+        task = {"client": client, **task}
         cmd = [info["python"], str(peers.WORKLOAD), info["adapter"], json.dumps(task)]
         env = peers.worker_env(peers.BY_NAME[client])
         try:
@@ -149,9 +176,30 @@ class Runner:
                 runs.append(client)
         return runs, skipped
 
+    def transports_for(self, scenario: Scenario) -> tuple:
+        """(transports that run it, {transport: why not}), as clients_for."""
+        info = self.status.get(peers.TRANSPORTS_PEER)
+        if info is None:  # the peer was not chosen
+            return [], {}
+        if "error" in info:
+            return [], {transport: info["error"] for transport in scenario.transports}
+        return list(scenario.transports), {}
+
+    def measure(self, scenario: Scenario, member: str, task: dict, timeout: float) -> dict:
+        """One run of a client, of a transport or of the limit tool."""
+        if member == scenario.limit_tool:
+            return self.limit(scenario)
+        if scenario.transports:
+            task = {**task, "transport": member, "client": f"httpx over {member}'s transport"}
+            return self.worker(peers.TRANSPORTS_PEER, task, timeout)
+        return self.worker(member, task, timeout)
+
     def run_scenario(self, scenario: Scenario) -> dict:
         self.loads.append(load_average())
-        clients, skipped = self.clients_for(scenario)
+        if scenario.transports:
+            clients, skipped = self.transports_for(scenario)
+        else:
+            clients, skipped = self.clients_for(scenario)
         members = clients + ([scenario.limit_tool] if scenario.limit_tool else [])
         runs = {member: [] for member in members}
         errors = {}
@@ -161,17 +209,14 @@ class Runner:
             for member in harness.rotated(members, round_no):
                 if member in errors:
                     continue
-                if member == scenario.limit_tool:
-                    result = self.limit(scenario)
-                else:
-                    result = self.worker(member, task, timeout)
+                result = self.measure(scenario, member, task, timeout)
                 if "error" in result:
                     errors[member] = result["error"]
-                    print(f"  {scenario.key:<10} {member:<14} FAILED: {result['error']}")
+                    print(f"  {scenario.key:<21} {member:<14} FAILED: {result['error']}")
                     continue
                 runs[member].append(result)
                 print(
-                    f"  {scenario.key:<10} {member:<14} {result['rps']:>11,.0f} req/s", flush=True
+                    f"  {scenario.key:<21} {member:<14} {result['rps']:>11,.0f} req/s", flush=True
                 )
         return {
             **scenario.__dict__,
@@ -247,6 +292,24 @@ def load_average() -> float:
     return round(os.getloadavg()[0], 2)
 
 
+# What a merged scenario keeps of its own run's meta (the report prints it).
+RUN_KEYS = (
+    "date requestx_commit quick rounds seconds warmup pinning load_before load_during load_after"
+).split()
+
+
+def merged(old: dict, new: dict) -> dict:
+    """``new``'s scenarios and streams added to ``old``'s, replacing those of
+    the same key in place; each carries its own run's meta (``run``).  The
+    header of ``old`` stays: it describes the run the other figures are from."""
+    run = {key: new["meta"][key] for key in RUN_KEYS}
+    for part in ("scenarios", "streams"):
+        fresh = {item["key"]: {**item, "run": run} for item in new[part]}
+        old[part] = [fresh.pop(item["key"], item) for item in old[part]] + list(fresh.values())
+    old["meta"]["peers"].update(new["meta"]["peers"])
+    return old
+
+
 def run(args) -> int:
     started = time.monotonic()
     meta = {
@@ -267,6 +330,8 @@ def run(args) -> int:
     report_python = peers.python_of(REPORT_VENV)
     report_error = peers.install(REPORT_VENV)
     scenarios = [s for s in SCENARIOS if s.key in args.scenarios]
+    if peers.TRANSPORTS_PEER not in args.clients:
+        scenarios = [s for s in scenarios if not s.transports]
     streams = [s for s in STREAMS if s.key in args.scenarios]
     with pinned_servers(args.pin) as (nginx, stream_server, pinning):
         meta["pinning"] = pinning
@@ -283,6 +348,8 @@ def run(args) -> int:
     args.output.mkdir(parents=True, exist_ok=True)
     data = {"meta": meta, "scenarios": results, "streams": stream_results}
     results_path = args.output / "results.json"
+    if args.merge and results_path.exists():
+        data = merged(json.loads(results_path.read_text(encoding="utf-8")), data)
     results_path.write_text(json.dumps(data, indent=1), encoding="utf-8")
     print(f"\nresults in {harness.display_path(results_path)} ({meta['duration_s']:.0f}s)")
     python = sys.executable if report_error else str(report_python)

@@ -5,6 +5,8 @@ so no two peers share dependencies and none of them lands in the project's
 ``.venv``.  requestx itself runs from ``.venv`` (``make build``), from a copy of
 the built package taken when the benchmark starts (see ``snapshot_requestx``),
 so that a rebuild by someone else during the run cannot change what is measured.
+The httpx-transports peer (httpx with four transports, requestx's among them)
+imports requestx from the same copy.
 
 A peer that cannot be installed here is not dropped: ``prepare`` returns the
 reason ("not installable: ...") and the report prints it.
@@ -36,10 +38,16 @@ class Peer:
     pip_options: tuple = ()
     note: str = ""  # said in the report, beside the version
     scenarios: tuple = field(default=())  # only these (empty: all it supports)
+    with_requestx: bool = False  # imports requestx from the run's snapshot
 
 
 PEERS = (
-    Peer("requestx", "requestx", note="this repository, C over the system libcurl"),
+    Peer(
+        "requestx",
+        "requestx",
+        note="this repository, C over the system libcurl",
+        with_requestx=True,
+    ),
     Peer("requests", "requests", ("requests",)),
     Peer("urllib3", "urllib3", ("urllib3",)),
     Peer("httpx", "httpx", ("httpx[http2]", "httpx-sse", "uvloop")),
@@ -64,8 +72,19 @@ PEERS = (
         ("requestx",),
         note="the unrelated Rust-based requestx on PyPI (same import name, own venv)",
     ),
+    Peer(
+        "httpx-transports",
+        "httpx_transports",
+        ("httpx", "httpx-aiohttp", "pyreqwest", "uvloop"),
+        note="httpx over its own, httpx-aiohttp's, pyreqwest's and requestx's transports, "
+        "in one venv (requestx from this repository)",
+        scenarios=("httpx_transports", "httpx_transports_sync"),
+        with_requestx=True,
+    ),
 )
 BY_NAME = {peer.name: peer for peer in PEERS}
+# The peer that runs the transport scenarios (scenarios.py), one worker per transport.
+TRANSPORTS_PEER = "httpx-transports"
 
 
 def python_of(peer: Peer) -> Path:
@@ -141,7 +160,7 @@ def prepare(names: list) -> dict:
                     "note": peer.note,
                     "only": list(peer.scenarios),
                 }
-        print(f"  {peer.name:<14} {status[peer.name].get('version') or status[peer.name]['error']}")
+        print(f"  {peer.name:<16} {status[peer.name].get('version') or status[peer.name]['error']}")
     return status
 
 
@@ -154,20 +173,23 @@ def snapshot_requestx() -> str:
     shutil.copytree(
         ROOT / "requestx", SNAPSHOT / "requestx", ignore=shutil.ignore_patterns("_engine")
     )
-    head = subprocess.run(
-        ["git", "-C", str(ROOT), "describe", "--always", "--dirty"],
+    git = ["git", "-C", str(ROOT)]
+    head = subprocess.run([*git, "describe", "--always"], capture_output=True, text=True)
+    # "-dirty" when requestx's own files differ from the commit (not the benchmark's).
+    changed = subprocess.run(
+        [*git, "status", "--porcelain", "--", "requestx", "setup.py", "pyproject.toml"],
         capture_output=True,
         text=True,
-    ).stdout.strip()
-    return head or "?"
+    )
+    return (head.stdout.strip() or "?") + ("-dirty" if changed.stdout.strip() else "")
 
 
 def worker_env(peer: Peer) -> dict:
-    """The environment of the peer's workers: requestx's from the snapshot."""
+    """The environment of the peer's workers: requestx from the snapshot."""
     import os
 
     env = dict(os.environ)
     env.pop("PYTHONPATH", None)
-    if peer.adapter == "requestx" and SNAPSHOT.exists():
+    if peer.with_requestx and SNAPSHOT.exists():
         env["PYTHONPATH"] = str(SNAPSHOT)
     return env

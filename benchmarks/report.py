@@ -6,7 +6,9 @@ bench.py runs it at the end of every run, with the interpreter of the
 ``report`` virtualenv (matplotlib lives there, not in requestx's
 dependencies); without matplotlib it writes the markdown alone.  Every figure
 is the median of the rounds; "requestx ÷ client" > 1 means requestx is
-faster, < 1 that the client beats requestx.
+faster, < 1 that the client beats requestx.  Transport scenarios (httpx over
+several transports) have a section of their own, where the ratio is
+requestx's transport ÷ each transport.
 """
 
 from __future__ import annotations
@@ -20,6 +22,8 @@ BASE = "requestx"
 MIB = 1 << 20
 # Targets from the issues: (scenario, what is compared, goal).
 SPEEDUP_TARGETS = (("seq", "pycurl", 1.3), ("seq", "requests", 20.0), ("async64", "aiohttp", 5.0))
+# httpx over requestx's transport ÷ over its default transport, and ahead of every other.
+TRANSPORT_TARGETS = (("httpx_transports", "httpx", 3.0),)
 GATHER_RSS_MB = 60.0
 SSE_SPEEDUP = 3.0
 DOWNLOAD_SHARE = 0.8
@@ -54,7 +58,8 @@ def verdict(ok: bool) -> str:
 class Report:
     def __init__(self, data: dict, out_dir: Path) -> None:
         self.meta = data["meta"]
-        self.scenarios = data["scenarios"]
+        self.scenarios = [s for s in data["scenarios"] if not s.get("transports")]
+        self.transport_scenarios = [s for s in data["scenarios"] if s.get("transports")]
         self.streams = data["streams"]
         self.out_dir = out_dir
         self.lines: list = []
@@ -94,8 +99,35 @@ class Report:
             "large bodies the C tool's own reading is the cost, and a client can beat it.",
             "- n/a: the client has no API for the scenario (reason in the scenario's table); "
             "–: not run (pycurl-syslib runs the sequential scenario only).",
+            *self._separate_runs(),
             "",
         )
+
+    def _separate_runs(self) -> list:
+        """A line for the scenarios measured in a later run (bench.py --merge)."""
+        merged = [s for s in self.scenarios + self.transport_scenarios + self.streams if "run" in s]
+        if not merged:
+            return []
+        keys = ", ".join(f"`{s['key']}`" for s in merged)
+        return [
+            f"- Not from this run: {keys}, measured separately and added with `bench.py "
+            "--merge`; their sections say when, on which commit and under what load."
+        ]
+
+    @staticmethod
+    def _run_line(s: dict) -> list:
+        """Where a merged scenario's figures come from."""
+        if "run" not in s:
+            return []
+        r = s["run"]
+        mode = "quick mode, " if r["quick"] else ""
+        return [
+            f"Measured separately from the rest of this report: on {r['date']}, requestx at "
+            f"`{r['requestx_commit']}`, {mode}{r['rounds']} round(s) of {r['warmup']:g} s "
+            f"warm-up and {r['seconds']:g} s timed, {r['pinning']}; load average (1 min) "
+            f"{r['load_before']} before, {r['load_after']} after.",
+            "",
+        ]
 
     def _load_note(self) -> str:
         if max(self.meta["load_before"], self.meta["load_after"], *self.meta["load_during"]) > 0.7:
@@ -131,7 +163,12 @@ class Report:
         self.add("")
 
     def summary(self) -> None:
-        clients = [c for c in self.meta["peers"] if "error" not in self.meta["peers"][c]]
+        keys = {s["key"] for s in self.scenarios}
+        clients = [
+            name
+            for name, info in self.meta["peers"].items()
+            if "error" not in info and (not info.get("only") or keys.intersection(info["only"]))
+        ]
         self.add(
             "## Summary: requests per second (median), and requestx ÷ client",
             "",
@@ -232,6 +269,55 @@ class Report:
             self.add("")
             self.charts.scenario(s, rps)
 
+    def transport_sections(self) -> None:
+        if not self.transport_scenarios:
+            return
+        self.add(
+            "## httpx transports",
+            "",
+            "One client, httpx, over each transport in turn (`transport=`), in the same run; "
+            "everything above the transport (request and response objects, headers, the "
+            "client's own code) is the same httpx.  Ratios are requestx's transport ÷ each "
+            "transport: above 1 requestx's is faster.",
+            "",
+        )
+        for s in self.transport_scenarios:
+            rps = {c: median(runs, "rps") for c, runs in s["runs"].items()}
+            base = rps.get(BASE)
+            self.add(f"### {s['key']}: {s['title']}", "", *self._run_line(s))
+            self.add(f"![{s['key']}]({s['key']}.png)", "")
+            self.add(
+                "| transport | req/s | requestx ÷ transport | p50 µs | p95 µs | p99 µs "
+                "| CPU s/1k req | peak RSS MB | spread | runs (req/s) |",
+                "|---|---:|---:|---:|---:|---:|---:|---:|---:|---|",
+            )
+            for member in sorted(rps, key=rps.get, reverse=True):
+                runs = s["runs"][member]
+                name = f"{member} (limit)" if member == s["limit_tool"] else member
+                name = f"{name} (default)" if member == "httpx" else name
+                name = f"**{name}**" if member == BASE else name
+                self.add(
+                    f"| {name} | {fmt_num(rps[member])} "
+                    f"| {fmt_ratio(base / rps[member] if base else None)} "
+                    f"| {fmt_num(median(runs, 'p50_us'))} | {fmt_num(median(runs, 'p95_us'))} "
+                    f"| {fmt_num(median(runs, 'p99_us'))} "
+                    f"| {fmt_num(median(runs, 'cpu_s_per_1k'), 3)} "
+                    f"| {fmt_num(median(runs, 'peak_rss_mb'), 1)} "
+                    f"| {fmt_ratio(spread(runs))} "
+                    f"| {', '.join(fmt_num(r['rps']) for r in runs)} |"
+                )
+            for member, reason in {**s["skipped"], **s["errors"]}.items():
+                label = "failed" if member in s["errors"] else "not run"
+                self.add(f"| {member} | {label}: {reason} | | | | | | | | |")
+            self.add("", "Set-up:", "")
+            for member, runs in s["runs"].items():
+                if "setup" in runs[0]:
+                    loop = f" on {runs[0]['loop']}" if "loop" in runs[0] else ""
+                    self.add(f"- {member}: `{runs[0]['setup']}`{loop}")
+            self.add("")
+            # Without the limit line: at 2-5 % of it, the bars would not be told apart.
+            self.charts.scenario(s, rps, with_limit=False)
+
     def stream_sections(self) -> None:
         if not self.streams:
             return
@@ -292,10 +378,35 @@ class Report:
                     f"- gather10k: requestx ÷ aiohttp peak RSS = {share:.2f} (< 0.5): "
                     f"{verdict(share < 0.5)}"
                 )
+        lines += self._transport_targets()
         for st in self.streams:
             lines += self._stream_targets(st)
         if lines:
             self.add("## Targets from the issues", "", *lines, "")
+
+    def _transport_targets(self) -> list:
+        lines = []
+        by_key = {s["key"]: s for s in self.transport_scenarios}
+        for key, default, goal in TRANSPORT_TARGETS:
+            runs = by_key.get(key, {}).get("runs", {})
+            if BASE not in runs:
+                continue
+            rps = {m: median(r, "rps") for m, r in runs.items() if m != by_key[key]["limit_tool"]}
+            if default in rps:
+                ratio = rps[BASE] / rps[default]
+                lines.append(
+                    f"- {key}: requestx's transport ÷ httpx's default = {fmt_ratio(ratio)} "
+                    f"(≥ {goal:g}x): {verdict(ratio >= goal)}"
+                )
+            others = {m: v for m, v in rps.items() if m != BASE}
+            if others:
+                closest = max(others, key=others.get)
+                ratio = rps[BASE] / others[closest]
+                lines.append(
+                    f"- {key}: requestx's transport ahead of every other (closest: {closest}, "
+                    f"requestx ÷ it = {fmt_ratio(ratio)}): {verdict(ratio > 1)}"
+                )
+        return lines
 
     def _stream_targets(self, st: dict) -> list:
         per_s = {m: median(runs, "per_s") for m, runs in st["runs"].items()}
@@ -335,6 +446,7 @@ class Report:
         self.targets()
         if self.scenarios:
             self.scenario_sections()
+        self.transport_sections()
         self.stream_sections()
         path = self.out_dir / "report.md"
         path.write_text("\n".join(self.lines).rstrip() + "\n", encoding="utf-8")
@@ -379,9 +491,9 @@ class Charts:
         fig.savefig(self.out_dir / f"{name}.png", dpi=100)
         plt.close(fig)
 
-    def scenario(self, s: dict, rps: dict) -> None:
+    def scenario(self, s: dict, rps: dict, with_limit: bool = True) -> None:
         values = {c: v for c, v in rps.items() if c != s["limit_tool"]}
-        limit = rps.get(s["limit_tool"])
+        limit = rps.get(s["limit_tool"]) if with_limit else None
         self._bars(
             s["key"],
             f"{s['key']}: {s['title']}",

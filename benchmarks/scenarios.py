@@ -3,6 +3,8 @@
 A request scenario is run by every client that supports it (``applies``),
 each in its own process (workload.py), plus the practical limit of the
 server and machine (limits.py): wrk for HTTP/1.1, h2load for HTTP/2.
+A transport scenario is a request scenario run by one client, httpx, with
+each of the ``transports`` it names in turn (the httpx-transports peer).
 Stream scenarios (SSE, 1 GiB down and up) compare fewer clients, named in
 ``STREAMS``, and use curl as the limit.
 """
@@ -25,6 +27,7 @@ class Scenario:
     server: str = "http"  # http, https (HTTP/1.1 over TLS), h2 (HTTP/2 over TLS)
     concurrency: int = 1
     gather: int = 0  # requests gathered at once (mode gather)
+    transports: tuple = ()  # httpx transports compared, instead of the clients
 
     @property
     def http2(self) -> bool:
@@ -82,6 +85,20 @@ SCENARIOS = (
     _post("post_1m", "1 MB", 1_000_000),
     Scenario("https", "sync, sequential GETs over HTTPS (keep-alive)", "seq", server="https"),
     Scenario("http2", "async, 64 streams over HTTP/2 (TLS)", "async", server="h2", concurrency=64),
+    Scenario(
+        "httpx_transports",
+        "httpx.AsyncClient, 64 requests in flight, four transports",
+        "async",
+        concurrency=64,
+        transports=("httpx", "httpx-aiohttp", "pyreqwest", "requestx"),
+    ),
+    # httpx-aiohttp has no sync transport.
+    Scenario(
+        "httpx_transports_sync",
+        "httpx.Client, sequential GETs, three transports",
+        "seq",
+        transports=("httpx", "pyreqwest", "requestx"),
+    ),
 )
 BY_KEY = {scenario.key: scenario for scenario in SCENARIOS}
 

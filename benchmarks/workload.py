@@ -15,6 +15,9 @@ one JSON line (harness.worker_reply).  The task's ``mode`` picks the loop:
     download  one large body read in pieces, sync or async (``api``)
     upload    one large request body, from a file object or a generator
 
+A task with a ``transport`` (a transport scenario) passes it on to the
+adapter's ``open_sync`` / ``open_async``.
+
 Figures: requests (or events, bytes) per second over the timed part,
 latency percentiles of single requests, CPU seconds (user + system, all
 threads of the process) per 1,000 requests, and the process's peak RSS.
@@ -112,6 +115,12 @@ def summary(count: int, elapsed: float, cpu: float, latencies_ns: list) -> dict:
 # ---------------------------------------------------------------------------
 
 
+def variant(task: dict) -> dict:
+    """Extra keywords for the adapter's open_sync / open_async: the transport
+    of a transport scenario (adapters/httpx_transports.py)."""
+    return {"transport": task["transport"]} if task.get("transport") else {}
+
+
 def request_call(client, task: dict):
     """A function doing the task's request once: () -> (status, body length)."""
     url = task["url"]
@@ -145,7 +154,7 @@ def warm_up(call, check: Check, seconds: float) -> None:
 
 
 def run_seq(adapter, task: dict, check: Check) -> dict:
-    client = adapter.open_sync(pool=1, http2=task["http2"])
+    client = adapter.open_sync(pool=1, http2=task["http2"], **variant(task))
     call = request_call(client, task)
     warm_up(call, check, task["warmup"])
     latencies: list = []
@@ -233,7 +242,7 @@ async def async_loop(call, check: Check, deadline: float, tasks: int, latencies:
 
 async def run_async(adapter, task: dict, check: Check) -> dict:
     n = task["concurrency"]
-    client = await adapter.open_async(pool=n, http2=task["http2"])
+    client = await adapter.open_async(pool=n, http2=task["http2"], **variant(task))
     call = request_call(client, task)
     status, length = await call()
     check(status, length)

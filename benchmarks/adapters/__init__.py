@@ -19,6 +19,10 @@ means the scenarios that need it are "not applicable" to that peer; its
 ``sse_sync(url)``, ``async sse_async(url)``            events read from an SSE stream
 ``download_sync(url)``, ``async download_async(url)``  bytes read from a streamed body
 
+The adapter of the transport scenarios (httpx_transports.py) is one client,
+httpx, over several transports: its ``open_sync`` and ``open_async`` take a
+third argument, ``transport``, the name of the transport to put under it.
+
 Every client is set up the way its documentation recommends for throughput:
 a session (connection pool, keep-alive) reused for every request, a connection
 limit equal to the concurrency of the scenario, HTTP/2 only where the scenario
