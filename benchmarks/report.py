@@ -125,7 +125,8 @@ class Report:
             f"Measured separately from the rest of this report: on {r['date']}, requestx at "
             f"`{r['requestx_commit']}`, {mode}{r['rounds']} round(s) of {r['warmup']:g} s "
             f"warm-up and {r['seconds']:g} s timed, {r['pinning']}; load average (1 min) "
-            f"{r['load_before']} before, {r['load_after']} after.",
+            f"{r['load_before']} before, {r['load_during'][0]}–{r['load_during'][1]} during, "
+            f"{r['load_after']} after.",
             "",
         ]
 
