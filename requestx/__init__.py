@@ -6,7 +6,7 @@
 200
 """
 
-from . import exceptions, status_codes, structures, utils  # noqa: F401
+from . import exceptions, status_codes, structures  # noqa: F401
 from .__version__ import __version__
 from ._engine import curl_version
 from .api import delete, get, head, options, patch, post, put, request
@@ -29,23 +29,29 @@ from .sessions import Session, session
 from .sse import ServerSentEvent
 from .status_codes import codes
 
-# The httpx transports (requestx.transports) are imported on first use.
+# Imported on first use: the httpx transports (requestx.transports), and
+# requests' helper modules `utils` and `cookies`, which need http.cookiejar
+# (and with it urllib.request, http.client and email: ~3.5 MB that a request
+# without cookies never uses).
 _LAZY = {"HTTPTransport": "transports", "AsyncHTTPTransport": "transports"}
+_LAZY_MODULES = frozenset({"cookies", "utils"})
 
 
 def __getattr__(name: str) -> object:
+    import importlib
+
+    if name in _LAZY_MODULES:
+        return importlib.import_module(f".{name}", __name__)
     module = _LAZY.get(name)
     if module is None:
         raise AttributeError(f"module 'requestx' has no attribute {name!r}")
-    import importlib
-
     value = getattr(importlib.import_module(f".{module}", __name__), name)
     globals()[name] = value
     return value
 
 
 def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(_LAZY))
+    return sorted(set(globals()) | set(_LAZY) | _LAZY_MODULES)
 
 
 __all__ = [

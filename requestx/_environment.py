@@ -7,7 +7,6 @@ import ipaddress
 import os
 from typing import Any, Optional
 from urllib.parse import urlsplit
-from urllib.request import getproxies_environment
 
 __all__ = [
     "environment_proxies",
@@ -23,6 +22,12 @@ DEFAULT_PORTS = {"http": 80, "https": 443}
 
 def environment_proxies() -> dict[str, str]:
     """Proxy URLs from HTTP_PROXY, HTTPS_PROXY, ALL_PROXY, NO_PROXY (any case)."""
+    # urllib.request (which imports http.client and email) only when some
+    # variable is a *_proxy one: without one its answer is {}
+    if not any(name.lower()[-6:] == "_proxy" for name in os.environ):
+        return {}
+    from urllib.request import getproxies_environment
+
     return dict(getproxies_environment())
 
 

@@ -8,7 +8,6 @@ endpoints over and over should not re-parse them on every request.
 from __future__ import annotations
 
 import re
-import unicodedata
 from collections.abc import Mapping
 from typing import Any, NamedTuple, Optional
 from urllib.parse import quote, unquote, urlencode, urlsplit, urlunsplit
@@ -80,6 +79,8 @@ def _idna_label(label: str) -> str:
     punycode; symbols, punctuation, spaces and controls are refused."""
     if label.isascii():
         return label.lower()
+    import unicodedata  # non-ASCII host names only
+
     label = unicodedata.normalize("NFC", label).lower()
     for ch in label:
         if ord(ch) > 127 and unicodedata.category(ch)[0] in "SPZC":

@@ -3,7 +3,6 @@ PreparedRequest and returns it (usually with an Authorization header added)."""
 
 from __future__ import annotations
 
-import hashlib
 import os
 import re
 import threading
@@ -12,8 +11,6 @@ import warnings
 from base64 import b64encode
 from typing import Any, Callable, Optional, Union
 from urllib.parse import urlsplit
-
-from .cookies import extract_cookies_to_jar
 
 __all__ = ["AuthBase", "HTTPBasicAuth", "HTTPDigestAuth", "HTTPProxyAuth"]
 
@@ -97,6 +94,7 @@ def _hasher(algorithm: str) -> Optional[Callable[[str], str]]:
     }.get(algorithm)
     if name is None:
         return None
+    import hashlib  # digest auth only: not imported with the package
 
     def digest(text: str) -> str:
         return hashlib.new(name, text.encode("utf-8")).hexdigest()
@@ -148,6 +146,8 @@ class HTTPDigestAuth(_Credentials):
             state.nonce_count = 1
         ncvalue = f"{state.nonce_count:08x}"
         seed = f"{state.nonce_count}{nonce}{time.ctime()}".encode() + os.urandom(8)
+        import hashlib
+
         cnonce = hashlib.sha1(seed).hexdigest()[:16]
         if algo.endswith("-SESS"):
             ha1 = hash_fn(f"{ha1}:{nonce}:{cnonce}")
@@ -192,10 +192,10 @@ class HTTPDigestAuth(_Credentials):
                 r.content
                 r.close()
             prep = r.request.copy()
+            from .cookies import RequestsCookieJar, extract_cookies_to_jar
+
             jar = prep._cookies
             if jar is None:
-                from .cookies import RequestsCookieJar
-
                 jar = RequestsCookieJar()
             extract_cookies_to_jar(jar, r.request, r)
             prep.prepare_cookies(jar)

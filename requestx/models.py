@@ -8,24 +8,16 @@ elapsed and the reason phrase are computed only when first read.
 from __future__ import annotations
 
 import codecs
-import datetime
 import json as _json
 import re
 import struct
 from collections.abc import AsyncIterator, Iterator, Mapping
-from typing import Any, Callable, Optional, Union
+from typing import TYPE_CHECKING, Any, Callable, Optional, Union
 
 from ._body import encode_body, is_stream, stream_length
 from ._raw import AsyncRawResponse, RawResponse
 from ._url import PreparedURL, prepare_url
 from .auth import HTTPBasicAuth
-from .cookies import (
-    RequestsCookieJar,
-    _copy_cookie_jar,
-    cookiejar_from_dict,
-    extract_cookies_to_jar,
-    get_cookie_header,
-)
 from .exceptions import (
     HTTPError,
     InvalidHeader,
@@ -34,6 +26,11 @@ from .exceptions import (
 from .exceptions import JSONDecodeError as RequestsJSONDecodeError
 from .status_codes import codes
 from .structures import CaseInsensitiveDict
+
+if TYPE_CHECKING:
+    import datetime
+
+    from .cookies import RequestsCookieJar
 
 __all__ = ["Request", "PreparedRequest", "Response", "HOOKS", "default_hooks", "dispatch_hook"]
 
@@ -49,6 +46,27 @@ _NAME_OK = re.compile(r"^[^:\s][^:\r\n\x00]*$")
 _VALUE_OK = re.compile(r"^\S[^\r\n\x00]*$|^$")
 _NAME_OK_B = re.compile(rb"^[^:\s][^:\r\n\x00]*$")
 _VALUE_OK_B = re.compile(rb"^\S[^\r\n\x00]*$|^$")
+
+
+# The cookie helpers are imported where used (see sessions._COOKIE_NAMES);
+# requests.models has these names.
+_COOKIE_NAMES = frozenset(
+    {
+        "RequestsCookieJar",
+        "_copy_cookie_jar",
+        "cookiejar_from_dict",
+        "extract_cookies_to_jar",
+        "get_cookie_header",
+    }
+)
+
+
+def __getattr__(name: str) -> Any:
+    if name in _COOKIE_NAMES:
+        from . import cookies
+
+        return getattr(cookies, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def default_hooks() -> dict[str, list[Callable[..., Any]]]:
@@ -243,7 +261,10 @@ class PreparedRequest(RequestHooksMixin):
         p.method = self.method
         p.url = self.url
         p.headers = self.headers.copy() if self.headers is not None else None  # type: ignore
-        p._cookies = _copy_cookie_jar(self._cookies)
+        if self._cookies is not None:
+            from .cookies import _copy_cookie_jar
+
+            p._cookies = _copy_cookie_jar(self._cookies)
         p.body = self.body
         p.hooks = self.hooks
         p._body_position = self._body_position
@@ -313,6 +334,8 @@ class PreparedRequest(RequestHooksMixin):
             self.prepare_content_length(self.body)
 
     def prepare_cookies(self, cookies: Any) -> None:
+        from .cookies import RequestsCookieJar, cookiejar_from_dict, get_cookie_header
+
         if isinstance(cookies, RequestsCookieJar) or (
             cookies is not None and hasattr(cookies, "add_cookie_header")
         ):
@@ -460,6 +483,15 @@ def parse_header_links(value: str) -> list[dict[str, str]]:
 
 
 _UNSET: Any = object()
+
+
+def _timedelta(*args: Any, **kwargs: Any) -> datetime.timedelta:
+    """datetime.timedelta, imported on first use (Response.elapsed)."""
+    import datetime
+
+    return datetime.timedelta(*args, **kwargs)
+
+
 _TIMINGS = struct.Struct("6d")  # the engine's packed timings
 
 
@@ -505,7 +537,7 @@ class Response:
         self._encoding: Any = _UNSET
         self.history: list[Response] = []
         self._cookies: Any = None
-        self._elapsed: Any = datetime.timedelta(0)
+        self._elapsed: Any = _timedelta(0)
         self._timings: Optional[bytes] = None
         self._request: Any = None
         self._version = 11
@@ -614,6 +646,8 @@ class Response:
     @property
     def cookies(self) -> RequestsCookieJar:
         if self._cookies is None:
+            from .cookies import RequestsCookieJar, extract_cookies_to_jar
+
             jar = RequestsCookieJar()
             if self._request is not None and self._raw_head is not None:
                 extract_cookies_to_jar(jar, self._request, self)
@@ -629,7 +663,7 @@ class Response:
         """Time from sending the request to the arrival of the response headers."""
         if self._elapsed is None:
             t = self._timing_values()
-            self._elapsed = datetime.timedelta(seconds=t[4] or t[5])
+            self._elapsed = _timedelta(seconds=t[4] or t[5])
         return self._elapsed  # type: ignore[no-any-return]
 
     @elapsed.setter

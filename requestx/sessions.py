@@ -5,6 +5,7 @@ sharing connections), so keep-alive works across its requests and threads."""
 from __future__ import annotations
 
 import re
+import threading
 from collections.abc import Iterator, Mapping
 from typing import Any, Optional
 from urllib.parse import urljoin, urlsplit
@@ -23,12 +24,6 @@ from ._environment import (
 )
 from ._url import prepare_url, requote_uri, sendable
 from .auth import _basic_auth_str
-from .cookies import (
-    RequestsCookieJar,
-    cookiejar_from_dict,
-    extract_cookies_to_jar,
-    merge_cookies,
-)
 from .exceptions import (
     ChunkedEncodingError,
     ContentDecodingError,
@@ -65,6 +60,26 @@ _FLAG_LENGTH_CONFLICT = 2
 
 # Methods for which urllib3 sends "Content-Length: 0" when there is no body.
 _METHODS_EXPECTING_BODY = frozenset({"PATCH", "POST", "PUT"})
+
+# Session.cookies before its jar is made (a session may never need one); the
+# lock makes sure threads sharing a session make one jar, not one each.
+_NO_JAR: Any = object()
+_JAR_LOCK = threading.Lock()
+
+# The cookie helpers are imported where used: http.cookiejar brings
+# urllib.request, http.client and email with it (~3.5 MB of a process that a
+# request without cookies never needs). requests.sessions has these names.
+_COOKIE_NAMES = frozenset(
+    {"RequestsCookieJar", "cookiejar_from_dict", "extract_cookies_to_jar", "merge_cookies"}
+)
+
+
+def __getattr__(name: str) -> Any:
+    if name in _COOKIE_NAMES:
+        from . import cookies
+
+        return getattr(cookies, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def get_netrc_auth(url: str, raise_errors: bool = False) -> Optional[tuple[str, str]]:
@@ -208,7 +223,7 @@ class Session:
         self.cert: Any = None
         self.max_redirects = DEFAULT_REDIRECT_LIMIT
         self.trust_env = True
-        self.cookies: Any = cookiejar_from_dict({})
+        self._cookie_jar: Any = _NO_JAR  # made when first used: see cookies
         self.adapters: dict[str, Any] = {}
         self.http2 = http2
         self._owns_client = _client is None
@@ -219,6 +234,23 @@ class Session:
         self._wire_cache: Optional[tuple[dict[str, Any], tuple[bytes, ...]]] = None
         self._clean_headers: Optional[tuple[dict[str, Any], dict[str, Any]]] = None
         self._default_settings: Optional[tuple[tuple[Any, ...], tuple[Any, ...]]] = None
+
+    @property
+    def cookies(self) -> Any:
+        """The session's cookie jar (a RequestsCookieJar until replaced)."""
+        jar = self._cookie_jar
+        if jar is _NO_JAR:
+            from .cookies import RequestsCookieJar
+
+            with _JAR_LOCK:
+                jar = self._cookie_jar
+                if jar is _NO_JAR:
+                    jar = self._cookie_jar = RequestsCookieJar()
+        return jar
+
+    @cookies.setter
+    def cookies(self, value: Any) -> None:
+        self._cookie_jar = value
 
     def __enter__(self) -> Session:
         return self
@@ -260,6 +292,8 @@ class Session:
 
     def prepare_request(self, request: Request) -> PreparedRequest:
         """Merge the session's settings into ``request`` and prepare it."""
+        from .cookies import RequestsCookieJar, cookiejar_from_dict, merge_cookies
+
         cookies = request.cookies or {}
         if not isinstance(cookies, RequestsCookieJar) and not hasattr(cookies, "add_cookie_header"):
             cookies = cookiejar_from_dict(cookies)
@@ -324,7 +358,10 @@ class Session:
         elif method not in ("GET", "HEAD") and p.headers.get("Content-Length") is None:
             p.headers["Content-Length"] = "0"
 
-        if self.cookies._cookies or cookies:  # type: ignore[attr-defined]
+        session_jar = self._cookie_jar
+        if (session_jar is not _NO_JAR and session_jar._cookies) or cookies:
+            from .cookies import RequestsCookieJar, cookiejar_from_dict, merge_cookies
+
             if cookies is not None and not hasattr(cookies, "add_cookie_header"):
                 cookies = cookiejar_from_dict(cookies)
             jar = merge_cookies(merge_cookies(RequestsCookieJar(), self.cookies), cookies)
@@ -571,6 +608,8 @@ class Session:
                     "the response has Content-Length fields that disagree", request=prep
                 )
             if flags & _FLAG_SETS_COOKIE:
+                from .cookies import extract_cookies_to_jar
+
                 extract_cookies_to_jar(self.cookies, prep, response)
         return response
 
@@ -740,6 +779,8 @@ class Session:
         elif prepared._body_position is not None:
             _rewind(prepared)
         prepared.headers.pop("Cookie", None)
+        from .cookies import RequestsCookieJar, extract_cookies_to_jar, merge_cookies
+
         jar = prepared._cookies
         if jar is None:
             jar = RequestsCookieJar()
