@@ -56,9 +56,10 @@ enum rx_feed {
 
 struct rx_port {
     int efd;
-    int signaled;
+    int signaled; /* news queued; the eventfd is (or is about to be) written */
     rx_xfer *head, *tail;
-    int refs; /* the Python object, and each transfer aimed at it */
+    int refs;             /* the Python object, each transfer aimed at it, a pending signal */
+    rx_port *signal_next; /* the engine's list of ports to signal */
 };
 
 struct rx_client {
@@ -181,6 +182,7 @@ typedef struct {
     rx_xfer *stop_list;
     int64_t read_deadline_us; /* the earliest read-timeout deadline, 0: none */
     int wake_pending;         /* wakefd written and not yet read */
+    rx_port *to_signal;       /* ports with news whose eventfd is still to be written */
 } rx_engine;
 
 /* Idle connections the engine's pool may keep (libcurl's default, 4 per
@@ -215,8 +217,10 @@ static void rx_port_unref_locked(rx_port *port)
     }
 }
 
-/* Engine lock held: record news for the transfer's port; the eventfd is
- * written once per batch, by rx_engine_flush_ports(). */
+/* Engine thread, engine lock held: record news for the transfer's port. Its
+ * eventfd is written once per engine turn, after the lock is released, by
+ * rx_engine_signal_ports(): a wake-up under the lock would let the woken
+ * loop thread run (on a shared CPU) only to block on that lock. */
 static void rx_post_locked(rx_xfer *x, int events)
 {
     rx_port *port = x->port;
@@ -232,23 +236,48 @@ static void rx_post_locked(rx_xfer *x, int events)
         port->tail = x;
     }
     if (!port->signaled) {
-        uint64_t one = 1;
         port->signaled = 1;
+        port->refs++; /* until signalled */
+        port->signal_next = rx_the_engine.to_signal;
+        rx_the_engine.to_signal = port;
+    }
+}
+
+/* Engine thread, lock NOT held: write the eventfd of every port with news. */
+static void rx_engine_signal_ports(rx_engine *eng)
+{
+    if (eng->to_signal == NULL) {
+        return; /* only this thread adds to the list: a racy peek is safe */
+    }
+    pthread_mutex_lock(&eng->lock);
+    rx_port *list = eng->to_signal;
+    eng->to_signal = NULL;
+    pthread_mutex_unlock(&eng->lock);
+    for (rx_port *port = list; port != NULL; port = port->signal_next) {
+        uint64_t one = 1;
         ssize_t n = write(port->efd, &one, sizeof(one));
         (void)n;
     }
+    pthread_mutex_lock(&eng->lock);
+    while (list != NULL) {
+        rx_port *next = list->signal_next;
+        rx_port_unref_locked(list);
+        list = next;
+    }
+    pthread_mutex_unlock(&eng->lock);
 }
 
 /* Take every transfer with news; their `events` are for the caller to clear. */
 static rx_xfer *rx_port_take(rx_port *port)
 {
     uint64_t value;
+    /* read first: a signal written after the list is taken must stay */
+    ssize_t n = read(port->efd, &value, sizeof(value));
+    (void)n;
     pthread_mutex_lock(&rx_the_engine.lock);
     rx_xfer *list = port->head;
     port->head = port->tail = NULL;
     port->signaled = 0;
-    ssize_t n = read(port->efd, &value, sizeof(value));
-    (void)n;
     for (rx_xfer *x = list; x != NULL; x = x->port_next) {
         x->taken_next = x->port_next;
         x->queued = 0;
@@ -890,6 +919,7 @@ static void *rx_engine_main(void *arg)
         }
         rx_engine_collect(eng);
         rx_engine_read_timeouts(eng);
+        rx_engine_signal_ports(eng);
     }
     return NULL;
 }
@@ -913,6 +943,7 @@ static int rx_engine_ensure_locked(void)
     }
     eng->cmd_head = eng->cmd_tail = NULL;
     eng->running = NULL;
+    eng->to_signal = NULL;
     eng->stop_list = NULL;
     eng->read_deadline_us = 0;
     eng->wake_pending = 0;
@@ -970,13 +1001,16 @@ static int rx_engine_send(int kind, rx_xfer *x, rx_client *c)
         rx_the_engine.cmd_head = cmd;
     }
     rx_the_engine.cmd_tail = cmd;
-    if (!rx_the_engine.wake_pending) { /* one wake-up per batch of commands */
+    /* one wake-up per batch of commands, written after unlocking: woken
+     * under the lock, the engine thread would only block on it */
+    int wake = !rx_the_engine.wake_pending;
+    rx_the_engine.wake_pending = 1;
+    pthread_mutex_unlock(&rx_the_engine.lock);
+    if (wake) {
         uint64_t one = 1;
         ssize_t n = write(rx_the_engine.wakefd, &one, sizeof(one));
         (void)n;
-        rx_the_engine.wake_pending = 1;
     }
-    pthread_mutex_unlock(&rx_the_engine.lock);
     return 0;
 }
 

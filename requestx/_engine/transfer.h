@@ -21,6 +21,7 @@
 #include <curl/curl.h>
 #include <stdint.h>
 #include <strings.h>
+#include <sys/ioctl.h>
 #include <time.h>
 
 #include "buffer.h"
@@ -56,6 +57,12 @@ enum rx_phase {
 
 /* Header blocks and request-body buffers up to this size are kept. */
 #define RX_SMALL_KEEP_BYTES ((size_t)256 * 1024)
+
+/* A streamed body's reader on another thread is woken when a read leaves the
+ * socket empty, or once this much is buffered: a fast HTTP/1 download
+ * reaches the reader in pieces of this size instead of one per socket read,
+ * while a lone event (nothing more in the socket) is handed over at once. */
+#define RX_WAKE_BYTES (256 * 1024)
 
 /* A streamed body buffered beyond this pauses the transfer until it is read. */
 #define RX_STREAM_PAUSE_BYTES (1024 * 1024)
@@ -141,6 +148,7 @@ struct rx_slot {
     char note[160];            /* our own diagnosis; libcurl may overwrite errbuf */
     int status;                /* status of the latest status line */
     int headers_done;          /* the final (non-1xx) header block is complete */
+    int http1;                 /* the response is HTTP/1.x: its connection carries nothing else */
     int sets_cookie;           /* the final header block has a Set-Cookie field */
     int length_conflict;       /* two Content-Length fields that disagree */
     curl_off_t content_length; /* the first Content-Length seen, or -1 */
@@ -195,6 +203,7 @@ static size_t rx_on_header(char *data, size_t size, size_t nmemb, void *userp)
         slot->length_conflict = 0;
         slot->content_length = -1;
         slot->status = 0;
+        slot->http1 = len > 6 && data[5] == '1';
         const char *p = memchr(data, ' ', len);
         if (p != NULL && (size_t)(p - data) + 4 <= len) {
             int code = 0;
@@ -232,11 +241,20 @@ static size_t rx_on_header(char *data, size_t size, size_t nmemb, void *userp)
 /* First bytes of a whole body: room for all of it at once, when announced. */
 static void rx_presize_body(rx_slot *slot)
 {
-    curl_off_t announced = -1;
-    if (curl_easy_getinfo(slot->easy, CURLINFO_CONTENT_LENGTH_DOWNLOAD_T, &announced) == CURLE_OK &&
-        announced > 0 && announced <= RX_BODY_PRESIZE_MAX) {
-        (void)rx_buffer_reserve(&slot->body, (size_t)announced); /* on failure: grow as before */
+    if (slot->content_length > 0 && slot->content_length <= RX_BODY_PRESIZE_MAX) {
+        /* on failure the buffer grows as the bytes come, as without this */
+        (void)rx_buffer_reserve(&slot->body, (size_t)slot->content_length);
     }
+}
+
+/* More of an HTTP/1 response waits in its socket: libcurl reads it as soon
+ * as we return. (On HTTP/2 the bytes may belong to other streams.) */
+static int rx_more_to_read(rx_slot *slot)
+{
+    curl_socket_t sock = CURL_SOCKET_BAD;
+    int pending = 0;
+    return slot->http1 && curl_easy_getinfo(slot->easy, CURLINFO_ACTIVESOCKET, &sock) == CURLE_OK &&
+           sock != CURL_SOCKET_BAD && ioctl(sock, FIONREAD, &pending) == 0 && pending > 0;
 }
 
 /* Between transfers: forget the buffered bytes, keep modest allocations. */
@@ -252,6 +270,7 @@ static size_t rx_on_body(char *data, size_t size, size_t nmemb, void *userp)
     rx_slot *slot = userp;
     size_t len = size * nmemb;
     size_t result = len;
+    int hold = 0; /* the reader need not be woken for these bytes yet */
     slot->last_activity_us = rx_now_us();
     if (slot->lock != NULL) {
         pthread_mutex_lock(slot->lock);
@@ -268,11 +287,12 @@ static size_t rx_on_body(char *data, size_t size, size_t nmemb, void *userp)
         if (rx_buffer_append(&slot->body, data, len) < 0) {
             result = 0;
         }
+        hold = slot->stream && slot->body.len < RX_WAKE_BYTES;
     }
     if (slot->lock != NULL) {
         pthread_mutex_unlock(slot->lock);
     }
-    if (result == len && slot->notify != NULL) {
+    if (result == len && slot->notify != NULL && !(hold && rx_more_to_read(slot))) {
         slot->notify(slot, RX_NOTICE_BODY);
     }
     return result;
