@@ -86,33 +86,27 @@ async def _upload(transfer: Any, body: Any, new_future: Any = None) -> None:
 _FEED_WAIT, _FEED_OVER = 1, 2  # AsyncTransfer.feed(): 0 means go on
 
 
-class _Hop:
-    """One request handed to the engine: what its awaiting caller needs."""
+# What _start_hop() hands back about one request given to the engine: the
+# future to await, the transfer, the task producing a streamed body (or None)
+# and how a proxy is used. A plain tuple, unpacked into the awaiting frame:
+# 10,000 gathered requests would hold 10,000 objects of a class of its own.
+_Hop = tuple[Any, Any, Optional[asyncio.Task[None]], Optional[str]]
 
-    __slots__ = ("future", "transfer", "producer", "prep", "proxy_kind")
 
-    def __init__(
-        self, future: Any, transfer: Any, producer: Any, prep: Any, proxy_kind: Any
-    ) -> None:
-        self.future = future
-        self.transfer = transfer
-        self.producer = producer
-        self.prep = prep
-        self.proxy_kind = proxy_kind
-
-    def failed(self, exc: BaseException) -> BaseException:
-        """The exception to raise for ``exc`` from ``await hop.future``."""
-        if isinstance(exc, asyncio.CancelledError):
-            self.transfer.cancel()  # frees its connection at once
-            return exc
-        if not isinstance(exc, _engine.TransferError):
-            return exc
-        producer = self.producer
-        if producer is not None and producer.done() and not producer.cancelled():
-            error = producer.exception()
-            if error is not None:
-                return error  # the body's own error, as in Session
-        return from_transfer_error(exc, request=self.prep, proxy=self.proxy_kind)
+def _hop_failed(
+    exc: BaseException, transfer: Any, producer: Any, prep: Any, proxy_kind: Any
+) -> BaseException:
+    """The exception to raise for ``exc`` from awaiting a hop's future."""
+    if isinstance(exc, asyncio.CancelledError):
+        transfer.cancel()  # frees its connection at once
+        return exc
+    if not isinstance(exc, _engine.TransferError):
+        return exc
+    if producer is not None and producer.done() and not producer.cancelled():
+        error = producer.exception()
+        if error is not None:
+            return error  # the body's own error, as in Session
+    return from_transfer_error(exc, request=prep, proxy=proxy_kind)
 
 
 class AsyncSession(Session):
@@ -193,12 +187,14 @@ class AsyncSession(Session):
         # _asend() inlined: one coroutine per request instead of three (10,000
         # gathered requests hold 10,000 of each)
         timeouts = _timeouts(timeout)
-        hop = self._start_hop(prep, timeouts, proxies, bool(stream), verify, cert)
+        future, transfer, producer, proxy_kind = self._start_hop(
+            prep, timeouts, proxies, bool(stream), verify, cert
+        )
         try:
-            result = await hop.future
+            result = await future
         except BaseException as exc:
-            raise hop.failed(exc) from None
-        response = self._hop_response(hop, result)
+            raise _hop_failed(exc, transfer, producer, prep, proxy_kind) from None
+        response = self._hop_response(prep, result)
         if prep._hooks or self._may_redirect(response):
             return await self._after_hop(
                 response, prep, timeout, timeouts, allow_redirects, proxies, stream, verify, cert
@@ -262,7 +258,8 @@ class AsyncSession(Session):
         verify: Any,
         cert: Any,
     ) -> _Hop:
-        """Hand one request (no redirects) to the engine; await ``hop.future``."""
+        """Hand one request (no redirects) to the engine; await the future
+        (the first item of what is returned)."""
         target = prep._target
         assert target is not None
         settings, proxy_kind = self._engine_settings(target.url, proxies, verify, cert)
@@ -286,10 +283,10 @@ class AsyncSession(Session):
             stream,
         )
         producer = None if upload is None else _start_upload(transfer, upload)
-        return _Hop(future, transfer, producer, prep, proxy_kind)
+        return future, transfer, producer, proxy_kind
 
-    def _hop_response(self, hop: _Hop, result: tuple[Any, ...]) -> Response:
-        response = self._received(result, hop.prep, AsyncRawResponse)
+    def _hop_response(self, prep: PreparedRequest, result: tuple[Any, ...]) -> Response:
+        response = self._received(result, prep, AsyncRawResponse)
         response.connection = self._aconnection
         return response
 
@@ -302,12 +299,14 @@ class AsyncSession(Session):
         verify: Any,
         cert: Any,
     ) -> Response:
-        hop = self._start_hop(prep, timeouts, proxies, stream, verify, cert)
+        future, transfer, producer, proxy_kind = self._start_hop(
+            prep, timeouts, proxies, stream, verify, cert
+        )
         try:
-            result = await hop.future
+            result = await future
         except BaseException as exc:
-            raise hop.failed(exc) from None
-        return self._hop_response(hop, result)
+            raise _hop_failed(exc, transfer, producer, prep, proxy_kind) from None
+        return self._hop_response(prep, result)
 
     async def _asend(
         self,

@@ -206,10 +206,43 @@ class Request(RequestHooksMixin):
         return p
 
 
+class SharedHeaders:
+    """A session's merged headers, shared by every request prepared from them
+    while they are unchanged (Session keeps one per header state). ``store``
+    is a CaseInsensitiveDict's store that nobody changes: a PreparedRequest
+    copies it when its ``headers`` are first read, so a request whose headers
+    are never read or changed (a plain GET) makes no copy of its own."""
+
+    __slots__ = ("store",)
+
+    def __init__(self, store: dict[str, tuple[str, Any]]) -> None:
+        self.store = store
+
+    def view(self) -> CaseInsensitiveDict[Any]:
+        """A CaseInsensitiveDict over ``store`` itself, to read, never change."""
+        view: CaseInsensitiveDict[Any] = CaseInsensitiveDict.__new__(CaseInsensitiveDict)
+        view._store = self.store
+        return view
+
+
 class PreparedRequest(RequestHooksMixin):
     """The exact bytes that will be sent: method, URL, headers and body."""
 
     _hooks: Optional[dict[str, list[Callable[..., Any]]]] = None
+    _headers: Any = None
+
+    @property
+    def headers(self) -> CaseInsensitiveDict[Any]:
+        headers = self._headers
+        if type(headers) is SharedHeaders:
+            own: CaseInsensitiveDict[Any] = CaseInsensitiveDict.__new__(CaseInsensitiveDict)
+            own._store = headers.store.copy()
+            headers = self._headers = own
+        return headers  # type: ignore[no-any-return]
+
+    @headers.setter
+    def headers(self, value: Any) -> None:
+        self._headers = value
 
     @property  # type: ignore[override]
     def hooks(self) -> dict[str, list[Callable[..., Any]]]:
@@ -260,7 +293,11 @@ class PreparedRequest(RequestHooksMixin):
         p = PreparedRequest()
         p.method = self.method
         p.url = self.url
-        p.headers = self.headers.copy() if self.headers is not None else None  # type: ignore
+        headers = self._headers
+        if type(headers) is SharedHeaders:
+            p._headers = headers  # nobody changes it: no need to copy
+        else:
+            p.headers = headers.copy() if headers is not None else None
         if self._cookies is not None:
             from .cookies import _copy_cookie_jar
 
@@ -331,6 +368,8 @@ class PreparedRequest(RequestHooksMixin):
                 auth = HTTPBasicAuth(*auth)
             result = auth(self)
             self.__dict__.update(result.__dict__)
+            if "headers" in self.__dict__:  # from an object whose headers are an attribute
+                self._headers = self.__dict__.pop("headers")
             self.prepare_content_length(self.body)
 
     def prepare_cookies(self, cookies: Any) -> None:

@@ -40,6 +40,7 @@ from .models import (
     RawResponse,
     Request,
     Response,
+    SharedHeaders,
     default_hooks,
     dispatch_hook,
     wire_headers,
@@ -60,6 +61,14 @@ _FLAG_LENGTH_CONFLICT = 2
 
 # Methods for which urllib3 sends "Content-Length: 0" when there is no body.
 _METHODS_EXPECTING_BODY = frozenset({"PATCH", "POST", "PUT"})
+
+# The usual methods in upper case: a request keeps this string rather than a
+# new one made by str.upper().
+_UPPER_METHODS = {
+    name: name.upper()
+    for verb in ("get", "post", "put", "patch", "delete", "head", "options")
+    for name in (verb, verb.upper())
+}
 
 # Session.cookies before its jar is made (a session may never need one); the
 # lock makes sure threads sharing a session make one jar, not one each.
@@ -232,7 +241,7 @@ class Session:
         self._connection = SessionConnection(self)
         self._settings_cache: dict[tuple[Any, ...], tuple[Any, ...]] = {}
         self._wire_cache: Optional[tuple[dict[str, Any], tuple[bytes, ...]]] = None
-        self._clean_headers: Optional[tuple[dict[str, Any], dict[str, Any]]] = None
+        self._clean_headers: Optional[tuple[dict[str, Any], SharedHeaders]] = None
         self._default_settings: Optional[tuple[tuple[Any, ...], tuple[Any, ...]]] = None
 
     @property
@@ -273,22 +282,23 @@ class Session:
 
     # preparing --------------------------------------------------------------
 
-    def _merged_headers(self, headers: Any) -> CaseInsensitiveDict[Any]:
+    def _merged_headers(self, headers: Any) -> Any:
+        """A request's headers over the session's: a CaseInsensitiveDict, or
+        SharedHeaders when the session's headers alone are sent."""
         session_headers = self.headers
         if headers is not None or type(session_headers) is not CaseInsensitiveDict:
             merged = merge_setting(headers, session_headers, dict_class=CaseInsensitiveDict)
             if merged is None:
                 return CaseInsensitiveDict()
             return _native_names(merged)
-        # session headers alone: reuse their None-free copy while they are unchanged
+        # session headers alone: every request shares their None-free copy
+        # while they are unchanged (the comparison sees changes made in place)
         cached = self._clean_headers
         store = session_headers._store
         if cached is None or cached[0] != store:
             clean = {k: kv for k, kv in store.items() if kv[1] is not None}
-            cached = self._clean_headers = (store.copy(), clean)
-        merged: CaseInsensitiveDict[Any] = CaseInsensitiveDict.__new__(CaseInsensitiveDict)
-        merged._store = cached[1].copy()
-        return merged
+            cached = self._clean_headers = (store.copy(), SharedHeaders(clean))
+        return cached[1]
 
     def prepare_request(self, request: Request) -> PreparedRequest:
         """Merge the session's settings into ``request`` and prepare it."""
@@ -336,7 +346,8 @@ class Session:
         Request object and with nothing done that the call does not need."""
         if isinstance(method, bytes):
             method = method.decode("ascii")
-        method = method.upper()
+        upper = _UPPER_METHODS.get(method) if type(method) is str else None
+        method = upper if upper is not None else method.upper()
         session_params = self.params
         if params is None:
             params = session_params or None
@@ -352,7 +363,7 @@ class Session:
         p.body = None
         p._body_position = None
         p._cookies = None
-        p.headers = self._merged_headers(headers)
+        p._headers = self._merged_headers(headers)
         if data or files or json is not None:
             p.prepare_body(data, files, json)
         elif method not in ("GET", "HEAD") and p.headers.get("Content-Length") is None:
@@ -582,18 +593,22 @@ class Session:
         elif body is not None and not isinstance(body, bytes):
             length = prep.headers.get("Content-Length")
             body = (body, int(length) if length else -1)
-        headers = prep.headers
+        headers = prep._headers
+        shared = type(headers) is SharedHeaders
+        if shared:
+            headers = headers.view()  # read only: no copy of the session's headers
         if body is None and prep.method in _METHODS_EXPECTING_BODY:
             body = b""  # sent as "Content-Length: 0", as urllib3 does
         # The same header set as last time gives the same tuple object, which
         # lets the engine reuse the curl_slist it built for it.
         key = headers._store if body is None and type(headers) is CaseInsensitiveDict else None
         cached = self._wire_cache
-        if key is not None and cached is not None and cached[0] == key:
+        if key is not None and cached is not None and (cached[0] is key or cached[0] == key):
             return body, cached[1]
         lines = wire_headers(headers, body is not None)
         if key is not None:
-            self._wire_cache = (key.copy(), lines)
+            # a shared store never changes: kept as it is, it matches by identity
+            self._wire_cache = (key if shared else key.copy(), lines)
         return body, lines
 
     def _received(self, result: tuple[Any, ...], prep: PreparedRequest, raw_type: Any) -> Response:
