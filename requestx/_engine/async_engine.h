@@ -127,6 +127,8 @@ struct rx_xfer {
     curl_off_t body_len; /* a streamed body's announced length, or -1 */
     int upload_stream;   /* the body is fed by rx_xfer_feed() */
     rx_buffer up_early;  /* fed before the transfer started (engine mutex) */
+    rx_buffer spare;     /* stream=True: the body buffer the reader copies out of
+                          * (Python side only); swapped with the slot's */
     int up_early_eof;
     int upload_waiting; /* the producer waits for RX_EV_UPLOAD (engine mutex) */
     int upload_kick;    /* an unpause for the upload is queued (engine mutex) */
@@ -144,7 +146,11 @@ struct rx_xfer {
     int taken;     /* the events handed to the event loop by rx_port_take() */
     int queued;    /* in its port's list */
     int want_data; /* a reader waits for body bytes */
-    int finished;  /* RX_EV_DONE happened */
+    /* engine thread only (rx_engine_notify_readers): 1, new body bytes this
+     * turn; 2, the reader's wake-up was put off to this turn */
+    int body_news;
+    rx_xfer *news_prev, *news_next;
+    int finished; /* RX_EV_DONE happened */
     int released;
     CURLcode result;
     int phase;
@@ -183,6 +189,7 @@ typedef struct {
     int64_t read_deadline_us; /* the earliest read-timeout deadline, 0: none */
     int wake_pending;         /* wakefd written and not yet read */
     rx_port *to_signal;       /* ports with news whose eventfd is still to be written */
+    rx_xfer *body_news;       /* streams with new body bytes this turn */
 } rx_engine;
 
 /* Idle connections the engine's pool may keep (libcurl's default, 4 per
@@ -252,6 +259,7 @@ static void rx_engine_signal_ports(rx_engine *eng)
     pthread_mutex_lock(&eng->lock);
     rx_port *list = eng->to_signal;
     eng->to_signal = NULL;
+    eng->body_news = NULL;
     pthread_mutex_unlock(&eng->lock);
     for (rx_port *port = list; port != NULL; port = port->signal_next) {
         uint64_t one = 1;
@@ -381,11 +389,74 @@ static void rx_xfer_free_request(rx_xfer *x)
     free(x->host);
     free(x->body);
     rx_buffer_free(&x->up_early);
+    rx_buffer_free(&x->spare);
     rx_shared_headers_unref(x->headers);
     rx_shared_settings_unref(x->settings);
     x->method = x->url = x->host = x->body = NULL;
     x->headers = NULL;
     x->settings = NULL;
+}
+
+/* Engine thread: the list of streams with new body bytes this turn. */
+static void rx_news_link(rx_engine *eng, rx_xfer *x)
+{
+    x->body_news = 1;
+    x->news_prev = NULL;
+    x->news_next = eng->body_news;
+    if (eng->body_news != NULL) {
+        eng->body_news->news_prev = x;
+    }
+    eng->body_news = x;
+}
+
+static void rx_news_unlink(rx_engine *eng, rx_xfer *x)
+{
+    if (!x->body_news) {
+        return;
+    }
+    if (x->news_prev != NULL) {
+        x->news_prev->news_next = x->news_next;
+    } else {
+        eng->body_news = x->news_next;
+    }
+    if (x->news_next != NULL) {
+        x->news_next->news_prev = x->news_prev;
+    }
+    x->body_news = 0;
+    x->news_prev = x->news_next = NULL;
+}
+
+/* Engine thread, end of a turn: wake the readers waiting for the body bytes
+ * that arrived. A stream whose socket holds more of its HTTP/1 body is read
+ * again in the next turn, which starts at once (rx_engine_wait_ms), so its
+ * reader is woken after that one, with more, while less than RX_WAKE_BYTES
+ * is buffered; put off once, never twice in a row. */
+static void rx_engine_notify_readers(rx_engine *eng)
+{
+    rx_xfer *x = eng->body_news;
+    eng->body_news = NULL;
+    while (x != NULL) {
+        rx_xfer *next = x->news_next;
+        rx_slot *slot = x->slot;
+        int news = x->body_news;
+        x->body_news = 0;
+        x->news_prev = x->news_next = NULL;
+        pthread_mutex_lock(&eng->lock);
+        int small = slot->body.len < RX_WAKE_BYTES && !slot->paused;
+        pthread_mutex_unlock(&eng->lock);
+        if (news == 1 && small && rx_more_to_read(slot)) {
+            rx_news_link(eng, x);
+            x->body_news = 2;
+        } else {
+            pthread_mutex_lock(&eng->lock);
+            if (x->want_data) {
+                x->want_data = 0;
+                rx_post_locked(x, RX_EV_DATA);
+            }
+            pthread_mutex_unlock(&eng->lock);
+        }
+        x = next;
+    }
 }
 
 /* Engine thread: news from libcurl's callbacks for a running transfer. */
@@ -404,12 +475,10 @@ static void rx_xfer_notice(rx_slot *slot, enum rx_notice notice)
             pthread_mutex_unlock(&rx_the_engine.lock);
         }
     } else if (notice == RX_NOTICE_BODY && x->stream) {
-        pthread_mutex_lock(&rx_the_engine.lock);
-        if (x->want_data) {
-            x->want_data = 0;
-            rx_post_locked(x, RX_EV_DATA);
+        if (!x->body_news) {
+            rx_news_link(&rx_the_engine, x); /* the reader hears at the end of the turn */
         }
-        pthread_mutex_unlock(&rx_the_engine.lock);
+        x->body_news = 1;
     } else if (notice == RX_NOTICE_UPLOAD) {
         pthread_mutex_lock(&rx_the_engine.lock);
         if (x->upload_waiting) {
@@ -545,7 +614,8 @@ static void rx_engine_finish(rx_engine *eng, rx_xfer *x, CURLcode result, const 
 {
     rx_client *c = x->client;
     rx_slot *slot = x->slot;
-    if (x->stop_queued) { /* never leave a pointer to a transfer handed back */
+    rx_news_unlink(eng, x); /* RX_EV_DONE wakes its reader */
+    if (x->stop_queued) {   /* never leave a pointer to a transfer handed back */
         rx_xfer **link = &eng->stop_list;
         while (*link != NULL && *link != x) {
             link = &(*link)->next;
@@ -751,6 +821,9 @@ static int rx_engine_on_timer(CURLM *multi, long timeout_ms, void *userp)
 /* epoll_wait's timeout: until the nearer of libcurl's and the read deadline. */
 static int rx_engine_wait_ms(const rx_engine *eng)
 {
+    if (eng->body_news != NULL) {
+        return 0; /* a reader's wake-up was put off to the next turn */
+    }
     int64_t next = eng->curl_deadline_us;
     if (eng->read_deadline_us && (next == 0 || eng->read_deadline_us < next)) {
         next = eng->read_deadline_us;
@@ -919,6 +992,7 @@ static void *rx_engine_main(void *arg)
         }
         rx_engine_collect(eng);
         rx_engine_read_timeouts(eng);
+        rx_engine_notify_readers(eng);
         rx_engine_signal_ports(eng);
     }
     return NULL;

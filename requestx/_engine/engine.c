@@ -919,6 +919,32 @@ static PyObject *AsyncTransfer_cancel(AsyncTransferObject *self, PyObject *unuse
     Py_RETURN_NONE;
 }
 
+/* take() could not make a bytes object of ``taken``: put the bytes back in
+ * front of what arrived since, or, if even that fails, stop the transfer
+ * rather than let the body continue with a gap. */
+static void give_back_body(AsyncTransferObject *self, rx_buffer *taken)
+{
+    rx_xfer *x = self->xfer;
+    int lost = 1;
+    pthread_mutex_lock(&rx_the_engine.lock);
+    rx_slot *slot = x->slot;
+    if (slot != NULL && rx_buffer_append(taken, slot->body.data, slot->body.len) == 0) {
+        rx_buffer newer = slot->body;
+        slot->body = *taken;
+        newer.len = 0;
+        *taken = newer;
+        lost = 0;
+    }
+    pthread_mutex_unlock(&rx_the_engine.lock);
+    rx_buffer_free(taken);
+    if (lost) {
+        PyObject *type, *value, *tb;
+        PyErr_Fetch(&type, &value, &tb);
+        Py_XDECREF(AsyncTransfer_cancel(self, NULL));
+        PyErr_Restore(type, value, tb);
+    }
+}
+
 /* take() -> bytes | None: body bytes that have arrived (b"" at the end), or
  * None when the caller must wait(future) for more. Raises TransferError if
  * the body broke. */
@@ -928,14 +954,16 @@ static PyObject *AsyncTransfer_take(AsyncTransferObject *self, PyTypeObject *def
     rx_xfer *x = self->xfer;
     rx_slot *slot = x->slot;
     PyObject *chunk = NULL;
+    rx_buffer taken = {0};
     int unpause = 0, failed = 0;
     pthread_mutex_lock(&rx_the_engine.lock);
     if (slot != NULL && slot->body.len > 0) {
-        chunk = PyBytes_FromStringAndSize(slot->body.data, (Py_ssize_t)slot->body.len);
-        if (chunk != NULL) {
-            slot->body.len = 0;
-            unpause = slot->paused && x->running;
-        }
+        /* Swap buffers and copy outside the lock: the engine thread goes on
+         * appending to the (empty) spare meanwhile. */
+        taken = slot->body;
+        slot->body = x->spare;
+        x->spare = (rx_buffer){0};
+        unpause = slot->paused && x->running;
     } else if (x->finished) {
         failed = x->result != CURLE_OK;
         if (!failed) {
@@ -946,6 +974,15 @@ static PyObject *AsyncTransfer_take(AsyncTransferObject *self, PyTypeObject *def
         chunk = Py_NewRef(Py_None);
     }
     pthread_mutex_unlock(&rx_the_engine.lock);
+    if (taken.data != NULL) {
+        chunk = PyBytes_FromStringAndSize(taken.data, (Py_ssize_t)taken.len);
+        if (chunk == NULL) {
+            give_back_body(self, &taken);
+            return NULL; /* MemoryError */
+        }
+        taken.len = 0;
+        x->spare = taken;
+    }
     if (failed) {
         PyErr_SetObject(get_state(PyType_GetModule(defining_class))->transfer_error,
                         Py_BuildValue("(isi)", (int)x->result, x->error, x->phase));

@@ -58,10 +58,11 @@ enum rx_phase {
 /* Header blocks and request-body buffers up to this size are kept. */
 #define RX_SMALL_KEEP_BYTES ((size_t)256 * 1024)
 
-/* A streamed body's reader on another thread is woken when a read leaves the
- * socket empty, or once this much is buffered: a fast HTTP/1 download
- * reaches the reader in pieces of this size instead of one per socket read,
- * while a lone event (nothing more in the socket) is handed over at once. */
+/* A streamed body's reader on another thread is woken once per engine turn
+ * with new bytes, but not while more of an HTTP/1 body waits in the socket
+ * and less than this is buffered: a fast download reaches the reader in
+ * pieces of this size instead of one per socket read (libcurl hands a read
+ * over 16 KiB at a time), while a lone event is handed over at once. */
 #define RX_WAKE_BYTES (256 * 1024)
 
 /* A streamed body buffered beyond this pauses the transfer until it is read. */
@@ -270,29 +271,39 @@ static size_t rx_on_body(char *data, size_t size, size_t nmemb, void *userp)
     rx_slot *slot = userp;
     size_t len = size * nmemb;
     size_t result = len;
-    int hold = 0; /* the reader need not be woken for these bytes yet */
+    int pause_now = 0;
     slot->last_activity_us = rx_now_us();
     if (slot->lock != NULL) {
         pthread_mutex_lock(slot->lock);
     }
-    if (slot->stream && slot->body.len >= RX_STREAM_PAUSE_BYTES) {
-        /* back-pressure: libcurl keeps this chunk and stops reading the
-         * socket until the consumer drains the buffer and we unpause */
+    if (slot->stream && slot->body.len >= RX_STREAM_PAUSE_BYTES && !slot->paused) {
+        /* back-pressure: stop reading the socket until the consumer drains
+         * the buffer and we unpause. HTTP/1: keep these bytes and pause from
+         * here, so libcurl need not copy aside the rest of what it read (it
+         * hands that over too, in further calls); HTTP/2: libcurl keeps this
+         * chunk. */
         slot->paused = 1;
-        result = CURL_WRITEFUNC_PAUSE;
-    } else {
+        if (slot->http1) {
+            pause_now = 1;
+        } else {
+            result = CURL_WRITEFUNC_PAUSE;
+        }
+    }
+    if (result == len) {
         if (slot->body.len == 0 && !slot->stream) {
             rx_presize_body(slot);
         }
         if (rx_buffer_append(&slot->body, data, len) < 0) {
             result = 0;
         }
-        hold = slot->stream && slot->body.len < RX_WAKE_BYTES;
     }
     if (slot->lock != NULL) {
         pthread_mutex_unlock(slot->lock);
     }
-    if (result == len && slot->notify != NULL && !(hold && rx_more_to_read(slot))) {
+    if (pause_now) {
+        curl_easy_pause(slot->easy, CURLPAUSE_RECV);
+    }
+    if (result == len && slot->notify != NULL) {
         slot->notify(slot, RX_NOTICE_BODY);
     }
     return result;
