@@ -286,9 +286,7 @@ class AsyncSession(Session):
         return future, transfer, producer, proxy_kind
 
     def _hop_response(self, prep: PreparedRequest, result: tuple[Any, ...]) -> Response:
-        response = self._received(result, prep, AsyncRawResponse)
-        response.connection = self._aconnection
-        return response
+        return self._received(result, prep, AsyncRawResponse, self._aconnection)
 
     async def _asend_hop(
         self,

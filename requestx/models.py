@@ -534,8 +534,30 @@ def _timedelta(*args: Any, **kwargs: Any) -> datetime.timedelta:
 _TIMINGS = struct.Struct("6d")  # the engine's packed timings
 
 
+_NO_HISTORY: Any = object()  # Response.history before it is read or set
+
+
 class Response:
     """The server's response to an HTTP request."""
+
+    # What every response has lives in slots (no per-response dict for them);
+    # what is parsed or set later (headers, reason, cookies, ...) goes to the
+    # instance dict, over the class-level defaults below.
+    __slots__ = (
+        "_content",
+        "_content_consumed",
+        "status_code",
+        "_raw_head",
+        "url",
+        "_history",
+        "_timings",
+        "_request",
+        "_version",
+        "_stream",
+        "connection",
+        "__dict__",
+        "__weakref__",
+    )
 
     __attrs__ = [
         "_content",
@@ -550,7 +572,7 @@ class Response:
         "request",
     ]
 
-    # Defaults for responses built by _from_engine(), which sets only the rest.
+    # Defaults for responses built by _from_engine(), which sets the slots.
     _next: Optional[PreparedRequest] = None
     _headers: Any = None
     _pairs: Optional[list[tuple[str, str]]] = None
@@ -559,8 +581,6 @@ class Response:
     _encoding: Any = _UNSET
     _cookies: Any = None
     _elapsed: Any = None
-    _stream: Any = None
-    connection: Any = None
 
     def __init__(self) -> None:
         self._content: Any = False
@@ -589,35 +609,27 @@ class Response:
         result: tuple[int, int, bytes, Any, bytes, bool],
         request: PreparedRequest,
         raw_type: Any = None,
+        connection: Any = None,
     ) -> Response:
         status, version, raw_head, payload, timings, _ = result
         self = cls.__new__(cls)
-        # only what differs from the class-level defaults below
+        # the slots; the rest keeps the class-level defaults
+        self.status_code = status
+        self._raw_head = raw_head
+        self.url = request.url
+        self._history = _NO_HISTORY
+        self._timings = timings
+        self._request = request
+        self._version = version
+        self.connection = connection
         if type(payload) is bytes:
-            self.__dict__.update(
-                _content=payload,
-                _content_consumed=True,
-                status_code=status,
-                _raw_head=raw_head,
-                url=request.url,
-                history=[],
-                _timings=timings,
-                _request=request,
-                _version=version,
-            )
+            self._content = payload
+            self._content_consumed = True
+            self._stream = None
         else:
-            self.__dict__.update(
-                _content=False,
-                _content_consumed=False,
-                status_code=status,
-                _raw_head=raw_head,
-                url=request.url,
-                history=[],
-                _timings=timings,
-                _request=request,
-                _version=version,
-                _stream=payload,
-            )
+            self._content = False
+            self._content_consumed = False
+            self._stream = payload
             self.raw = (raw_type or RawResponse)(self, payload)
         return self
 
@@ -638,6 +650,18 @@ class Response:
                 return list(self.headers.items())
             self._parse()
         return self._pairs  # type: ignore[return-value]
+
+    @property
+    def history(self) -> list[Response]:
+        """The responses of the redirects that led here, oldest first."""
+        history = self._history
+        if history is _NO_HISTORY:  # made on first use: most responses have none
+            history = self._history = []
+        return history  # type: ignore[no-any-return]
+
+    @history.setter
+    def history(self, value: list[Response]) -> None:
+        self._history = value
 
     @property
     def raw(self) -> Any:

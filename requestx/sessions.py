@@ -593,28 +593,33 @@ class Session:
         elif body is not None and not isinstance(body, bytes):
             length = prep.headers.get("Content-Length")
             body = (body, int(length) if length else -1)
-        headers = prep._headers
-        shared = type(headers) is SharedHeaders
-        if shared:
-            headers = headers.view()  # read only: no copy of the session's headers
         if body is None and prep.method in _METHODS_EXPECTING_BODY:
             body = b""  # sent as "Content-Length: 0", as urllib3 does
         # The same header set as last time gives the same tuple object, which
         # lets the engine reuse the curl_slist it built for it.
-        key = headers._store if body is None and type(headers) is CaseInsensitiveDict else None
-        cached = self._wire_cache
-        if key is not None and cached is not None and (cached[0] is key or cached[0] == key):
-            return body, cached[1]
-        lines = wire_headers(headers, body is not None)
+        headers = prep._headers
+        shared = type(headers) is SharedHeaders
+        key = None
+        if body is None and (shared or type(headers) is CaseInsensitiveDict):
+            key = headers.store if shared else headers._store
+            cached = self._wire_cache
+            if cached is not None and (cached[0] is key or cached[0] == key):
+                return body, cached[1]
+        lines = wire_headers(headers.view() if shared else headers, body is not None)
         if key is not None:
             # a shared store never changes: kept as it is, it matches by identity
             self._wire_cache = (key if shared else key.copy(), lines)
         return body, lines
 
-    def _received(self, result: tuple[Any, ...], prep: PreparedRequest, raw_type: Any) -> Response:
+    def _received(
+        self,
+        result: tuple[Any, ...],
+        prep: PreparedRequest,
+        raw_type: Any,
+        connection: Any = None,
+    ) -> Response:
         """The Response for one hop's engine result; cookies go to the jar."""
-        response = Response._from_engine(result, prep, raw_type)
-        response.connection = self._connection
+        response = Response._from_engine(result, prep, raw_type, connection or self._connection)
         flags = result[5]
         if flags:
             if flags & _FLAG_LENGTH_CONFLICT:
