@@ -44,6 +44,11 @@ enum rx_phase {
 
 /* How much libcurl reads from a socket at once. */
 #define RX_READ_BUFFER_BYTES (256L * 1024)
+/* ... and for transfers not expected to be large (libcurl's default). */
+#define RX_READ_BUFFER_SMALL (16L * 1024)
+/* A response body larger than this makes the slot's next transfer, and a
+ * stream, read RX_READ_BUFFER_BYTES at a time. */
+#define RX_LARGE_BODY_BYTES (64 * 1024)
 
 /* A whole (not streamed) body gets its announced Content-Length in one
  * allocation, up to this much; a larger one grows as it arrives. */
@@ -153,6 +158,8 @@ struct rx_slot {
     int sets_cookie;           /* the final header block has a Set-Cookie field */
     int length_conflict;       /* two Content-Length fields that disagree */
     curl_off_t content_length; /* the first Content-Length seen, or -1 */
+    size_t body_total;         /* body bytes received by this transfer */
+    long read_buffer;          /* the CURLOPT_BUFFERSIZE set on the handle */
     int phase;
     int attached; /* added to the multi handle */
     int done;
@@ -296,6 +303,7 @@ static size_t rx_on_body(char *data, size_t size, size_t nmemb, void *userp)
         if (rx_buffer_append(&slot->body, data, len) < 0) {
             result = 0;
         }
+        slot->body_total += len;
     }
     if (slot->lock != NULL) {
         pthread_mutex_unlock(slot->lock);
@@ -459,10 +467,7 @@ static rx_slot *rx_slot_new(rx_share *share, int with_multi)
     curl_easy_setopt(e, CURLOPT_ACCEPT_ENCODING, "");
     curl_easy_setopt(e, CURLOPT_SUPPRESS_CONNECT_HEADERS, 1L);
     curl_easy_setopt(e, CURLOPT_TCP_NODELAY, 1L);
-    /* libcurl reads the socket this much at a time (default 16 KiB): bigger
-     * reads take a large body in fewer callbacks and system calls. The
-     * buffer is allocated once per handle, and its pages only as used. */
-    curl_easy_setopt(e, CURLOPT_BUFFERSIZE, RX_READ_BUFFER_BYTES);
+    slot->read_buffer = RX_READ_BUFFER_SMALL; /* libcurl's default */
     /* proxies are chosen in Python (trust_env, NO_PROXY): libcurl must not
      * read http_proxy or no_proxy from the environment on its own */
     curl_easy_setopt(e, CURLOPT_PROXY, "");
@@ -505,6 +510,19 @@ static CURLcode rx_slot_start(rx_slot *slot, const rx_request *req)
     if (rc != CURLE_OK) {
         return rc;
     }
+    /* How much libcurl reads from the socket at once. libcurl 7.88 allocates
+     * that buffer for every transfer and frees it after: big reads take a
+     * large body in fewer callbacks and system calls, but cost small ones
+     * a large allocation each. So: big for a stream, or when the slot's last
+     * body was large (the same kind of request, likely). */
+    long read_buffer = (req->stream || slot->body_total > RX_LARGE_BODY_BYTES)
+                           ? RX_READ_BUFFER_BYTES
+                           : RX_READ_BUFFER_SMALL;
+    if (read_buffer != slot->read_buffer &&
+        curl_easy_setopt(e, CURLOPT_BUFFERSIZE, read_buffer) == CURLE_OK) {
+        slot->read_buffer = read_buffer;
+    }
+    slot->body_total = 0;
     curl_easy_setopt(e, CURLOPT_HTTPHEADER, req->headers);
     /* HEAD is NOBODY (no response body is read). libcurl cannot send a body
      * with it, so a HEAD that has one goes out as a custom "HEAD" request and
