@@ -8,6 +8,11 @@ show.
 
     with QuickHTTPServer() as server:
         server.url  # "http://127.0.0.1:<port>"
+
+After a request for /arm, requests for a path starting with /held are
+answered only once a request for /release has arrived (on any connection;
+from then on /held is answered at once too, until the next /arm): what a
+client holds for requests in flight can be measured while none can finish.
 """
 
 from __future__ import annotations
@@ -21,12 +26,27 @@ import sys
 RESPONSE = b"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 5\r\n\r\nquick"
 
 
+_held: list = []  # protocols with answers waiting for /release
+_released = True  # until /arm
+
+
 class _Protocol(asyncio.Protocol):
     def connection_made(self, transport) -> None:
         self.transport = transport
         self.buffer = b""
+        self.waiting: list[bytes] = []  # answers held (in order) until /release
+
+    def _release_all(self) -> None:
+        global _released
+        _released = True
+        for protocol in _held:
+            if not protocol.transport.is_closing():
+                protocol.transport.write(b"".join(protocol.waiting))
+            protocol.waiting = []
+        _held.clear()
 
     def data_received(self, data: bytes) -> None:
+        global _released
         self.buffer += data
         answers = []
         while True:
@@ -41,7 +61,19 @@ class _Protocol(asyncio.Protocol):
             if len(self.buffer) < end + 4 + length:
                 break
             self.buffer = self.buffer[end + 4 + length :]
-            answers.append(RESPONSE)
+            if head.startswith(b"get /arm "):
+                _released = False
+            if head.startswith(b"get /release "):
+                if answers:  # what came before goes first
+                    self.transport.write(b"".join(answers))
+                    answers = []
+                self._release_all()
+            if (head.startswith(b"get /held") and not _released) or self.waiting:
+                if not self.waiting:
+                    _held.append(self)
+                self.waiting.append(RESPONSE)  # after the held one, in order
+            else:
+                answers.append(RESPONSE)
         if answers:
             self.transport.write(b"".join(answers))
 
