@@ -34,6 +34,21 @@
 
 #include "transfer.h"
 
+/* This process's id. getpid() is a system call, asked on every submit to
+ * notice a fork; the id changes only in a forked child, where
+ * rx_engine_atfork_child() forgets it. */
+static pid_t rx_pid;
+
+static pid_t rx_getpid(void)
+{
+    pid_t pid = __atomic_load_n(&rx_pid, __ATOMIC_RELAXED);
+    if (pid == 0) {
+        pid = getpid();
+        __atomic_store_n(&rx_pid, pid, __ATOMIC_RELAXED);
+    }
+    return pid;
+}
+
 typedef struct rx_port rx_port;
 typedef struct rx_client rx_client;
 typedef struct rx_xfer rx_xfer;
@@ -90,10 +105,15 @@ typedef struct {
 } rx_shared_headers;
 
 typedef struct {
-    int refs; /* atomic */
+    int refs;    /* atomic */
+    uint64_t id; /* never reused: a slot that has these settings applied
+                  * keeps them (slot->settings_id) instead of re-applying */
     rx_settings st;
     char *strings[RX_SETTINGS_STRINGS]; /* owned; st points into them */
 } rx_shared_settings;
+
+/* The last rx_shared_settings.id handed out (atomic). */
+static uint64_t rx_settings_last_id;
 
 static void rx_shared_headers_unref(rx_shared_headers *h)
 {
@@ -313,7 +333,7 @@ static rx_client *rx_client_new(int max_total, int max_per_host, int http2)
     c->max_per_host = max_per_host > 0 ? max_per_host : c->max_total;
     c->http2 = http2;
     c->refs = 1;
-    c->pid = getpid();
+    c->pid = rx_getpid();
     return c;
 }
 
@@ -322,7 +342,7 @@ static rx_client *rx_client_new(int max_total, int max_per_host, int http2)
  * empty pool; transfers from before the fork are not this process's. */
 static int rx_client_check_fork(rx_client *c)
 {
-    if (c->pid == getpid()) {
+    if (c->pid == rx_getpid()) {
         return 0;
     }
     rx_share *share = rx_share_new();
@@ -337,7 +357,7 @@ static int rx_client_check_fork(rx_client *c)
     c->hosts = NULL;
     c->nhosts = 0;
     c->refs = 1; /* the Python object; pre-fork transfers never give theirs back */
-    c->pid = getpid();
+    c->pid = rx_getpid();
     return 0;
 }
 
@@ -522,7 +542,10 @@ static CURLcode rx_engine_start(rx_engine *eng, rx_xfer *x)
         return CURLE_OUT_OF_MEMORY;
     }
     slot->owner = x;
-    rx_slot_apply_settings(slot, &x->settings->st);
+    if (slot->settings_id != x->settings->id) {
+        rx_slot_apply_settings(slot, &x->settings->st);
+        slot->settings_id = x->settings->id;
+    }
     curl_easy_setopt(slot->easy, CURLOPT_PIPEWAIT, c->http2 ? 1L : 0L);
     rx_request req = {
         .method = x->method,
@@ -697,7 +720,7 @@ static void rx_xfer_release_locked(rx_xfer *x)
  * command naming it (a late cancel or unpause) has been handled. */
 static void rx_xfer_dispose(rx_xfer *x)
 {
-    if (x->pid != getpid()) {
+    if (x->pid != rx_getpid()) {
         return; /* inherited through fork(): its handle and pool are the parent's */
     }
     pthread_mutex_lock(&rx_the_engine.lock);
@@ -1012,7 +1035,7 @@ static int rx_engine_add_fd(rx_engine *eng, int fd)
 static int rx_engine_ensure_locked(void)
 {
     rx_engine *eng = &rx_the_engine;
-    if (eng->started && eng->pid == getpid()) {
+    if (eng->started && eng->pid == rx_getpid()) {
         return 0;
     }
     eng->cmd_head = eng->cmd_tail = NULL;
@@ -1046,7 +1069,7 @@ static int rx_engine_ensure_locked(void)
         return -1;
     }
     eng->started = 1;
-    eng->pid = getpid();
+    eng->pid = rx_getpid();
     return 0;
 }
 
@@ -1092,6 +1115,7 @@ static int rx_engine_send(int kind, rx_xfer *x, rx_client *c)
  * mutex may have been held by it at the moment of the fork. */
 static void rx_engine_atfork_child(void)
 {
+    rx_pid = 0;
     pthread_mutex_init(&rx_the_engine.lock, NULL);
     rx_the_engine.started = 0;
 }

@@ -75,7 +75,7 @@ static void slot_discard(rx_slot *slot)
  * the parent: forget (deliberately leak) the inherited pool and start anew. */
 static void client_check_fork(ClientObject *self)
 {
-    pid_t pid = getpid();
+    pid_t pid = rx_getpid();
     if (self->pid != pid) {
         self->share = NULL;
         self->idle = NULL;
@@ -116,7 +116,7 @@ static void client_release(ClientObject *self, rx_slot *slot)
     rx_slot_stop(slot);
     Py_CLEAR(*(PyObject **)&slot->body_key);
     Py_CLEAR(*(PyObject **)&slot->upload_iter);
-    if (self->pid != getpid()) {
+    if (self->pid != rx_getpid()) {
         return;
     }
     if (slot->share != self->share || self->idle_count >= RX_MAX_IDLE_SLOTS) {
@@ -148,14 +148,14 @@ static PyObject *Client_new(PyTypeObject *type, PyObject *args, PyObject *kwargs
     if (self == NULL) {
         return NULL;
     }
-    self->pid = getpid(); /* the share is made with the first handle */
+    self->pid = rx_getpid(); /* the share is made with the first handle */
     return (PyObject *)self;
 }
 
 static void Client_dealloc(ClientObject *self)
 {
     PyTypeObject *tp = Py_TYPE(self);
-    if (self->pid == getpid()) {
+    if (self->pid == rx_getpid()) {
         client_free_idle(self);
         rx_share_detach(self->share);
     }
@@ -1112,7 +1112,7 @@ static void async_client_release(AsyncClientObject *self)
     if (self->client == NULL) {
         return;
     }
-    if (rx_the_engine.started && rx_the_engine.pid == getpid()) {
+    if (rx_the_engine.started && rx_the_engine.pid == rx_getpid()) {
         rx_engine_send(RX_CMD_CLOSE_CLIENT, NULL, self->client);
     } else {
         pthread_mutex_lock(&rx_the_engine.lock);
@@ -1190,6 +1190,7 @@ static rx_shared_settings *client_settings(AsyncClientObject *self, PyObject *se
             return NULL;
         }
         c->refs = 1;
+        c->id = __atomic_add_fetch(&rx_settings_last_id, 1, __ATOMIC_RELAXED);
         if (parse_settings(settings, &c->st) < 0) {
             free(c);
             return NULL;
@@ -1308,14 +1309,14 @@ static PyObject *AsyncClient_submit(AsyncClientObject *self, PyTypeObject *defin
     pthread_mutex_lock(&rx_the_engine.lock);
     if (rx_client_check_fork(self->client) < 0) {
         pthread_mutex_unlock(&rx_the_engine.lock);
-        x->pid = getpid();
+        x->pid = rx_getpid();
         t->xfer = NULL;
         Py_DECREF(t);
         rx_xfer_free_request(x);
         free(x);
         return PyErr_NoMemory();
     }
-    x->pid = getpid();
+    x->pid = rx_getpid();
     x->client = self->client;
     x->client->refs++;
     x->port = ((PortObject *)args[0])->port;

@@ -146,6 +146,7 @@ struct rx_slot {
     rx_share *share;
     rx_notify_fn notify;   /* NULL on the sync path */
     void *owner;           /* the async transfer using this slot */
+    uint64_t settings_id;  /* async: the shared settings applied last, 0: none */
     pthread_mutex_t *lock; /* guards body/paused and up/up_wanted across threads (async) */
     struct rx_slot *next;  /* free list link */
     rx_buffer head;        /* header block of the latest response */
