@@ -92,6 +92,14 @@ _FEED_WAIT, _FEED_OVER = 1, 2  # AsyncTransfer.feed(): 0 means go on
 # 10,000 gathered requests would hold 10,000 objects of a class of its own.
 _Hop = tuple[Any, Any, Optional[asyncio.Task[None]], Optional[str]]
 
+_NO_TIMEOUTS = (0.0, 0.0)  # _timeouts(None)
+
+
+def _plain_request(session: AsyncSession) -> bool:
+    """AsyncSession.request is what the session's request() runs (neither a
+    subclass nor the instance replaced it)."""
+    return type(session).request is AsyncSession.request and "request" not in vars(session)
+
 
 def _hop_failed(
     exc: BaseException, transfer: Any, producer: Any, prep: Any, proxy_kind: Any
@@ -203,8 +211,25 @@ class AsyncSession(Session):
 
     # The verbs return request()'s coroutine itself: one frame less per request.
     def get(self, url: Any, **kwargs: Any) -> Awaitable[Response]:  # type: ignore[override]
+        if not kwargs and _plain_request(self):
+            return self._get(url)
         kwargs.setdefault("allow_redirects", True)
         return self.request("GET", url, **kwargs)
+
+    async def _get(self, url: Any) -> Response:
+        """``request("GET", url)``, step for step, in a coroutine that holds 2
+        arguments across its await instead of 17 (gathering 10,000 plain GETs
+        holds 10,000 of these frames: ~150 bytes less each)."""
+        prep = self._prepare("GET", url)
+        future, transfer, producer, proxy_kind = self._start_hop(prep, _NO_TIMEOUTS)
+        try:
+            result = await future
+        except BaseException as exc:
+            raise _hop_failed(exc, transfer, producer, prep, proxy_kind) from None
+        response = self._hop_response(prep, result)
+        if prep._hooks or self._may_redirect(response):
+            return await self._after_hop(response, prep)
+        return response
 
     def options(self, url: Any, **kwargs: Any) -> Awaitable[Response]:  # type: ignore[override]
         kwargs.setdefault("allow_redirects", True)
@@ -253,10 +278,10 @@ class AsyncSession(Session):
         self,
         prep: PreparedRequest,
         timeouts: tuple[float, float],
-        proxies: Any,
-        stream: bool,
-        verify: Any,
-        cert: Any,
+        proxies: Any = None,
+        stream: bool = False,
+        verify: Any = None,
+        cert: Any = None,
     ) -> _Hop:
         """Hand one request (no redirects) to the engine; await the future
         (the first item of what is returned)."""
@@ -326,13 +351,13 @@ class AsyncSession(Session):
         self,
         response: Response,
         prep: PreparedRequest,
-        timeout: Any,
-        timeouts: tuple[float, float],
-        allow_redirects: bool,
-        proxies: Any,
-        stream: Any,
-        verify: Any,
-        cert: Any,
+        timeout: Any = None,
+        timeouts: tuple[float, float] = _NO_TIMEOUTS,
+        allow_redirects: bool = True,
+        proxies: Any = None,
+        stream: Any = None,
+        verify: Any = None,
+        cert: Any = None,
     ) -> Response:
         """Response hooks, then redirects (followed, or noted in ``next``)."""
         hooks = prep._hooks

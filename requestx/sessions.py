@@ -333,14 +333,14 @@ class Session:
         self,
         method: Any,
         url: Any,
-        params: Any,
-        data: Any,
-        headers: Any,
-        cookies: Any,
-        files: Any,
-        auth: Any,
-        json: Any,
-        hooks: Any,
+        params: Any = None,
+        data: Any = None,
+        headers: Any = None,
+        cookies: Any = None,
+        files: Any = None,
+        auth: Any = None,
+        json: Any = None,
+        hooks: Any = None,
     ) -> PreparedRequest:
         """prepare_request() for Session.request, without the intermediate
         Request object and with nothing done that the call does not need."""

@@ -172,6 +172,78 @@ def test_method_helpers_send_their_method(fault_server):
     }
 
 
+def test_plain_get_is_request_get(httpbin):
+    """get(url) without arguments (a leaner coroutine of its own) does what
+    request("GET", url) does: session headers, auth, cookies, hooks, redirects."""
+    seen = []
+
+    async def go(plain):
+        async with requestx.AsyncSession() as s:
+            s.headers["X-Session"] = "yes"
+            s.auth = ("user", "pass")
+            s.cookies.set("jar", "1")
+            s.hooks["response"].append(lambda r, **kw: seen.append(r.status_code))
+            url = httpbin + "/redirect-to?url=/anything"
+            r = await (s.get(url) if plain else s.request("GET", url))
+            return r, dict(s.cookies)
+
+    plain, plain_jar = asyncio.run(go(True))
+    full, full_jar = asyncio.run(go(False))
+    assert seen == [302, 200, 302, 200]
+    assert [h.status_code for h in plain.history] == [302]
+    assert plain.json()["headers"] == full.json()["headers"]
+    assert plain.json()["headers"]["X-Session"] == "yes"
+    assert plain.json()["headers"]["Cookie"] == "jar=1"
+    assert plain.json()["headers"]["Authorization"].startswith("Basic ")
+    assert plain.request.headers == full.request.headers
+    assert plain_jar == full_jar
+
+
+def test_get_runs_an_overridden_request(fault_server):
+    """get() goes through request() when a subclass or the instance replaces it."""
+    calls = []
+
+    class Logged(requestx.AsyncSession):
+        async def request(self, method, url, **kwargs):
+            calls.append(("subclass", method, kwargs))
+            return await super().request(method, url, **kwargs)
+
+    async def go():
+        async with Logged() as s:
+            first = await s.get(fault_server + "/json")
+        async with requestx.AsyncSession() as s:
+            plain = s.request
+
+            async def replaced(method, url, **kwargs):
+                calls.append(("instance", method, kwargs))
+                return await plain(method, url, **kwargs)
+
+            s.request = replaced
+            second = await s.get(fault_server + "/json")
+        return first.status_code, second.status_code
+
+    assert asyncio.run(go()) == (200, 200)
+    assert calls == [
+        ("subclass", "GET", {"allow_redirects": True}),
+        ("instance", "GET", {"allow_redirects": True}),
+    ]
+
+
+def test_plain_get_errors_and_cancellation(refused_url, fault_server):
+    async def go():
+        async with requestx.AsyncSession() as s:
+            with pytest.raises(exc.ConnectionError):
+                await s.get(refused_url)
+            task = asyncio.ensure_future(s.get(fault_server + "/stall-headers"))
+            await asyncio.sleep(0.1)
+            task.cancel()
+            with pytest.raises(asyncio.CancelledError):
+                await task
+            return (await s.get(fault_server + "/json")).status_code
+
+    assert asyncio.run(go()) == 200
+
+
 def test_head_has_no_body(httpbin):
     s, a = both("HEAD", httpbin + "/get")
     assert a.status_code == 200
