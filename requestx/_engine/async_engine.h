@@ -133,6 +133,33 @@ static void rx_shared_settings_unref(rx_shared_settings *s)
     }
 }
 
+/* What the event loop needs of a finished whole response (rx_engine_finish). */
+typedef struct rx_outcome {
+    int status;
+    int http_version;
+    int flags;
+    double timings[6];
+    const char *body; /* after the header block, or body_owned */
+    size_t body_len;
+    char *body_owned; /* a large body's buffer, moved from the slot */
+    char *message;    /* the slot's error message, copied; NULL: none */
+    size_t head_len;  /* the header block follows the struct */
+    char head[];
+} rx_outcome;
+
+/* A body up to this size is copied into the outcome, and the slot keeps its
+ * buffer; a larger one is moved. */
+#define RX_OUTCOME_COPY_BYTES 4096
+
+static void rx_outcome_free(rx_outcome *o)
+{
+    if (o != NULL) {
+        free(o->body_owned);
+        free(o->message);
+        free(o);
+    }
+}
+
 struct rx_xfer {
     rx_client *client;
     rx_port *port;
@@ -174,7 +201,7 @@ struct rx_xfer {
     int released;
     CURLcode result;
     int phase;
-    const char *error; /* a static string, or the slot's, which stays with us */
+    const char *error; /* a static string, the slot's, or the outcome's */
     rx_xfer *port_next;
     /* the batch rx_port_take() handed out, walked by the event loop without
      * the lock: port_next may be reused meanwhile, when the engine posts again */
@@ -183,6 +210,10 @@ struct rx_xfer {
     pid_t pid;    /* the process that submitted it */
     int cmd_refs; /* commands naming it still queued for the engine */
     int orphaned; /* the Python side let go while commands were queued */
+    /* A whole (not streamed) response, kept here when it ends so that its
+     * slot, with its libcurl handle, goes back to the pool at once rather
+     * than when the event loop gets round to the transfer. */
+    struct rx_outcome *outcome;
 };
 
 enum rx_cmd_kind { RX_CMD_SUBMIT = 1, RX_CMD_CANCEL, RX_CMD_UNPAUSE, RX_CMD_CLOSE_CLIENT };
@@ -410,6 +441,8 @@ static void rx_xfer_free_request(rx_xfer *x)
     free(x->body);
     rx_buffer_free(&x->up_early);
     rx_buffer_free(&x->spare);
+    rx_outcome_free(x->outcome);
+    x->outcome = NULL;
     rx_shared_headers_unref(x->headers);
     rx_shared_settings_unref(x->settings);
     x->method = x->url = x->host = x->body = NULL;
@@ -603,6 +636,8 @@ static CURLcode rx_engine_start(rx_engine *eng, rx_xfer *x)
  * its handle, tell its port, and let the next queued transfer of its client
  * start. `result` is ignored for a cancelled transfer. */
 static void rx_engine_finish(rx_engine *eng, rx_xfer *x, CURLcode result, const char *msg);
+static void rx_xfer_recycle_slot_locked(rx_xfer *x);
+static int rx_xfer_keep_outcome(rx_xfer *x, rx_slot *slot, const char **error);
 /* (msg, when not NULL, is a static string) */
 
 static void rx_engine_start_pending(rx_engine *eng, rx_client *c)
@@ -667,17 +702,23 @@ static void rx_engine_finish(rx_engine *eng, rx_xfer *x, CURLcode result, const 
         curl_multi_remove_handle(eng->multi, slot->easy);
         slot->attached = 0;
     }
+    /* A slot that stays with the transfer is not reused before the transfer
+     * is disposed of: its messages can be pointed at. */
+    const char *error = msg != NULL    ? msg
+                        : slot != NULL ? rx_slot_message(slot, result)
+                                       : curl_easy_strerror(result);
+    /* A whole response is kept in an outcome and its slot goes back to the
+     * pool now; a stream's body is read from the slot, which stays with the
+     * transfer until the Python side frees it. */
+    int recycle = slot != NULL && !x->stream && rx_xfer_keep_outcome(x, slot, &error) == 0;
     pthread_mutex_lock(&eng->lock);
     x->result = result;
     x->phase = slot ? rx_slot_error_phase(slot) : RX_PHASE_CONNECT;
-    /* the slot is not reused before the transfer is disposed of: its
-     * messages can be pointed at */
-    x->error = msg != NULL    ? msg
-               : slot != NULL ? rx_slot_message(slot, result)
-                              : curl_easy_strerror(result);
+    x->error = error;
     x->finished = 1;
-    /* The event loop reads the slot's buffers when it handles RX_EV_DONE, so
-     * the slot stays with the transfer until the Python side frees it. */
+    if (recycle) {
+        rx_xfer_recycle_slot_locked(x);
+    }
     x->released = 1;
     x->want_data = 0;
     /* Once posted, the event loop may free the transfer and, with it, the
@@ -691,8 +732,8 @@ static void rx_engine_finish(rx_engine *eng, rx_xfer *x, CURLcode result, const 
     pthread_mutex_unlock(&eng->lock);
 }
 
-/* Engine lock held: give back the transfer's slot, port and client. */
-static void rx_xfer_release_locked(rx_xfer *x)
+/* Engine lock held: the transfer's slot goes back to its client's pool. */
+static void rx_xfer_recycle_slot_locked(rx_xfer *x)
 {
     rx_slot *slot = x->slot;
     rx_client *c = x->client;
@@ -708,6 +749,55 @@ static void rx_xfer_release_locked(rx_xfer *x)
             rx_slot_free(slot); /* under the lock: it updates its share's count */
         }
     }
+}
+
+/* Engine thread, the transfer removed from the multi: keep what the event
+ * loop needs of a whole response in an outcome (and ``*error``, if it is the
+ * slot's, in a copy). 0, or -1 (out of memory: the slot then stays with the
+ * transfer, as a stream's does). */
+static int rx_xfer_keep_outcome(rx_xfer *x, rx_slot *slot, const char **error)
+{
+    size_t copied = slot->body.len <= RX_OUTCOME_COPY_BYTES ? slot->body.len : 0;
+    rx_outcome *o = malloc(sizeof(*o) + slot->head.len + copied);
+    if (o == NULL) {
+        return -1;
+    }
+    o->message = NULL;
+    if (*error == slot->note || *error == slot->errbuf) {
+        if ((o->message = strdup(*error)) == NULL) {
+            free(o);
+            return -1;
+        }
+        *error = o->message;
+    }
+    o->status = slot->status;
+    o->http_version = rx_slot_http_version(slot);
+    o->flags = rx_slot_flags(slot);
+    rx_slot_timings(slot, o->timings);
+    o->head_len = slot->head.len;
+    if (slot->head.len > 0) {
+        memcpy(o->head, slot->head.data, slot->head.len);
+    }
+    o->body_len = slot->body.len;
+    if (copied > 0 || slot->body.len == 0) {
+        o->body_owned = NULL;
+        if (copied > 0) {
+            memcpy(o->head + o->head_len, slot->body.data, copied);
+        }
+        o->body = o->head + o->head_len;
+    } else {
+        o->body = o->body_owned = slot->body.data; /* moved */
+        slot->body = (rx_buffer){0};
+    }
+    x->outcome = o;
+    return 0;
+}
+
+/* Engine lock held: give back the transfer's slot, port and client. */
+static void rx_xfer_release_locked(rx_xfer *x)
+{
+    rx_client *c = x->client;
+    rx_xfer_recycle_slot_locked(x);
     if (x->port) {
         rx_port_unref_locked(x->port);
         x->port = NULL;

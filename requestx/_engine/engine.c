@@ -741,6 +741,18 @@ static PyObject *transfer_error_object(rx_state *state, rx_xfer *x)
 /* (status, version, raw_headers, body_or_transfer, timings, sets_cookie) */
 static PyObject *async_result(rx_xfer *x, PyObject *payload)
 {
+    rx_outcome *o = x->outcome;
+    if (o != NULL) {
+        PyObject *head = PyBytes_FromStringAndSize(o->head, (Py_ssize_t)o->head_len);
+        PyObject *timings =
+            head ? PyBytes_FromStringAndSize((const char *)o->timings, sizeof(o->timings)) : NULL;
+        if (timings == NULL) {
+            Py_XDECREF(head);
+            return NULL;
+        }
+        return Py_BuildValue("(iiNONi)", o->status, o->http_version, head, payload, timings,
+                             o->flags);
+    }
     rx_slot *slot = x->slot;
     PyObject *head = PyBytes_FromStringAndSize(slot->head.data, (Py_ssize_t)slot->head.len);
     PyObject *timings = head ? timings_bytes(slot) : NULL;
@@ -771,7 +783,9 @@ static void deliver(rx_state *state, AsyncTransferObject *t)
             value = async_result(x, (PyObject *)t);
         } else {
             PyObject *body =
-                PyBytes_FromStringAndSize(x->slot->body.data, (Py_ssize_t)x->slot->body.len);
+                x->outcome != NULL
+                    ? PyBytes_FromStringAndSize(x->outcome->body, (Py_ssize_t)x->outcome->body_len)
+                    : PyBytes_FromStringAndSize(x->slot->body.data, (Py_ssize_t)x->slot->body.len);
             value = body ? async_result(x, body) : NULL;
             Py_XDECREF(body);
         }
@@ -1036,6 +1050,10 @@ static PyObject *AsyncTransfer_wait_upload(AsyncTransferObject *self, PyObject *
 
 static PyObject *AsyncTransfer_timings(AsyncTransferObject *self, PyObject *unused)
 {
+    rx_outcome *o = self->xfer->outcome;
+    if (o != NULL) {
+        return PyBytes_FromStringAndSize((const char *)o->timings, sizeof(o->timings));
+    }
     if (self->xfer->slot == NULL) {
         Py_RETURN_NONE;
     }
