@@ -60,8 +60,10 @@ $(STAMPS)/bench-apt: $(STAMPS)/apt
 	@$(MAKE) --no-print-directory -B $(STAMPS)/apt APT_PACKAGES="$(BENCH_APT_PACKAGES)"
 	@touch $@
 
+# Every scenario pinned, the main ones also unpinned (bench.py --pins); the
+# figures also go into the generated block of docs/performance.md.
 bench: build $(STAMPS)/bench-apt
-	$(PY) benchmarks/bench.py
+	$(PY) benchmarks/bench.py --docs docs/performance.md
 
 bench-quick: build $(STAMPS)/bench-apt
 	$(PY) benchmarks/bench.py --quick

@@ -1,24 +1,33 @@
 """requestx against every peer, every scenario, in one run (``make bench``).
 
-    python3 benchmarks/bench.py                      # full run: 3 rounds, median
+    python3 benchmarks/bench.py                      # full run: 5 rounds, median
     python3 benchmarks/bench.py --quick              # 1 short round (make bench-quick)
     python3 benchmarks/bench.py --clients requestx,httpx --scenarios seq,async64
-    python3 benchmarks/bench.py --scenarios httpx_transports --merge   # into results.json
+    python3 benchmarks/bench.py --pins none --scenarios async64 --merge  # into results.json
 
 1. peers.py installs every peer into a virtualenv of its own (a peer that
    cannot be installed is reported with the reason);
 2. servers start on 127.0.0.1: nginx (HTTP/1.1, HTTPS, HTTP/2, bodies of
-   every size) and stream_server.py (SSE), pinned to one CPU, the clients and
-   the limit tools to the other (``--pin``);
+   every size) and stream_server.py (SSE);
 3. every scenario (scenarios.py) runs every client that supports it, each in
    a fresh process of its own interpreter (workload.py), in rounds with the
-   order rotated; wrk or h2load (limits.py) measures the limit in every round;
-   a transport scenario runs httpx over each of its transports instead;
-4. the raw figures go to ``results/results.json``, report.py turns them into
-   ``results/report.md`` and PNG charts (``--quick``: ``results/quick/``).
-   ``--merge`` adds the scenarios run to the results.json already there
-   instead (each keeps the date, commit and load of its own run), so that one
-   scenario can be added or measured again without running all the others.
+   order rotated; wrk or h2load (limits.py) measures the limit in every round
+   (for async64 also libcurl's multi interface from C); a transport scenario
+   runs httpx over each of its transports instead;
+4. CPU pinning (``--pins``, default ``split,none``): every scenario runs
+   pinned (``split``: the servers on one CPU, the clients and limit tools on
+   the other); the scenarios of ``--pins-scenarios`` then run again at once
+   unpinned (``none``: the scheduler places everything), the servers and this
+   process being moved between the modes, so both figures come from the same
+   minutes of the run;
+5. the raw figures go to ``results/results.json`` (each scenario's record
+   names its mode, ``pin``), report.py turns them into ``results/report.md``
+   and PNG charts (``--quick``: ``results/quick/``), and with ``--docs`` the
+   generated block of docs/performance.md.  ``--merge`` adds the scenarios run
+   to the results.json already there instead (each keeps the date, commit and
+   load of its own run, and replaces the record of the same key and mode), so
+   that one scenario can be added or measured again without running all the
+   others.
 """
 
 from __future__ import annotations
@@ -45,6 +54,10 @@ from stream_server import StreamServer  # noqa: E402
 
 RESULTS = HERE / "results"
 REPORT_VENV = peers.Peer("report", None, ("matplotlib",))
+# Measured in every --pins mode (the other scenarios in the first mode only): where
+# a second CPU for the client changes the picture most.
+PINS_SCENARIOS = "seq,threads8,async64,async512,gather10k,get_1m,http2,httpx_transports"
+PINS_SCENARIOS_QUICK = "seq,async64"
 
 
 def parse_args(argv=None):
@@ -54,8 +67,23 @@ def parse_args(argv=None):
     parser.add_argument("--scenarios", default="", help="comma-separated scenario keys")
     parser.add_argument("--rounds", type=int, default=5, help="rounds; the median is reported")
     parser.add_argument("--seconds", type=float, default=1.5, help="timed part of one run")
-    parser.add_argument("--pin", choices=("split", "same", "none"), default="split")
+    parser.add_argument(
+        "--pins",
+        help="CPU pinning modes, comma-separated (default: split,none): split = the servers "
+        "on one CPU, the clients and limit tools on the other; same = all on one CPU; "
+        "none = the scheduler decides.  The first mode runs every scenario, the others "
+        "the --pins-scenarios",
+    )
+    parser.add_argument("--pin", choices=harness.PIN_MODES, help="one mode: --pins PIN")
+    parser.add_argument(
+        "--pins-scenarios",
+        help=f"the scenarios also measured in the second and later --pins modes, or 'all' "
+        f"(default: {PINS_SCENARIOS}; quick: {PINS_SCENARIOS_QUICK})",
+    )
     parser.add_argument("--output", type=Path, help="results directory")
+    parser.add_argument(
+        "--docs", type=Path, help="also rewrite the generated block of this file (make bench)"
+    )
     parser.add_argument(
         "--merge",
         action="store_true",
@@ -74,7 +102,23 @@ def parse_args(argv=None):
     keys = [s.key for s in SCENARIOS] + [s.key for s in STREAMS]
     args.scenarios = _subset(args.scenarios, keys, "scenario")
     args.clients = needed_clients(args.clients, args.scenarios)
+    if args.pin and args.pins:
+        raise SystemExit("give --pins or --pin, not both")
+    args.pins = _subset(args.pin or args.pins or "split,none", harness.PIN_MODES, "pin mode")
+    if len(set(args.pins)) != len(args.pins):
+        raise SystemExit(f"a --pins mode is named twice: {','.join(args.pins)}")
+    if args.pins_scenarios == "all":
+        args.pins_scenarios = list(args.scenarios)
+    else:
+        default = PINS_SCENARIOS_QUICK if args.quick else PINS_SCENARIOS
+        request_keys = [s.key for s in SCENARIOS]
+        args.pins_scenarios = _subset(args.pins_scenarios or default, request_keys, "scenario")
     return args
+
+
+def pins_for(args, key: str) -> list:
+    """The --pins modes a scenario is measured in (streams: the first only)."""
+    return args.pins if key in args.pins_scenarios else args.pins[:1]
 
 
 def needed_clients(clients: list, keys: list) -> list:
@@ -103,17 +147,18 @@ def _subset(text: str, choices: list, what: str) -> list:
 
 
 @contextlib.contextmanager
-def pinned_servers(pin: str):
-    """nginx (with TLS) and the SSE server on the server CPU; this process,
-    and so the clients and limit tools it starts, on the other."""
-    server_cpus, client_cpus, pinning = harness.plan_cpus(pin)
-    if server_cpus and not harness.set_affinity(server_cpus):
-        client_cpus, pinning = None, "none (could not set CPU affinity)"
-    with NginxServer(tls=True) as nginx, StreamServer() as stream:
-        if client_cpus:
-            harness.set_affinity(client_cpus)
-        harness.check_server(nginx.url("/json"))
-        yield nginx, stream, pinning
+def servers():
+    """nginx (with TLS) and the SSE server, and a ``harness.Pinning`` that
+    moves them and this process (so the clients and limit tools it starts)
+    between the --pin modes.  This process's CPUs are restored at the end."""
+    allowed = os.sched_getaffinity(0) if hasattr(os, "sched_getaffinity") else None
+    try:
+        with NginxServer(tls=True) as nginx, StreamServer() as stream:
+            harness.check_server(nginx.url("/json"))
+            yield nginx, stream, harness.Pinning([nginx.proc.pid, stream.proc.pid])
+    finally:
+        if allowed:
+            harness.set_affinity(allowed)
 
 
 class Runner:
@@ -155,9 +200,12 @@ class Runner:
             "timeout": 120.0,
         }
 
-    def limit(self, scenario: Scenario) -> dict:
+    def limit(self, scenario: Scenario, tool: str) -> dict:
         url = self.nginx.url(scenario.path, scenario.server)
-        if scenario.limit_tool == "h2load":
+        if tool == limits.LIBCURL_C:
+            args = (scenario.concurrency, self.args.seconds, self.args.warmup, scenario.expect_len)
+            return limits.libcurl_c(url, *args)
+        if tool == "h2load":
             return limits.h2load(url, scenario.concurrency, self.args.seconds)
         return limits.wrk(url, scenario.concurrency, self.args.seconds, scenario.body_size)
 
@@ -186,21 +234,27 @@ class Runner:
         return list(scenario.transports), {}
 
     def measure(self, scenario: Scenario, member: str, task: dict, timeout: float) -> dict:
-        """One run of a client, of a transport or of the limit tool."""
-        if member == scenario.limit_tool:
-            return self.limit(scenario)
+        """One run of a client, of a transport or of a limit tool."""
+        if member in scenario.limits:
+            try:
+                return self.limit(scenario, member)
+            except BenchError as exc:
+                return {"error": str(exc).strip().splitlines()[-1]}
         if scenario.transports:
             task = {**task, "transport": member, "client": f"httpx over {member}'s transport"}
             return self.worker(peers.TRANSPORTS_PEER, task, timeout)
         return self.worker(member, task, timeout)
 
-    def run_scenario(self, scenario: Scenario) -> dict:
+    def run_scenario(self, scenario: Scenario, pin: str, pinning: str) -> dict:
+        """Every client and limit tool in rounds, in the --pin mode ``pin``
+        (already applied; ``pinning`` describes it)."""
         self.loads.append(load_average())
         if scenario.transports:
             clients, skipped = self.transports_for(scenario)
         else:
             clients, skipped = self.clients_for(scenario)
-        members = clients + ([scenario.limit_tool] if scenario.limit_tool else [])
+        members = clients + list(scenario.limits)
+        label = f"{scenario.key} [{harness.PIN_LABELS[pin]}]"
         runs = {member: [] for member in members}
         errors = {}
         task = self.request_task(scenario)
@@ -212,16 +266,18 @@ class Runner:
                 result = self.measure(scenario, member, task, timeout)
                 if "error" in result:
                     errors[member] = result["error"]
-                    print(f"  {scenario.key:<21} {member:<14} FAILED: {result['error']}")
+                    print(f"  {label:<32} {member:<14} FAILED: {result['error']}")
                     continue
                 runs[member].append(result)
-                print(
-                    f"  {scenario.key:<21} {member:<14} {result['rps']:>11,.0f} req/s", flush=True
-                )
+                print(f"  {label:<32} {member:<14} {result['rps']:>11,.0f} req/s", flush=True)
         return {
             **scenario.__dict__,
+            "pin": pin,
+            "pinning": pinning,
+            "load": self.loads[-1],
             "gather": task["n"],
             "limit_tool": scenario.limit_tool,
+            "limits": list(scenario.limits),
             "runs": {m: r for m, r in runs.items() if r},
             "skipped": skipped,
             "errors": errors,
@@ -247,7 +303,7 @@ class Runner:
             return limits.curl(self.nginx.url("/bytes/1g"))
         return limits.curl(self.nginx.url("/upload"), upload=self.nginx.body_path("1g"))
 
-    def run_stream(self, stream: Stream) -> dict:
+    def run_stream(self, stream: Stream, pin: str, pinning: str) -> dict:
         self.loads.append(load_average())
         members = [f"{client} {api}" for client, api in stream.clients]
         members = [m for m in members if m.split()[0] in self.args.clients]
@@ -282,6 +338,9 @@ class Runner:
                 print(f"  {stream.key:<10} {member:<16} {result['per_s']:>14,.0f} {stream.unit}/s")
         return {
             **stream.__dict__,
+            "pin": pin,
+            "pinning": pinning,
+            "load": self.loads[-1],
             "runs": {m: r for m, r in runs.items() if r},
             "skipped": skipped,
             "errors": errors,
@@ -300,13 +359,23 @@ RUN_KEYS = (
 
 def merged(old: dict, new: dict) -> dict:
     """``new``'s scenarios and streams added to ``old``'s, replacing those of
-    the same key in place; each carries its own run's meta (``run``).  The
-    header of ``old`` stays: it describes the run the other figures are from."""
+    the same key and --pin mode in place; each carries its own run's meta
+    (``run``).  The header of ``old`` stays: it describes the run the other
+    figures are from.  Records of a results.json older than --pins get the
+    one mode of their run written into them."""
+    meta = old["meta"]
+    for part in ("scenarios", "streams"):
+        for item in old[part]:
+            item["pin"] = harness.pin_of(item, meta)
+    meta.setdefault("pins", {harness.pin_of({}, meta): meta["pinning"]})
+    for pin, described in new["meta"]["pins"].items():
+        meta["pins"].setdefault(pin, described)
     run = {key: new["meta"][key] for key in RUN_KEYS}
     for part in ("scenarios", "streams"):
-        fresh = {item["key"]: {**item, "run": run} for item in new[part]}
-        old[part] = [fresh.pop(item["key"], item) for item in old[part]] + list(fresh.values())
-    old["meta"]["peers"].update(new["meta"]["peers"])
+        fresh = {(item["key"], item["pin"]): {**item, "run": run} for item in new[part]}
+        old[part] = [fresh.pop((item["key"], item["pin"]), item) for item in old[part]]
+        old[part] += list(fresh.values())
+    meta["peers"].update(new["meta"]["peers"])
     return old
 
 
@@ -333,12 +402,26 @@ def run(args) -> int:
     if peers.TRANSPORTS_PEER not in args.clients:
         scenarios = [s for s in scenarios if not s.transports]
     streams = [s for s in STREAMS if s.key in args.scenarios]
-    with pinned_servers(args.pin) as (nginx, stream_server, pinning):
-        meta["pinning"] = pinning
+    if any(limits.LIBCURL_C in s.limits for s in scenarios):
+        try:
+            limits.build_multi_get()
+        except BenchError as exc:  # the limit line is then reported as failed
+            print(f"warning: no libcurl-in-C limit: {exc}")
+    results, stream_results, meta["pins"] = [], [], {}
+    with servers() as (nginx, stream_server, pinning):
         meta["nginx"] = nginx_version(nginx.nginx)
         runner = Runner(status, nginx, stream_server, args)
-        results = [runner.run_scenario(s) for s in scenarios]
-        stream_results = [runner.run_stream(s) for s in streams]
+        for scenario in scenarios:
+            for pin in pins_for(args, scenario.key):
+                described = pinning.apply(pin)
+                meta["pins"].setdefault(pin, described)
+                results.append(runner.run_scenario(scenario, pin, described))
+        for stream in streams:
+            pin = args.pins[0]
+            described = pinning.apply(pin)
+            meta["pins"].setdefault(pin, described)
+            stream_results.append(runner.run_stream(stream, pin, described))
+    meta["pinning"] = meta["pins"].get(args.pins[0], "")
     meta["load_after"] = load_average()
     meta["load_during"] = [min(runner.loads, default=0), max(runner.loads, default=0)]
     meta["duration_s"] = round(time.monotonic() - started, 1)
@@ -355,7 +438,8 @@ def run(args) -> int:
     python = sys.executable if report_error else str(report_python)
     if report_error:
         print(f"warning: no charts, matplotlib could not be installed: {report_error}")
-    return subprocess.run([python, str(HERE / "report.py"), str(results_path)]).returncode
+    docs = ["--docs", str(args.docs)] if args.docs else []
+    return subprocess.run([python, str(HERE / "report.py"), str(results_path), *docs]).returncode
 
 
 def main(argv=None) -> int:

@@ -4,6 +4,12 @@ wrk for HTTP/1.1 (with a small Lua script for POST bodies), h2load for
 HTTP/2, curl for single streams (SSE, 1 GiB down and up).  Each returns a dict
 shaped like a worker's result (``rps`` or ``per_s``), so the report treats the
 limit as one more row.
+
+``libcurl_c`` is a second limit for some scenarios (``Scenario.extra_limits``):
+``libcurl/multi_get.c``, a small C program that drives libcurl's multi
+interface with nothing else per request, built here with ``cc`` on first use.
+wrk shows what the server allows; it shows what any client built on libcurl
+can reach at best.
 """
 
 from __future__ import annotations
@@ -15,8 +21,13 @@ from pathlib import Path
 
 from harness import BenchError
 
-RUN_DIR = Path(__file__).resolve().parent / ".run"
+HERE = Path(__file__).resolve().parent
+RUN_DIR = HERE / ".run"
 TOOLS = {"wrk": "wrk", "h2load": "nghttp2-client", "curl": "curl"}
+MULTI_GET_SOURCE = HERE / "libcurl" / "multi_get.c"
+MULTI_GET = RUN_DIR / "multi_get"
+# The member name of the libcurl-in-C limit in results.json.
+LIBCURL_C = "libcurl-c"
 
 
 def missing_tools() -> list:
@@ -101,3 +112,45 @@ def curl(url: str, upload: Path | None = None) -> dict:
     seconds, down, up = _run([*cmd, url], 600).split()[-3:]
     size = float(up if upload is not None else down)
     return {"seconds": float(seconds), "bytes": size, "per_s": size / float(seconds)}
+
+
+def build_multi_get() -> Path:
+    """Compile ``libcurl/multi_get.c`` to ``.run/multi_get`` unless it is up to
+    date: ``cc -O2`` against the system libcurl (the one requestx links)."""
+    if MULTI_GET.exists() and MULTI_GET.stat().st_mtime >= MULTI_GET_SOURCE.stat().st_mtime:
+        return MULTI_GET
+    cc = shutil.which("cc") or shutil.which("gcc") or shutil.which("clang")
+    if cc is None:
+        raise BenchError("no C compiler (cc) to build libcurl/multi_get.c")
+    flags = ["-lcurl"]
+    if shutil.which("pkg-config"):
+        found = subprocess.run(
+            ["pkg-config", "--cflags", "--libs", "libcurl"], capture_output=True, text=True
+        )
+        if found.returncode == 0 and found.stdout.strip():
+            flags = found.stdout.split()
+    RUN_DIR.mkdir(parents=True, exist_ok=True)
+    partial = MULTI_GET.with_suffix(".tmp")
+    _run([cc, "-O2", "-Wall", "-o", str(partial), str(MULTI_GET_SOURCE), *flags], 120)
+    partial.replace(MULTI_GET)
+    return MULTI_GET
+
+
+def libcurl_c(url: str, concurrency: int, seconds: float, warmup: float, expect_len: int) -> dict:
+    """``multi_get``: ``concurrency`` GETs in flight on one libcurl multi handle
+    (keep-alive), ``warmup`` seconds untimed, then req/s over ``seconds``."""
+    from harness import last_json_line
+
+    cmd = [str(build_multi_get()), url, str(concurrency), str(seconds), str(warmup)]
+    try:
+        proc = subprocess.run(
+            [*cmd, str(expect_len)], capture_output=True, text=True, timeout=seconds + warmup + 30
+        )
+    except subprocess.TimeoutExpired as exc:
+        raise BenchError(f"multi_get did not finish within {seconds + warmup + 30:.0f}s") from exc
+    result = last_json_line(proc.stdout)
+    if result is None:
+        raise BenchError(f"multi_get failed (exit {proc.returncode}): {proc.stderr.strip()[-500:]}")
+    if "error" in result:
+        raise BenchError(result["error"])
+    return result

@@ -2,7 +2,9 @@
 
 A request scenario is run by every client that supports it (``applies``),
 each in its own process (workload.py), plus the practical limit of the
-server and machine (limits.py): wrk for HTTP/1.1, h2load for HTTP/2.
+server and machine (limits.py): wrk for HTTP/1.1, h2load for HTTP/2; for
+``async64`` also libcurl's multi interface driven by a small C program (the
+best a libcurl-based client can do).
 A transport scenario is a request scenario run by one client, httpx, with
 each of the ``transports`` it names in turn (the httpx-transports peer).
 Stream scenarios (SSE, 1 GiB down and up) compare fewer clients, named in
@@ -13,6 +15,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from limits import LIBCURL_C
 from servers import BODY_SIZES, JSON_BODY_BYTES
 
 
@@ -28,6 +31,7 @@ class Scenario:
     concurrency: int = 1
     gather: int = 0  # requests gathered at once (mode gather)
     transports: tuple = ()  # httpx transports compared, instead of the clients
+    extra_limits: tuple = ()  # limit lines beside wrk/h2load (limits.LIBCURL_C)
 
     @property
     def http2(self) -> bool:
@@ -51,6 +55,11 @@ class Scenario:
             return None
         return "h2load" if self.http2 else "wrk"
 
+    @property
+    def limits(self) -> tuple:
+        """Every limit line run beside the clients: the tool, then the extras."""
+        return (self.limit_tool, *self.extra_limits) if self.limit_tool else self.extra_limits
+
     def applies(self, capabilities: dict) -> str | None:
         """None if a client with these capabilities runs this scenario, else why not."""
         if not capabilities.get(self.api):
@@ -71,7 +80,13 @@ def _post(key: str, label: str, size: int) -> Scenario:
 SCENARIOS = (
     Scenario("seq", "sync, sequential GETs of a small JSON body", "seq"),
     Scenario("threads8", "sync, 8 threads sharing one session", "threads", concurrency=8),
-    Scenario("async64", "async, 64 requests in flight", "async", concurrency=64),
+    Scenario(
+        "async64",
+        "async, 64 requests in flight",
+        "async",
+        concurrency=64,
+        extra_limits=(LIBCURL_C,),
+    ),
     Scenario("async512", "async, 512 requests in flight", "async", concurrency=512),
     Scenario(
         "gather10k",
