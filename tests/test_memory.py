@@ -113,6 +113,13 @@ def test_gathered_requests_in_flight_cost_little(quick):
     assert result["growth_kib"] < MAX_IN_FLIGHT_KIB
 
 
+# AddressSanitizer (make asan) pads every allocation and holds freed memory in
+# quarantine: many small allocations then cost far more RSS than in a normal
+# build, which is what the bound is for.
+SANITIZED = "asan" in os.environ.get("LD_PRELOAD", "")
+
+
+@pytest.mark.skipif(SANITIZED, reason="RSS under AddressSanitizer is not the normal build's")
 def test_gathered_requests_peak_rss_is_bounded(quick):
     result = _gather("peak", quick.url)
     assert result["growth_kib"] < MAX_GATHER_PEAK_KIB
