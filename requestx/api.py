@@ -48,7 +48,12 @@ def _aclient() -> _engine.AsyncClient:
 async def _arequest(method: str, url: Any, **kwargs: Any) -> Response:
     session = AsyncSession(_aclient=_aclient())
     try:
-        return await session.request(method=method, url=url, **kwargs)
+        if method == "get" and not kwargs:
+            pending = session.get(url)  # its leaner coroutine: see AsyncSession._get
+        else:
+            pending = session.request(method=method, url=url, **kwargs)
+        del kwargs  # not kept across the await (10,000 gathered calls: 10,000 dicts)
+        return await pending
     finally:
         await session.close()
 
@@ -63,7 +68,9 @@ def request(method: str, url: Any, **kwargs: Any) -> Response:  # awaitable in a
 
 
 def get(url: Any, params: Any = None, **kwargs: Any) -> Response:
-    return request("get", url, params=params, **kwargs)
+    if params is not None:  # None is request()'s default
+        kwargs["params"] = params
+    return request("get", url, **kwargs)
 
 
 def options(url: Any, **kwargs: Any) -> Response:

@@ -423,6 +423,7 @@ class AsyncSessionConnection:
     """``Response.connection`` of an AsyncSession response: ``send()`` returns
     an awaitable of one more hop on the same session (no redirects, no hooks)."""
 
+    __slots__ = ("_session",)
     is_async = True
 
     def __init__(self, session: AsyncSession) -> None:

@@ -71,8 +71,10 @@ _UPPER_METHODS = {
 }
 
 # Session.cookies before its jar is made (a session may never need one); the
-# lock makes sure threads sharing a session make one jar, not one each.
+# lock makes sure threads sharing a session make one jar (or hooks dict), not
+# one each. _SET_TO_NONE stands for `session.hooks = None`.
 _NO_JAR: Any = object()
+_SET_TO_NONE: Any = object()
 _JAR_LOCK = threading.Lock()
 
 # The cookie helpers are imported where used: http.cookiejar brings
@@ -100,15 +102,36 @@ def default_user_agent(name: str = "python-requestx") -> str:
     return f"{name}/{__version__}"
 
 
+# The default headers' store, made once: every session's headers start as a
+# copy of it (the (name, value) pairs are shared; a store replaces a pair, it
+# never changes one). Never changed itself.
+_DEFAULT_HEADER_STORE = CaseInsensitiveDict(
+    {
+        "User-Agent": default_user_agent(),
+        "Accept-Encoding": _ENCODINGS,
+        "Accept": "*/*",
+        "Connection": "keep-alive",
+    }
+)._store
+
+
 def default_headers() -> CaseInsensitiveDict[str]:
-    return CaseInsensitiveDict(
-        {
-            "User-Agent": default_user_agent(),
-            "Accept-Encoding": _ENCODINGS,
-            "Accept": "*/*",
-            "Connection": "keep-alive",
-        }
-    )
+    headers: CaseInsensitiveDict[str] = CaseInsensitiveDict.__new__(CaseInsensitiveDict)
+    headers._store = _DEFAULT_HEADER_STORE.copy()
+    return headers
+
+
+# What sessions whose headers are still the defaults share, instead of one
+# copy each (module functions make a session per call): the headers requests
+# send, and their wire lines for a request without a body.
+_DEFAULT_SHARED_HEADERS = SharedHeaders(_DEFAULT_HEADER_STORE)
+_DEFAULT_CLEAN_HEADERS = (_DEFAULT_HEADER_STORE, _DEFAULT_SHARED_HEADERS)
+_DEFAULT_WIRE = (_DEFAULT_HEADER_STORE, wire_headers(_DEFAULT_SHARED_HEADERS.view(), False))
+
+# Engine settings tuples by (verify, cert, proxy, http2), shared by every
+# session (the same tuple object also lets the engine reuse what it parsed);
+# a session still checks the files a key names before its first use of it.
+_SETTINGS: dict[tuple[Any, ...], tuple[Any, ...]] = {}
 
 
 def merge_setting(request_setting: Any, session_setting: Any, dict_class: Any = dict) -> Any:
@@ -225,7 +248,7 @@ class Session:
         self.headers: Any = default_headers()
         self.auth: Any = None
         self.proxies: dict[str, str] = {}
-        self.hooks = default_hooks()
+        self._hooks: Any = None  # made when first read: see hooks
         self.params: Any = {}
         self.stream = False
         self.verify: Any = True
@@ -239,7 +262,8 @@ class Session:
         self._client = _engine.Client() if _client is None else _client
         self._env: Optional[tuple[dict[str, str], Optional[str], bool]] = None
         self._connection = SessionConnection(self)
-        self._settings_cache: dict[tuple[Any, ...], tuple[Any, ...]] = {}
+        self._settings_cache: Optional[dict[tuple[Any, ...], tuple[Any, ...]]] = None
+        self._files_checked: Optional[tuple[Any, ...]] = None  # see _engine_settings_slow
         self._wire_cache: Optional[tuple[dict[str, Any], tuple[bytes, ...]]] = None
         self._clean_headers: Optional[tuple[dict[str, Any], SharedHeaders]] = None
         self._default_settings: Optional[tuple[tuple[Any, ...], tuple[Any, ...]]] = None
@@ -260,6 +284,21 @@ class Session:
     @cookies.setter
     def cookies(self, value: Any) -> None:
         self._cookie_jar = value
+
+    @property
+    def hooks(self) -> Any:
+        """The session's event hooks, ``{"response": [...]}``."""
+        hooks = self._hooks
+        if hooks is None:
+            with _JAR_LOCK:
+                hooks = self._hooks
+                if hooks is None:
+                    hooks = self._hooks = default_hooks()
+        return None if hooks is _SET_TO_NONE else hooks
+
+    @hooks.setter
+    def hooks(self, value: Any) -> None:
+        self._hooks = _SET_TO_NONE if value is None else value
 
     def __enter__(self) -> Session:
         return self
@@ -296,8 +335,12 @@ class Session:
         cached = self._clean_headers
         store = session_headers._store
         if cached is None or cached[0] != store:
-            clean = {k: kv for k, kv in store.items() if kv[1] is not None}
-            cached = self._clean_headers = (store.copy(), SharedHeaders(clean))
+            if store == _DEFAULT_HEADER_STORE:
+                cached = _DEFAULT_CLEAN_HEADERS
+            else:
+                clean = {k: kv for k, kv in store.items() if kv[1] is not None}
+                cached = (store.copy(), SharedHeaders(clean))
+            self._clean_headers = cached
         return cached[1]
 
     def prepare_request(self, request: Request) -> PreparedRequest:
@@ -390,7 +433,10 @@ class Session:
         if auth is not None or target.auth is not None:
             p.prepare_auth(auth)
 
-        merged_hooks = merge_hooks(hooks, self.hooks)
+        session_hooks = self._hooks  # None: never read, so the empty default
+        if session_hooks is _SET_TO_NONE:
+            session_hooks = None
+        merged_hooks = merge_hooks(hooks, session_hooks)
         if merged_hooks:
             p.prepare_hooks(merged_hooks)
         return p
@@ -473,10 +519,22 @@ class Session:
             forwards = url.startswith("http:") and proxy.startswith(("http:", "https:"))
             kind = "forward" if forwards else "tunnel"
         key = (verify, cert if not isinstance(cert, list) else tuple(cert), proxy, self.http2)
-        settings = self._settings_cache.get(key)
-        if settings is None:
-            settings = self._build_settings(verify, cert, proxy)
-            self._settings_cache[key] = settings
+        if type(self)._build_settings is not Session._build_settings:
+            cache = self._settings_cache  # a subclass's own settings stay its own
+            if cache is None:
+                cache = self._settings_cache = {}
+            settings = cache.get(key)
+            if settings is None:
+                settings = cache[key] = self._build_settings(verify, cert, proxy)
+            return settings, kind
+        settings = _SETTINGS.get(key)
+        names_files = type(verify) is not bool or cert is not None
+        if settings is None or (names_files and self._files_checked != key):
+            # _build_settings raises OSError for a CA bundle or certificate
+            # file that does not exist, as on this session's first use of it
+            settings = _SETTINGS.setdefault(key, self._build_settings(verify, cert, proxy))
+            if names_files:
+                self._files_checked = key
         return settings, kind
 
     def _build_settings(self, verify: Any, cert: Any, proxy: str) -> tuple[Any, ...]:
@@ -605,6 +663,9 @@ class Session:
             cached = self._wire_cache
             if cached is not None and (cached[0] is key or cached[0] == key):
                 return body, cached[1]
+            if key is _DEFAULT_HEADER_STORE:
+                self._wire_cache = _DEFAULT_WIRE
+                return body, _DEFAULT_WIRE[1]
         lines = wire_headers(headers.view() if shared else headers, body is not None)
         if key is not None:
             # a shared store never changes: kept as it is, it matches by identity
@@ -902,6 +963,8 @@ class SessionConnection:
     that produced the response, without following redirects or running hooks
     (what requests' transport adapter does; auth handlers such as
     HTTPDigestAuth resend through it)."""
+
+    __slots__ = ("_session",)
 
     def __init__(self, session: Session) -> None:
         self._session = session

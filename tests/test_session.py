@@ -38,6 +38,42 @@ def test_session_function_returns_a_session():
         s.close()
 
 
+def test_sessions_share_nothing_mutable(fault_server):
+    """Sessions share their defaults' immutable parts (header pairs, engine
+    settings) but never a mapping one of them may change."""
+    a, b = requestx.Session(), requestx.Session()
+    try:
+        a.headers["X-Only-A"] = "1"
+        a.hooks["response"].append(lambda r, **kw: None)
+        a.proxies["ftp"] = "http://proxy.invalid"
+        a.params["p"] = "1"
+        assert "X-Only-A" not in b.headers and "X-Only-A" not in requestx.utils.default_headers()
+        assert b.hooks == {"response": []} and b.proxies == {} and b.params == {}
+        assert a.get(fault_server + "/echo-head").content.count(b"X-Only-A: 1") == 1
+        assert b"X-Only-A" not in b.get(fault_server + "/echo-head").content
+        b.hooks = None
+        assert b.hooks is None
+        assert b.get(fault_server + "/ok").status_code == 200
+    finally:
+        a.close()
+        b.close()
+
+
+def test_each_session_checks_its_ca_file(tls_server, tls_materials, tmp_path):
+    """Sessions share engine settings, but a CA bundle that has gone away
+    fails the next session's first request, as before."""
+    ca = tmp_path / "ca.pem"
+    ca.write_bytes(open(tls_materials.ca_file, "rb").read())
+    with requestx.Session() as s:
+        s.verify = str(ca)
+        assert s.get(tls_server + "/ok").status_code == 200
+    ca.unlink()
+    with requestx.Session() as s:
+        s.verify = str(ca)
+        with pytest.raises(OSError, match="CA certificate bundle"):
+            s.get(tls_server + "/ok")
+
+
 # ---------------------------------------------------------------------------
 # headers
 # ---------------------------------------------------------------------------

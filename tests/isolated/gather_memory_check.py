@@ -9,6 +9,7 @@ Usage: python gather_memory_check.py SCENARIO BASE_URL [N]
              RSS once the N requests are in flight (one loop step after the
              tasks are made; nothing can have finished), over the RSS before;
              then /release, and the gather completes
+  in-flight-api  the same with the module function: `await requestx.get(url)`
 """
 
 from __future__ import annotations
@@ -49,9 +50,10 @@ def control(base: str, path: str) -> None:
 async def main(scenario: str, base: str, n: int) -> dict:
     statuses: dict[int, int] = {}
     async with requestx.AsyncSession(max_connections=100) as s:
+        get = requestx.get if scenario == "in-flight-api" else s.get
 
         async def one(url: str) -> None:
-            r = await s.get(url)
+            r = await get(url)
             if len(r.content) != 5:
                 raise AssertionError(f"body of {len(r.content)} bytes")
             statuses[r.status_code] = statuses.get(r.status_code, 0) + 1
@@ -65,7 +67,7 @@ async def main(scenario: str, base: str, n: int) -> dict:
             await asyncio.gather(*(one(base + "/") for _ in range(n)))
             result["peak_kib"] = peak_kib()
             result["growth_kib"] = result["peak_kib"] - before
-        elif scenario == "in-flight":
+        elif scenario in ("in-flight", "in-flight-api"):
             control(base, "/arm")
             tasks = [asyncio.ensure_future(one(base + "/held")) for _ in range(n)]
             await asyncio.sleep(0)  # every task has run up to its first await
