@@ -193,9 +193,10 @@ struct rx_xfer {
     int taken;     /* the events handed to the event loop by rx_port_take() */
     int queued;    /* in its port's list */
     int want_data; /* a reader waits for body bytes */
-    /* engine thread only (rx_engine_notify_readers): 1, new body bytes this
-     * turn; 2, the reader's wake-up was put off to this turn */
+    /* engine thread only (rx_engine_notify_readers): on the list of streams
+     * with news this turn; the last turn's wake-up was put off */
     int body_news;
+    int news_put_off;
     rx_xfer *news_prev, *news_next;
     int finished; /* RX_EV_DONE happened */
     int released;
@@ -491,16 +492,16 @@ static void rx_engine_notify_readers(rx_engine *eng)
     while (x != NULL) {
         rx_xfer *next = x->news_next;
         rx_slot *slot = x->slot;
-        int news = x->body_news;
         x->body_news = 0;
         x->news_prev = x->news_next = NULL;
         pthread_mutex_lock(&eng->lock);
         int small = slot->body.len < RX_WAKE_BYTES && !slot->paused;
         pthread_mutex_unlock(&eng->lock);
-        if (news == 1 && small && rx_more_to_read(slot)) {
+        if (!x->news_put_off && small && rx_more_to_read(slot)) {
             rx_news_link(eng, x);
-            x->body_news = 2;
+            x->news_put_off = 1;
         } else {
+            x->news_put_off = 0;
             pthread_mutex_lock(&eng->lock);
             if (x->want_data) {
                 x->want_data = 0;
@@ -531,7 +532,6 @@ static void rx_xfer_notice(rx_slot *slot, enum rx_notice notice)
         if (!x->body_news) {
             rx_news_link(&rx_the_engine, x); /* the reader hears at the end of the turn */
         }
-        x->body_news = 1;
     } else if (notice == RX_NOTICE_UPLOAD) {
         pthread_mutex_lock(&rx_the_engine.lock);
         if (x->upload_waiting) {
