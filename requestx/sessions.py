@@ -131,7 +131,10 @@ _DEFAULT_WIRE = (_DEFAULT_HEADER_STORE, wire_headers(_DEFAULT_SHARED_HEADERS.vie
 # Engine settings tuples by (verify, cert, proxy, http2), shared by every
 # session (the same tuple object also lets the engine reuse what it parsed);
 # a session still checks the files a key names before its first use of it.
+# Emptied when it reaches _SETTINGS_MAX keys (a process rotating through
+# proxies must not keep every one of them).
 _SETTINGS: dict[tuple[Any, ...], tuple[Any, ...]] = {}
+_SETTINGS_MAX = 256
 
 
 def merge_setting(request_setting: Any, session_setting: Any, dict_class: Any = dict) -> Any:
@@ -532,7 +535,10 @@ class Session:
         if settings is None or (names_files and self._files_checked != key):
             # _build_settings raises OSError for a CA bundle or certificate
             # file that does not exist, as on this session's first use of it
-            settings = _SETTINGS.setdefault(key, self._build_settings(verify, cert, proxy))
+            settings = self._build_settings(verify, cert, proxy)
+            if len(_SETTINGS) >= _SETTINGS_MAX:
+                _SETTINGS.clear()
+            settings = _SETTINGS.setdefault(key, settings)
             if names_files:
                 self._files_checked = key
         return settings, kind

@@ -149,3 +149,17 @@ def test_import_leaves_out_cookie_and_email_machinery():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert out.returncode == 0, out.stderr
     assert out.stdout.splitlines() == ["[]", "[]", "RequestsCookieJar {'a': '1'}"]
+
+
+def test_engine_settings_shared_by_sessions_stay_bounded():
+    """Sessions share their engine settings tuples process-wide; a process
+    rotating through proxies must not keep one for every proxy it ever used."""
+    import requestx
+    import requestx.sessions as sessions
+
+    with requestx.Session() as s:
+        for i in range(3 * sessions._SETTINGS_MAX):
+            proxies = {"http": f"http://proxy{i}.invalid:8080"}
+            settings, kind = s._engine_settings("http://example.invalid/", proxies, None, None)
+            assert kind == "forward" and f"proxy{i}." in settings[6]
+    assert len(sessions._SETTINGS) <= sessions._SETTINGS_MAX
