@@ -165,7 +165,7 @@ struct rx_xfer {
     rx_port *port;
     rx_slot *slot; /* while running */
     /* the request, owned copies */
-    char *method;
+    char *method; /* these three follow the struct in its allocation */
     char *url;
     char *host;
     rx_shared_headers *headers; /* NULL: none */
@@ -436,10 +436,7 @@ static struct rx_host_count *rx_client_host(rx_client *c, const char *host, int 
 
 static void rx_xfer_free_request(rx_xfer *x)
 {
-    free(x->method);
-    free(x->url);
-    free(x->host);
-    free(x->body);
+    free(x->body); /* method, url and host live in the transfer's allocation */
     rx_buffer_free(&x->up_early);
     rx_buffer_free(&x->spare);
     rx_outcome_free(x->outcome);

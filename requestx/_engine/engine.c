@@ -1158,22 +1158,6 @@ static PyObject *AsyncClient_close(AsyncClientObject *self, PyObject *unused)
     Py_RETURN_NONE;
 }
 
-static char *dup_utf8(PyObject *obj)
-{
-    if (obj == Py_None) {
-        return NULL;
-    }
-    const char *text = PyUnicode_AsUTF8(obj);
-    if (text == NULL) {
-        return NULL;
-    }
-    char *copy = strdup(text);
-    if (copy == NULL) {
-        PyErr_NoMemory();
-    }
-    return copy;
-}
-
 /* The shared header lines for a tuple of bytes: the cached ones when it is
  * the tuple of last time. Returns a new reference, or NULL with an error. */
 static rx_shared_headers *client_headers(AsyncClientObject *self, PyObject *headers)
@@ -1267,15 +1251,25 @@ static PyObject *AsyncClient_submit(AsyncClientObject *self, PyTypeObject *defin
         PyErr_SetString(PyExc_TypeError, "body must be bytes, None or a streamed body's length");
         return NULL;
     }
-    rx_xfer *x = calloc(1, sizeof(*x));
+    /* method, url and host are copied into the transfer's own allocation */
+    const char *texts[3];
+    Py_ssize_t lens[3];
+    for (int i = 0; i < 3; i++) {
+        if ((texts[i] = PyUnicode_AsUTF8AndSize(args[2 + i], &lens[i])) == NULL) {
+            return NULL;
+        }
+    }
+    rx_xfer *x = calloc(1, sizeof(*x) + (size_t)(lens[0] + lens[1] + lens[2]) + 3);
     if (x == NULL) {
         return PyErr_NoMemory();
     }
-    x->method = dup_utf8(args[2]);
-    x->url = x->method ? dup_utf8(args[3]) : NULL;
-    x->host = x->url ? dup_utf8(args[4]) : NULL;
-    if (x->host == NULL) {
-        goto fail;
+    char *copy = (char *)(x + 1);
+    char **fields[3] = {&x->method, &x->url, &x->host};
+    for (int i = 0; i < 3; i++) {
+        memcpy(copy, texts[i], (size_t)lens[i]);
+        copy[lens[i]] = '\0';
+        *fields[i] = copy;
+        copy += lens[i] + 1;
     }
     if (headers != Py_None && (x->headers = client_headers(self, headers)) == NULL) {
         goto fail;
