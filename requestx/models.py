@@ -120,15 +120,31 @@ def _header_line(name: Union[str, bytes], value: Union[str, bytes]) -> bytes:
     return n + b";" if not v else n + b": " + v
 
 
+# Header lines already validated and encoded, by (name, value): a request
+# whose headers differ from the last one's in one field (a POST's
+# Content-Length) checks only that one. Only str and bytes pairs are stored;
+# emptied when full.
+_LINES: dict[tuple[Any, Any], bytes] = {}
+_LINES_MAX = 512
+
+
 def wire_headers(headers: Mapping[Any, Any], has_body: bool) -> tuple[bytes, ...]:
     """The header lines handed to libcurl for ``headers``: validated, encoded,
     plus the lines that stop libcurl from adding headers requests never sends."""
     lines = []
+    known = _LINES
     for name, value in headers.items():
         if value is None:
             continue
-        check_header_validity(name, value)
-        lines.append(_header_line(name, value))
+        try:
+            line = known[name, value]
+        except (KeyError, TypeError):  # TypeError: an unhashable (so invalid) part
+            check_header_validity(name, value)
+            line = _header_line(name, value)
+            if len(known) >= _LINES_MAX:
+                known.clear()
+            known[name, value] = line
+        lines.append(line)
     if "Accept" not in headers:
         lines.append(b"Accept:")
     if has_body:

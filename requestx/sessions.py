@@ -267,7 +267,9 @@ class Session:
         self._connection = SessionConnection(self)
         self._settings_cache: Optional[dict[tuple[Any, ...], tuple[Any, ...]]] = None
         self._files_checked: Optional[tuple[Any, ...]] = None  # see _engine_settings_slow
+        # the header lines last sent without and with a body (see _wire)
         self._wire_cache: Optional[tuple[dict[str, Any], tuple[bytes, ...]]] = None
+        self._wire_cache_body: Optional[tuple[dict[str, Any], tuple[bytes, ...]]] = None
         self._clean_headers: Optional[tuple[dict[str, Any], SharedHeaders]] = None
         self._default_settings: Optional[tuple[tuple[Any, ...], tuple[Any, ...]]] = None
 
@@ -659,23 +661,29 @@ class Session:
             body = (body, int(length) if length else -1)
         if body is None and prep.method in _METHODS_EXPECTING_BODY:
             body = b""  # sent as "Content-Length: 0", as urllib3 does
-        # The same header set as last time gives the same tuple object, which
-        # lets the engine reuse the curl_slist it built for it.
+        # The same header set as last time (with a body or without) gives the
+        # same tuple object, which lets the engine reuse the curl_slist it
+        # built for it.
         headers = prep._headers
         shared = type(headers) is SharedHeaders
+        has_body = body is not None
         key = None
-        if body is None and (shared or type(headers) is CaseInsensitiveDict):
+        if shared or type(headers) is CaseInsensitiveDict:
             key = headers.store if shared else headers._store
-            cached = self._wire_cache
+            cached = self._wire_cache_body if has_body else self._wire_cache
             if cached is not None and (cached[0] is key or cached[0] == key):
                 return body, cached[1]
-            if key is _DEFAULT_HEADER_STORE:
+            if key is _DEFAULT_HEADER_STORE and not has_body:
                 self._wire_cache = _DEFAULT_WIRE
                 return body, _DEFAULT_WIRE[1]
-        lines = wire_headers(headers.view() if shared else headers, body is not None)
+        lines = wire_headers(headers.view() if shared else headers, has_body)
         if key is not None:
             # a shared store never changes: kept as it is, it matches by identity
-            self._wire_cache = (key if shared else key.copy(), lines)
+            entry = (key if shared else key.copy(), lines)
+            if has_body:
+                self._wire_cache_body = entry
+            else:
+                self._wire_cache = entry
         return body, lines
 
     def _received(

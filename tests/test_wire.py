@@ -152,3 +152,47 @@ def test_identity_body_is_untouched(fault_server):
     r = requestx.get(fault_server + "/big?size=4096")
     assert "Content-Encoding" not in r.headers
     assert len(r.content) == 4096
+
+
+# ---------------------------------------------------------------------------
+# header lines are validated and encoded once per (name, value), then reused
+# ---------------------------------------------------------------------------
+
+
+def test_posts_of_many_lengths_each_send_their_own_content_length(fault_server):
+    """More distinct Content-Length values than the line cache holds: every
+    request still carries its own, and the body it announces."""
+    with requestx.Session() as s:
+        for n in range(0, 1300, 2):
+            wire = parse_wire(s.post(fault_server + "/echo-raw", data=b"x" * n).content)
+            lengths = [v for k, v in wire.headers if k.lower() == "content-length"]
+            assert lengths == [str(n)]
+            assert wire.body == b"x" * n
+
+
+def test_the_same_headers_with_and_without_a_body(fault_server):
+    with requestx.Session() as s:
+        for _ in range(3):
+            got = parse_wire(s.get(fault_server + "/echo-raw", headers={"X-A": "1"}).content)
+            assert ("X-A", "1") in got.headers
+            assert not any(k.lower() == "content-length" for k, _ in got.headers)
+            sent = parse_wire(
+                s.post(fault_server + "/echo-raw", headers={"X-A": "1"}, data=b"abc").content
+            )
+            assert ("X-A", "1") in sent.headers and ("Content-Length", "3") in sent.headers
+            assert sent.body == b"abc"
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [{"X-Good": "ok\r\nX-Injected: 1"}, {"X-Good": ["a", "list"]}, {"X-Good": b" lead"}],
+    ids=["crlf", "unhashable", "bytes-leading-space"],
+)
+def test_a_bad_value_after_good_ones_under_the_same_name_still_raises(isolated_fault_server, bad):
+    with requestx.Session() as s:
+        for _ in range(3):
+            s.get(isolated_fault_server + "/echo-raw", headers={"X-Good": "ok"})
+        received = len(isolated_fault_server.requests)
+        with pytest.raises(requestx.exceptions.InvalidHeader):
+            s.post(isolated_fault_server + "/echo-raw", headers=bad, data=b"1")
+        assert len(isolated_fault_server.requests) == received
