@@ -46,6 +46,11 @@ enum rx_phase {
 #define RX_READ_BUFFER_BYTES (256L * 1024)
 /* ... and for transfers not expected to be large (libcurl's default). */
 #define RX_READ_BUFFER_SMALL (16L * 1024)
+/* How much of a large request body libcurl sends at once (its default,
+ * 64 KiB, for the others); like the read buffer, allocated per transfer. */
+#define RX_UPLOAD_BUFFER_BYTES (512L * 1024)
+#define RX_UPLOAD_BUFFER_SMALL (64L * 1024)
+
 /* A response body larger than this makes the slot's next transfer, and a
  * stream, read RX_READ_BUFFER_BYTES at a time. */
 #define RX_LARGE_BODY_BYTES (64 * 1024)
@@ -161,6 +166,7 @@ struct rx_slot {
     curl_off_t content_length; /* the first Content-Length seen, or -1 */
     size_t body_total;         /* body bytes received by this transfer */
     long read_buffer;          /* the CURLOPT_BUFFERSIZE set on the handle */
+    long upload_buffer;        /* the CURLOPT_UPLOAD_BUFFERSIZE set on the handle */
     int phase;
     int attached; /* added to the multi handle */
     int done;
@@ -468,7 +474,8 @@ static rx_slot *rx_slot_new(rx_share *share, int with_multi)
     curl_easy_setopt(e, CURLOPT_ACCEPT_ENCODING, "");
     curl_easy_setopt(e, CURLOPT_SUPPRESS_CONNECT_HEADERS, 1L);
     curl_easy_setopt(e, CURLOPT_TCP_NODELAY, 1L);
-    slot->read_buffer = RX_READ_BUFFER_SMALL; /* libcurl's default */
+    slot->read_buffer = RX_READ_BUFFER_SMALL;     /* libcurl's default */
+    slot->upload_buffer = RX_UPLOAD_BUFFER_SMALL; /* libcurl's default */
     /* proxies are chosen in Python (trust_env, NO_PROXY): libcurl must not
      * read http_proxy or no_proxy from the environment on its own */
     curl_easy_setopt(e, CURLOPT_PROXY, "");
@@ -524,6 +531,14 @@ static CURLcode rx_slot_start(rx_slot *slot, const rx_request *req)
         slot->read_buffer = read_buffer;
     }
     slot->body_total = 0;
+    /* A large request body goes out in fewer, larger send() calls. */
+    long upload_buffer = (req->upload_stream || req->body_len > RX_UPLOAD_BUFFER_SMALL)
+                             ? RX_UPLOAD_BUFFER_BYTES
+                             : RX_UPLOAD_BUFFER_SMALL;
+    if (upload_buffer != slot->upload_buffer &&
+        curl_easy_setopt(e, CURLOPT_UPLOAD_BUFFERSIZE, upload_buffer) == CURLE_OK) {
+        slot->upload_buffer = upload_buffer;
+    }
     curl_easy_setopt(e, CURLOPT_HTTPHEADER, req->headers);
     /* HEAD is NOBODY (no response body is read). libcurl cannot send a body
      * with it, so a HEAD that has one goes out as a custom "HEAD" request and
