@@ -1048,18 +1048,6 @@ static PyObject *AsyncTransfer_wait_upload(AsyncTransferObject *self, PyObject *
     Py_RETURN_TRUE;
 }
 
-static PyObject *AsyncTransfer_timings(AsyncTransferObject *self, PyObject *unused)
-{
-    rx_outcome *o = self->xfer->outcome;
-    if (o != NULL) {
-        return PyBytes_FromStringAndSize((const char *)o->timings, sizeof(o->timings));
-    }
-    if (self->xfer->slot == NULL) {
-        Py_RETURN_NONE;
-    }
-    return timings_bytes(self->xfer->slot);
-}
-
 static PyObject *AsyncTransfer_get_finished(AsyncTransferObject *self, void *closure)
 {
     pthread_mutex_lock(&rx_the_engine.lock);
@@ -1078,7 +1066,6 @@ static PyMethodDef AsyncTransfer_methods[] = {
      "Add a piece of a streamed request body (b'' ends it): 0 go on, 1 wait, 2 over."},
     {"wait_upload", (PyCFunction)AsyncTransfer_wait_upload, METH_O,
      "Resolve this future when the body's producer may go on; False: go on now."},
-    {"timings", (PyCFunction)AsyncTransfer_timings, METH_NOARGS, "libcurl's phase timings."},
     {NULL, NULL, 0, NULL},
 };
 
