@@ -311,7 +311,6 @@ static void rx_engine_signal_ports(rx_engine *eng)
     pthread_mutex_lock(&eng->lock);
     rx_port *list = eng->to_signal;
     eng->to_signal = NULL;
-    eng->body_news = NULL;
     pthread_mutex_unlock(&eng->lock);
     for (rx_port *port = list; port != NULL; port = port->signal_next) {
         uint64_t one = 1;
@@ -1128,6 +1127,7 @@ static int rx_engine_ensure_locked(void)
     eng->cmd_head = eng->cmd_tail = NULL;
     eng->running = NULL;
     eng->to_signal = NULL;
+    eng->body_news = NULL;
     eng->stop_list = NULL;
     eng->read_deadline_us = 0;
     eng->wake_pending = 0;
