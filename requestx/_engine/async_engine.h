@@ -133,18 +133,40 @@ static void rx_shared_settings_unref(rx_shared_settings *s)
     }
 }
 
-/* What the event loop needs of a finished whole response (rx_engine_finish). */
-typedef struct rx_outcome {
+/* What the event loop makes a response from: read from the transfer's slot,
+ * or from its outcome once the slot has gone back to the pool. */
+typedef struct {
     int status;
     int http_version;
     int flags;
     double timings[6];
-    const char *body; /* after the header block, or body_owned */
+    const char *head;
+    size_t head_len;
+    const char *body;
     size_t body_len;
+} rx_summary;
+
+/* The engine thread, or any thread once the transfer is off the multi:
+ * reads libcurl's handle. The pointers are the slot's buffers. */
+static void rx_slot_summarize(rx_slot *slot, rx_summary *s)
+{
+    s->status = slot->status;
+    s->http_version = rx_slot_http_version(slot);
+    s->flags = rx_slot_flags(slot);
+    rx_slot_timings(slot, s->timings);
+    s->head = slot->head.data;
+    s->head_len = slot->head.len;
+    s->body = slot->body.data;
+    s->body_len = slot->body.len;
+}
+
+/* A finished whole response, kept when its slot goes back to the pool
+ * (rx_engine_finish). */
+typedef struct rx_outcome {
+    rx_summary info;  /* head (and a small body) point into bytes[] */
     char *body_owned; /* a large body's buffer, moved from the slot */
     char *message;    /* the slot's error message, copied; NULL: none */
-    size_t head_len;  /* the header block follows the struct */
-    char head[];
+    char bytes[];
 } rx_outcome;
 
 /* A body up to this size is copied into the outcome, and the slot keeps its
@@ -766,23 +788,19 @@ static int rx_xfer_keep_outcome(rx_xfer *x, rx_slot *slot, const char **error)
         }
         *error = o->message;
     }
-    o->status = slot->status;
-    o->http_version = rx_slot_http_version(slot);
-    o->flags = rx_slot_flags(slot);
-    rx_slot_timings(slot, o->timings);
-    o->head_len = slot->head.len;
+    rx_slot_summarize(slot, &o->info);
     if (slot->head.len > 0) {
-        memcpy(o->head, slot->head.data, slot->head.len);
+        memcpy(o->bytes, slot->head.data, slot->head.len);
     }
-    o->body_len = slot->body.len;
+    o->info.head = o->bytes;
+    o->body_owned = NULL;
     if (copied > 0 || slot->body.len == 0) {
-        o->body_owned = NULL;
         if (copied > 0) {
-            memcpy(o->head + o->head_len, slot->body.data, copied);
+            memcpy(o->bytes + slot->head.len, slot->body.data, copied);
         }
-        o->body = o->head + o->head_len;
+        o->info.body = o->bytes + slot->head.len;
     } else {
-        o->body = o->body_owned = slot->body.data; /* moved */
+        o->body_owned = slot->body.data; /* moved; info.body points at it */
         slot->body = (rx_buffer){0};
     }
     x->outcome = o;

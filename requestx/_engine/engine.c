@@ -738,30 +738,28 @@ static PyObject *transfer_error_object(rx_state *state, rx_xfer *x)
     return PyObject_CallFunction(state->transfer_error, "isi", (int)x->result, x->error, x->phase);
 }
 
-/* (status, version, raw_headers, body_or_transfer, timings, sets_cookie) */
-static PyObject *async_result(rx_xfer *x, PyObject *payload)
+/* The transfer's response, from its outcome or, for a stream (or when the
+ * outcome could not be made), its slot. */
+static const rx_summary *xfer_summary(rx_xfer *x, rx_summary *local)
 {
-    rx_outcome *o = x->outcome;
-    if (o != NULL) {
-        PyObject *head = PyBytes_FromStringAndSize(o->head, (Py_ssize_t)o->head_len);
-        PyObject *timings =
-            head ? PyBytes_FromStringAndSize((const char *)o->timings, sizeof(o->timings)) : NULL;
-        if (timings == NULL) {
-            Py_XDECREF(head);
-            return NULL;
-        }
-        return Py_BuildValue("(iiNONi)", o->status, o->http_version, head, payload, timings,
-                             o->flags);
+    if (x->outcome != NULL) {
+        return &x->outcome->info;
     }
-    rx_slot *slot = x->slot;
-    PyObject *head = PyBytes_FromStringAndSize(slot->head.data, (Py_ssize_t)slot->head.len);
-    PyObject *timings = head ? timings_bytes(slot) : NULL;
+    rx_slot_summarize(x->slot, local);
+    return local;
+}
+
+/* (status, version, raw_headers, body_or_transfer, timings, sets_cookie) */
+static PyObject *async_result(const rx_summary *s, PyObject *payload)
+{
+    PyObject *head = PyBytes_FromStringAndSize(s->head, (Py_ssize_t)s->head_len);
+    PyObject *timings =
+        head ? PyBytes_FromStringAndSize((const char *)s->timings, sizeof(s->timings)) : NULL;
     if (timings == NULL) {
         Py_XDECREF(head);
         return NULL;
     }
-    return Py_BuildValue("(iiNONi)", slot->status, rx_slot_http_version(slot), head, payload,
-                         timings, rx_slot_flags(slot));
+    return Py_BuildValue("(iiNONi)", s->status, s->http_version, head, payload, timings, s->flags);
 }
 
 /* With the GIL: act on the news the engine posted for one transfer. */
@@ -774,19 +772,18 @@ static void deliver(rx_state *state, AsyncTransferObject *t)
         t->delivered = 1;
         PyObject *value;
         int is_error = 0;
+        rx_summary local;
         if (x->stream && (events & RX_EV_HEADERS)) {
-            value = async_result(x, (PyObject *)t);
+            value = async_result(xfer_summary(x, &local), (PyObject *)t);
         } else if (x->result != CURLE_OK) {
             value = transfer_error_object(state, x);
             is_error = 1;
         } else if (x->stream) {
-            value = async_result(x, (PyObject *)t);
+            value = async_result(xfer_summary(x, &local), (PyObject *)t);
         } else {
-            PyObject *body =
-                x->outcome != NULL
-                    ? PyBytes_FromStringAndSize(x->outcome->body, (Py_ssize_t)x->outcome->body_len)
-                    : PyBytes_FromStringAndSize(x->slot->body.data, (Py_ssize_t)x->slot->body.len);
-            value = body ? async_result(x, body) : NULL;
+            const rx_summary *s = xfer_summary(x, &local);
+            PyObject *body = PyBytes_FromStringAndSize(s->body, (Py_ssize_t)s->body_len);
+            value = body ? async_result(s, body) : NULL;
             Py_XDECREF(body);
         }
         if (value == NULL) {

@@ -520,6 +520,15 @@ static void rx_slot_apply_settings(rx_slot *slot, const rx_settings *st)
 }
 
 /* Per-request options, then hand the handle to its multi. Returns a CURLcode. */
+/* A buffer-size option, set only when it changes (``*current`` is what the
+ * handle has). */
+static void rx_slot_set_size(CURL *e, CURLoption option, long *current, long want)
+{
+    if (want != *current && curl_easy_setopt(e, option, want) == CURLE_OK) {
+        *current = want;
+    }
+}
+
 static CURLcode rx_slot_start(rx_slot *slot, const rx_request *req)
 {
     CURL *e = slot->easy;
@@ -532,22 +541,16 @@ static CURLcode rx_slot_start(rx_slot *slot, const rx_request *req)
      * large body in fewer callbacks and system calls, but cost small ones
      * a large allocation each. So: big for a stream, or when the slot's last
      * body was large (the same kind of request, likely). */
-    long read_buffer = (req->stream || slot->body_total > RX_LARGE_BODY_BYTES)
-                           ? RX_READ_BUFFER_BYTES
-                           : RX_READ_BUFFER_SMALL;
-    if (read_buffer != slot->read_buffer &&
-        curl_easy_setopt(e, CURLOPT_BUFFERSIZE, read_buffer) == CURLE_OK) {
-        slot->read_buffer = read_buffer;
-    }
+    rx_slot_set_size(e, CURLOPT_BUFFERSIZE, &slot->read_buffer,
+                     (req->stream || slot->body_total > RX_LARGE_BODY_BYTES)
+                         ? RX_READ_BUFFER_BYTES
+                         : RX_READ_BUFFER_SMALL);
     slot->body_total = 0;
     /* A large request body goes out in fewer, larger send() calls. */
-    long upload_buffer = (req->upload_stream || req->body_len > RX_UPLOAD_BUFFER_SMALL)
-                             ? RX_UPLOAD_BUFFER_BYTES
-                             : RX_UPLOAD_BUFFER_SMALL;
-    if (upload_buffer != slot->upload_buffer &&
-        curl_easy_setopt(e, CURLOPT_UPLOAD_BUFFERSIZE, upload_buffer) == CURLE_OK) {
-        slot->upload_buffer = upload_buffer;
-    }
+    rx_slot_set_size(e, CURLOPT_UPLOAD_BUFFERSIZE, &slot->upload_buffer,
+                     (req->upload_stream || req->body_len > RX_UPLOAD_BUFFER_SMALL)
+                         ? RX_UPLOAD_BUFFER_BYTES
+                         : RX_UPLOAD_BUFFER_SMALL);
     curl_easy_setopt(e, CURLOPT_HTTPHEADER, req->headers);
     /* HEAD is NOBODY (no response body is read). libcurl cannot send a body
      * with it, so a HEAD that has one goes out as a custom "HEAD" request and
