@@ -513,7 +513,7 @@ static void rx_engine_notify_readers(rx_engine *eng)
         x->body_news = 0;
         x->news_prev = x->news_next = NULL;
         pthread_mutex_lock(&eng->lock);
-        int small = slot->body.len < RX_WAKE_BYTES && !slot->paused;
+        int small = rx_slot_buffered(slot) < RX_WAKE_BYTES && !slot->paused;
         pthread_mutex_unlock(&eng->lock);
         if (!x->news_put_off && small && rx_more_to_read(slot)) {
             rx_news_link(eng, x);

@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "async_engine.h"
+#include "lend.h"
 #include "sse.h"
 #include "transfer.h"
 
@@ -367,6 +368,7 @@ typedef struct {
     ClientObject *client;
     rx_slot *slot; /* NULL once the transfer is finished and released */
     int busy;
+    rx_lender lender;
 } StreamObject;
 
 static void stream_release(StreamObject *self)
@@ -375,6 +377,7 @@ static void stream_release(StreamObject *self)
         client_release(self->client, self->slot);
         self->slot = NULL;
     }
+    rx_lender_clear(&self->lender);
 }
 
 static PyObject *new_stream(rx_state *state, ClientObject *client, rx_slot *slot)
@@ -387,6 +390,7 @@ static PyObject *new_stream(rx_state *state, ClientObject *client, rx_slot *slot
     self->client = client;
     self->slot = slot;
     self->busy = 0;
+    self->lender = (rx_lender){0};
     return (PyObject *)self;
 }
 
@@ -418,24 +422,34 @@ static PyObject *Stream_read(StreamObject *self, PyTypeObject *defining_class,
     }
     CURLcode rc = CURLE_OK;
     int py_failed = 0;
+    PyObject *lent = NULL;
     if (slot->body.len == 0) {
+        if (!slot->done && (lent = rx_lender_take(&self->lender)) != NULL) {
+            slot->lent = rx_lend_buffer(lent); /* filled by drive() on this thread */
+        }
         self->busy = 1;
         rc = drive(slot, RX_UNTIL_BODY, &py_failed);
         self->busy = 0;
     }
-    if (py_failed) {
+    size_t lent_len = slot->lent.len;
+    slot->lent = (rx_buffer){0};
+    if (py_failed || rc != CURLE_OK) {
+        Py_XDECREF(lent);
+        if (!py_failed) {
+            raise_transfer_error(get_state(PyType_GetModule(defining_class)), slot, rc);
+        }
         stream_release(self);
         return NULL;
     }
-    if (rc != CURLE_OK) {
-        raise_transfer_error(get_state(PyType_GetModule(defining_class)), slot, rc);
-        stream_release(self);
-        return NULL;
+    if (lent_len > 0) { /* the bytes in ``body``, if any, come after these */
+        return rx_lender_hand_out(&self->lender, lent, lent_len);
     }
+    rx_lender_keep(&self->lender, lent);
     PyObject *chunk = PyBytes_FromStringAndSize(slot->body.data, (Py_ssize_t)slot->body.len);
     if (chunk == NULL) {
         return NULL;
     }
+    rx_lender_saw(&self->lender, slot->body.len);
     slot->body.len = 0;
     if (slot->done && PyBytes_GET_SIZE(chunk) == 0) {
         stream_release(self);
@@ -459,7 +473,8 @@ static PyObject *Stream_close(StreamObject *self, PyObject *unused)
 static PyObject *Stream_get_finished(StreamObject *self, void *closure)
 {
     (void)closure;
-    return PyBool_FromLong(self->slot == NULL || (self->slot->done && self->slot->body.len == 0));
+    return PyBool_FromLong(self->slot == NULL ||
+                           (self->slot->done && rx_slot_buffered(self->slot) == 0));
 }
 
 static PyObject *Stream_timings(StreamObject *self, PyObject *unused)
@@ -711,6 +726,7 @@ typedef struct {
     PyObject *upload_waiter; /* a streamed request body's producer, waiting */
     PyObject *port;          /* the PortObject the news go to */
     int delivered;           /* `future` has been resolved */
+    rx_lender *lender;       /* stream=True, once read: see lend.h (engine lock) */
 } AsyncTransferObject;
 
 static void resolve(rx_state *state, PyObject *future, PyObject *value, int is_error)
@@ -909,6 +925,15 @@ static void AsyncTransfer_dealloc(AsyncTransferObject *self)
     PyTypeObject *tp = Py_TYPE(self);
     PyObject_GC_UnTrack(self);
     AsyncTransfer_clear(self);
+    if (self->lender != NULL) {
+        pthread_mutex_lock(&rx_the_engine.lock);
+        if (self->xfer->slot != NULL) {
+            self->xfer->slot->lent = (rx_buffer){0};
+        }
+        pthread_mutex_unlock(&rx_the_engine.lock);
+        rx_lender_clear(self->lender);
+        PyMem_Free(self->lender);
+    }
     if (self->xfer != NULL) {
         rx_xfer_dispose(self->xfer); /* released by the engine: see Port_drain */
     }
@@ -956,6 +981,30 @@ static void give_back_body(AsyncTransferObject *self, rx_buffer *taken)
     }
 }
 
+/* Lend the slot of a fast stream a bytes object to write the next bytes
+ * into (see lend.h), if it has none and nothing waits in its own buffer. */
+static void lend_to_slot(AsyncTransferObject *self)
+{
+    rx_xfer *x = self->xfer;
+    rx_lender *l = self->lender;
+    if (l == NULL || l->out != NULL || x->slot == NULL) {
+        return;
+    }
+    PyObject *obj = rx_lender_take(l);
+    if (obj == NULL) {
+        return;
+    }
+    pthread_mutex_lock(&rx_the_engine.lock);
+    rx_slot *slot = x->slot;
+    if (!x->finished && slot->lent.cap == 0 && slot->body.len == 0) {
+        slot->lent = rx_lend_buffer(obj);
+        l->out = obj;
+        obj = NULL;
+    }
+    pthread_mutex_unlock(&rx_the_engine.lock);
+    rx_lender_keep(l, obj);
+}
+
 /* take() -> bytes | None: body bytes that have arrived (b"" at the end), or
  * None when the caller must wait(future) for more. Raises TransferError if
  * the body broke. */
@@ -964,11 +1013,19 @@ static PyObject *AsyncTransfer_take(AsyncTransferObject *self, PyTypeObject *def
 {
     rx_xfer *x = self->xfer;
     rx_slot *slot = x->slot;
-    PyObject *chunk = NULL;
+    PyObject *chunk = NULL, *lent = NULL;
+    size_t lent_len = 0;
     rx_buffer taken = {0};
     int unpause = 0, failed = 0;
     pthread_mutex_lock(&rx_the_engine.lock);
-    if (slot != NULL && slot->body.len > 0) {
+    if (slot != NULL && slot->lent.len > 0) {
+        /* the bytes in the slot's own buffer, if any, come after these */
+        lent = self->lender->out; /* a slot is only lent to with a lender */
+        self->lender->out = NULL;
+        lent_len = slot->lent.len;
+        slot->lent = (rx_buffer){0};
+        unpause = slot->paused && x->running;
+    } else if (slot != NULL && slot->body.len > 0) {
         /* Swap buffers and copy outside the lock: the engine thread goes on
          * appending to the (empty) spare meanwhile. */
         taken = slot->body;
@@ -985,11 +1042,19 @@ static PyObject *AsyncTransfer_take(AsyncTransferObject *self, PyTypeObject *def
         chunk = Py_NewRef(Py_None);
     }
     pthread_mutex_unlock(&rx_the_engine.lock);
-    if (taken.data != NULL) {
+    if (lent != NULL) {
+        chunk = rx_lender_hand_out(self->lender, lent, lent_len);
+    } else if (taken.data != NULL) {
         chunk = PyBytes_FromStringAndSize(taken.data, (Py_ssize_t)taken.len);
         if (chunk == NULL) {
             give_back_body(self, &taken);
             return NULL; /* MemoryError */
+        }
+        if (taken.len >= RX_LEND_START_BYTES && self->lender == NULL) {
+            self->lender = PyMem_Calloc(1, sizeof(rx_lender)); /* NULL: no lending */
+        }
+        if (self->lender != NULL) {
+            rx_lender_saw(self->lender, taken.len);
         }
         taken.len = 0;
         x->spare = taken;
@@ -999,6 +1064,7 @@ static PyObject *AsyncTransfer_take(AsyncTransferObject *self, PyTypeObject *def
                         Py_BuildValue("(isi)", (int)x->result, x->error, x->phase));
         return NULL;
     }
+    lend_to_slot(self); /* before the engine is told to go on */
     if (unpause && rx_engine_send(RX_CMD_UNPAUSE, x, NULL) < 0) {
         Py_XDECREF(chunk);
         return PyErr_NoMemory();
@@ -1048,8 +1114,8 @@ static PyObject *AsyncTransfer_wait_upload(AsyncTransferObject *self, PyObject *
 static PyObject *AsyncTransfer_get_finished(AsyncTransferObject *self, void *closure)
 {
     pthread_mutex_lock(&rx_the_engine.lock);
-    int done =
-        self->xfer->finished && (self->xfer->slot == NULL || self->xfer->slot->body.len == 0);
+    int done = self->xfer->finished &&
+               (self->xfer->slot == NULL || rx_slot_buffered(self->xfer->slot) == 0);
     pthread_mutex_unlock(&rx_the_engine.lock);
     return PyBool_FromLong(done);
 }
@@ -1300,6 +1366,7 @@ static PyObject *AsyncClient_submit(AsyncClientObject *self, PyTypeObject *defin
     t->upload_waiter = NULL;
     t->port = Py_NewRef(args[0]);
     t->delivered = 0;
+    t->lender = NULL;
     PyObject_GC_Track(t);
 
     pthread_mutex_lock(&rx_the_engine.lock);

@@ -75,7 +75,8 @@ enum rx_phase {
  * over 16 KiB at a time), while a lone event is handed over at once. */
 #define RX_WAKE_BYTES (256 * 1024)
 
-/* A streamed body buffered beyond this pauses the transfer until it is read. */
+/* A streamed body buffered beyond this pauses the transfer until it is read
+ * (as does a full lent buffer, see rx_slot.lent). */
 #define RX_STREAM_PAUSE_BYTES (1024 * 1024)
 
 /* A streamed request body fed from another thread (async engine): the
@@ -156,6 +157,10 @@ struct rx_slot {
     struct rx_slot *next;  /* free list link */
     rx_buffer head;        /* header block of the latest response */
     rx_buffer body;
+    /* stream=True: memory a reader lent (the inside of a bytes object it
+     * owns, never freed or grown here). The body callback fills it before
+     * ``body``, which holds only what did not fit: its bytes come after. */
+    rx_buffer lent;
     char errbuf[CURL_ERROR_SIZE];
     char note[160];            /* our own diagnosis; libcurl may overwrite errbuf */
     int status;                /* status of the latest status line */
@@ -287,6 +292,33 @@ static void rx_slot_clear_buffers(rx_slot *slot)
     rx_buffer_clear(&slot->head, RX_SMALL_KEEP_BYTES);
     rx_buffer_clear(&slot->body, RX_BODY_KEEP_BYTES);
     rx_buffer_clear(&slot->up, RX_SMALL_KEEP_BYTES);
+    slot->lent = (rx_buffer){0};
+}
+
+/* A stream's body bytes that arrived and are not yet read. */
+static size_t rx_slot_buffered(const rx_slot *slot)
+{
+    return slot->lent.len + slot->body.len;
+}
+
+/* Copy what fits of a stream's bytes into the lent buffer (only while
+ * nothing waits in ``body``, so that the order holds); returns how many. */
+static size_t rx_fill_lent(rx_slot *slot, const char *data, size_t len)
+{
+    size_t room = slot->lent.cap - slot->lent.len;
+    if (slot->body.len > 0 || room == 0) {
+        return 0;
+    }
+    size_t n = len < room ? len : room;
+    memcpy(slot->lent.data + slot->lent.len, data, n);
+    slot->lent.len += n;
+    return n;
+}
+
+static int rx_stream_full(const rx_slot *slot)
+{
+    return rx_slot_buffered(slot) >= RX_STREAM_PAUSE_BYTES ||
+           (slot->lent.cap > 0 && slot->lent.len == slot->lent.cap);
 }
 
 static size_t rx_on_body(char *data, size_t size, size_t nmemb, void *userp)
@@ -299,7 +331,7 @@ static size_t rx_on_body(char *data, size_t size, size_t nmemb, void *userp)
     if (slot->lock != NULL) {
         pthread_mutex_lock(slot->lock);
     }
-    if (slot->stream && slot->body.len >= RX_STREAM_PAUSE_BYTES && !slot->paused) {
+    if (slot->stream && !slot->paused && rx_stream_full(slot)) {
         /* back-pressure: stop reading the socket until the consumer drains
          * the buffer and we unpause. HTTP/1: keep these bytes and pause from
          * here, so libcurl need not copy aside the rest of what it read (it
@@ -313,10 +345,11 @@ static size_t rx_on_body(char *data, size_t size, size_t nmemb, void *userp)
         }
     }
     if (result == len) {
+        size_t lent = slot->stream ? rx_fill_lent(slot, data, len) : 0;
         if (slot->body.len == 0 && !slot->stream) {
             rx_presize_body(slot);
         }
-        if (rx_buffer_append(&slot->body, data, len) < 0) {
+        if (rx_buffer_append(&slot->body, data + lent, len - lent) < 0) {
             result = 0;
         }
         slot->body_total += len;
@@ -575,6 +608,7 @@ static CURLcode rx_slot_start(rx_slot *slot, const rx_request *req)
 
     slot->head.len = 0;
     slot->body.len = 0;
+    slot->lent = (rx_buffer){0};
     slot->errbuf[0] = '\0';
     slot->note[0] = '\0';
     slot->status = 0;
@@ -625,7 +659,7 @@ static int rx_goal_reached(const rx_slot *slot, enum rx_goal goal)
     case RX_UNTIL_HEADERS:
         return slot->headers_done;
     case RX_UNTIL_BODY:
-        return slot->body.len > 0;
+        return rx_slot_buffered(slot) > 0;
     default:
         return 0;
     }
@@ -670,9 +704,9 @@ static CURLcode rx_slot_run(rx_slot *slot, enum rx_goal goal)
     if (slot->done) {
         /* a body that broke after the headers: its error is reported once
          * everything that did arrive has been taken */
-        return (goal == RX_UNTIL_BODY && slot->body.len > 0) ? CURLE_OK : slot->result;
+        return (goal == RX_UNTIL_BODY && rx_slot_buffered(slot) > 0) ? CURLE_OK : slot->result;
     }
-    if (slot->paused && slot->body.len < RX_STREAM_PAUSE_BYTES) {
+    if (slot->paused && !rx_stream_full(slot)) {
         slot->paused = 0;
         slot->last_activity_us = rx_now_us();
         curl_easy_pause(slot->easy, CURLPAUSE_CONT);

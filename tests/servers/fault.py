@@ -30,6 +30,8 @@ Endpoints (FaultServer.routes):
                       or ?delay=s), then SLOW_SECOND
   /drip               ?n=6&interval=0.15: n bytes, one per interval (Content-Length)
   /big, /big-chunked  ?size=N bytes of big_body(N), Content-Length or chunked framing
+  /counting           ?size=N&trickle=K: counting_body(N), Content-Length; all but the
+                      last K bytes at once, then those 512 bytes every 2 ms
   /until-close        body framed by connection close (no length, not chunked)
   /ok-then-close      a normal-looking response, then the connection is closed
   /conflicting-length two Content-Length fields that disagree
@@ -66,6 +68,7 @@ The server is also used, wrapped in TLS, by ``tests/servers/tls.py``.
 
 from __future__ import annotations
 
+import array
 import gzip
 import http
 import json
@@ -73,6 +76,7 @@ import select
 import socket
 import ssl
 import struct
+import sys
 import threading
 import time
 import zlib
@@ -752,6 +756,33 @@ def _big(server, conn, req) -> bool:
     return True
 
 
+def counting_body(size: int) -> bytes:
+    """The body of /counting?size=N: each 8-byte word holds its own offset
+    (big-endian), so a byte out of place or from another chunk shows."""
+    words = array.array("Q", range(0, size + 8, 8))
+    if sys.byteorder == "little":
+        words.byteswap()
+    return words.tobytes()[:size]
+
+
+def _counting(server, conn, req) -> bool:
+    size = int(req.arg("size", str(4 * 1024 * 1024)))
+    trickle = min(size, int(req.arg("trickle", "0")))
+    body = memoryview(counting_body(size))
+    conn.send(
+        b"HTTP/1.1 200 OK\r\nContent-Type: application/octet-stream\r\n"
+        b"Content-Length: %d\r\n\r\n" % size
+    )
+    fast = size - trickle
+    for start in range(0, fast, 65536):
+        conn.send(body[start : min(start + 65536, fast)].tobytes())
+    for start in range(fast, size, 512):
+        if not server.wait_stalls(0.002):
+            return False
+        conn.send(body[start : start + 512].tobytes())
+    return True
+
+
 def _big_chunked(server, conn, req) -> bool:
     """/big-chunked?size=N, chunked framing, 64 KiB chunks."""
     size = int(req.arg("size", str(4 * 1024 * 1024)))
@@ -975,6 +1006,7 @@ class FaultServer(RawHTTPServer):
         "/drip": _drip,
         "/big": _big,
         "/big-chunked": _big_chunked,
+        "/counting": _counting,
         "/until-close": _until_close,
         "/ok-then-close": _ok_then_close,
         "/conflicting-length": _conflicting_length,
