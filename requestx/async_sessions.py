@@ -147,6 +147,27 @@ class AsyncSession(Session):
         self._owns_aclient = _aclient is None
         self._aclient = _aclient or self._new_pool()
 
+    # Pickling: Session's state without `stream` (a method here, not a
+    # setting), plus the pool's limits, which __init__ needs to make the pool.
+    __attrs__ = [attr for attr in Session.__attrs__ if attr != "stream"]
+
+    def __getstate__(self) -> dict[str, Any]:
+        state = super().__getstate__()
+        state["max_connections"] = self.max_connections
+        state["max_connections_per_host"] = self.max_connections_per_host
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        state = dict(state)
+        state.pop("stream", None)
+        self.__init__(  # type: ignore[misc]
+            max_connections=state.pop("max_connections", 100),
+            max_connections_per_host=state.pop("max_connections_per_host", None),
+            http2=state.pop("http2", False),
+        )
+        for attr, value in state.items():
+            setattr(self, attr, value)
+
     def _new_pool(self) -> _engine.AsyncClient:
         return _engine.AsyncClient(
             self.max_connections, self.max_connections_per_host or 0, bool(self.http2)

@@ -25,7 +25,7 @@ from .exceptions import (
 )
 from .exceptions import JSONDecodeError as RequestsJSONDecodeError
 from .status_codes import codes
-from .structures import CaseInsensitiveDict
+from .structures import CaseInsensitiveDict, _slotted_state
 
 if TYPE_CHECKING:
     import datetime
@@ -233,6 +233,9 @@ class SharedHeaders:
 
     def __init__(self, store: dict[str, tuple[str, Any]]) -> None:
         self.store = store
+
+    def __getstate__(self) -> Any:
+        return _slotted_state(self)
 
     def view(self) -> CaseInsensitiveDict[Any]:
         """A CaseInsensitiveDict over ``store`` itself, to read, never change."""
@@ -780,7 +783,11 @@ class Response:
     def __getstate__(self) -> dict[str, Any]:
         if not self._content_consumed:
             self.content
-        return {attr: getattr(self, attr, None) for attr in self.__attrs__}
+        state = {attr: getattr(self, attr, None) for attr in self.__attrs__}
+        # what requestx adds: http_version and timings
+        state["_version"] = getattr(self, "_version", 11)
+        state["_timings"] = getattr(self, "_timings", None)
+        return state
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         self.__init__()  # type: ignore[misc]

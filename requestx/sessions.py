@@ -317,7 +317,9 @@ class Session:
             self._client.close()
 
     def __getstate__(self) -> dict[str, Any]:
-        return {attr: getattr(self, attr, None) for attr in self.__attrs__}
+        state = {attr: getattr(self, attr, None) for attr in self.__attrs__}
+        state["http2"] = self.http2  # what requestx adds
+        return state
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         self.__init__()  # type: ignore[misc]

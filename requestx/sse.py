@@ -22,6 +22,7 @@ from typing import Any, Optional
 
 from . import _engine
 from .exceptions import ChunkedEncodingError, ConnectionError, RequestException, Timeout
+from .structures import _slotted_state
 
 __all__ = [
     "ServerSentEvent",
@@ -49,6 +50,9 @@ class ServerSentEvent:
         self.data = data
         self.id = id
         self.retry = retry
+
+    def __getstate__(self) -> Any:
+        return _slotted_state(self)
 
     def json(self, **kwargs: Any) -> Any:
         """The data parsed as JSON."""

@@ -10,6 +10,24 @@ __all__ = ["CaseInsensitiveDict", "LookupDict"]
 _V = TypeVar("_V")
 
 
+def _slotted_state(obj: Any) -> tuple[Optional[dict[str, Any]], Optional[dict[str, Any]]]:
+    """The pickle state of an object with __slots__, in the form
+    object.__getstate__ gives at protocol 2 and up: (instance dict or None,
+    the slots that are set). Protocols 0 and 1 refuse a class with __slots__
+    that does not define __getstate__; one that returns this pickles at every
+    protocol, and pickles written before it existed still load (the default
+    unpickling sets the slots, no __setstate__ needed)."""
+    import copyreg
+
+    slots = {}
+    for name in copyreg._slotnames(type(obj)):  # type: ignore[attr-defined]
+        try:
+            slots[name] = getattr(obj, name)
+        except AttributeError:
+            pass
+    return getattr(obj, "__dict__", None) or None, slots or None
+
+
 class CaseInsensitiveDict(MutableMapping[str, _V]):
     """A dict whose str keys compare case-insensitively but keep the case they
     were last set with (``iter``, ``keys()`` and ``items()`` show that case)."""
@@ -61,6 +79,9 @@ class CaseInsensitiveDict(MutableMapping[str, _V]):
 
     def __repr__(self) -> str:
         return str(dict(self.items()))
+
+    def __getstate__(self) -> Any:
+        return _slotted_state(self)
 
 
 class _ItemsView(ItemsView):  # type: ignore[type-arg]
