@@ -182,10 +182,32 @@ static void rx_outcome_free(rx_outcome *o)
     }
 }
 
+/* What only a streamed response or a streamed request body needs; it
+ * follows the transfer in its allocation when the transfer has either
+ * (10,000 gathered plain requests are spared these bytes each). */
+typedef struct {
+    rx_buffer up_early; /* fed before the transfer started (engine mutex) */
+    rx_buffer spare;    /* stream=True: the body buffer the reader copies out of
+                         * (Python side only); swapped with the slot's */
+    /* engine thread only (rx_engine_notify_readers): on the list of streams
+     * with news this turn */
+    rx_xfer *news_prev, *news_next;
+    unsigned char up_early_eof;
+    unsigned char upload_waiting; /* the producer waits for RX_EV_UPLOAD (engine mutex) */
+    unsigned char upload_kick;    /* an unpause for the upload is queued (engine mutex) */
+    unsigned char want_data;      /* a reader waits for body bytes (engine mutex) */
+    unsigned char body_news;      /* on the engine's list (engine thread only) */
+    unsigned char news_put_off;   /* the last turn's wake-up was put off (engine thread) */
+} rx_xfer_stream;
+
+/* One async request. The one-byte fields are written by different threads
+ * under different rules; as separate members (not bit-fields) each is its
+ * own memory location. */
 struct rx_xfer {
     rx_client *client;
     rx_port *port;
-    rx_slot *slot; /* while running */
+    rx_slot *slot;      /* while running */
+    rx_xfer_stream *st; /* NULL unless stream or upload_stream */
     /* the request, owned copies */
     char *method; /* these three follow the struct in its allocation */
     char *url;
@@ -194,49 +216,37 @@ struct rx_xfer {
     rx_shared_settings *settings;
     char *body;
     curl_off_t body_len; /* a streamed body's announced length, or -1 */
-    int upload_stream;   /* the body is fed by rx_xfer_feed() */
-    rx_buffer up_early;  /* fed before the transfer started (engine mutex) */
-    rx_buffer spare;     /* stream=True: the body buffer the reader copies out of
-                          * (Python side only); swapped with the slot's */
-    int up_early_eof;
-    int upload_waiting; /* the producer waits for RX_EV_UPLOAD (engine mutex) */
-    int upload_kick;    /* an unpause for the upload is queued (engine mutex) */
     long connect_timeout_ms;
     int64_t read_timeout_us;
-    int stream;
-    /* engine-side state */
-    int running;
-    int cancel;      /* asked to stop */
-    int stop_queued; /* on the engine's list of transfers to finish */
-    rx_xfer *next;   /* command queue / pending list / stop list */
+    rx_xfer *next; /* command queue / pending list / stop list */
     rx_xfer *run_prev, *run_next;
-    /* shared with the event loop (engine mutex) */
-    int events;    /* undelivered RX_EV_* */
-    int taken;     /* the events handed to the event loop by rx_port_take() */
-    int queued;    /* in its port's list */
-    int want_data; /* a reader waits for body bytes */
-    /* engine thread only (rx_engine_notify_readers): on the list of streams
-     * with news this turn; the last turn's wake-up was put off */
-    int body_news;
-    int news_put_off;
-    rx_xfer *news_prev, *news_next;
-    int finished; /* RX_EV_DONE happened */
-    int released;
-    CURLcode result;
-    int phase;
     const char *error; /* a static string, the slot's, or the outcome's */
     rx_xfer *port_next;
     /* the batch rx_port_take() handed out, walked by the event loop without
      * the lock: port_next may be reused meanwhile, when the engine posts again */
     rx_xfer *taken_next;
-    void *pyobj;  /* the Python object (only the Python side reads it) */
-    pid_t pid;    /* the process that submitted it */
-    int cmd_refs; /* commands naming it still queued for the engine */
-    int orphaned; /* the Python side let go while commands were queued */
+    void *pyobj; /* the Python object (only the Python side reads it) */
     /* A whole (not streamed) response, kept here when it ends so that its
      * slot, with its libcurl handle, goes back to the pool at once rather
      * than when the event loop gets round to the transfer. */
     struct rx_outcome *outcome;
+    CURLcode result;
+    int phase;
+    pid_t pid;                   /* the process that submitted it */
+    int cmd_refs;                /* commands naming it still queued for the engine */
+    unsigned char upload_stream; /* the body is fed by rx_xfer_feed() */
+    unsigned char stream;
+    /* engine-side state */
+    unsigned char running;
+    unsigned char cancel;      /* asked to stop */
+    unsigned char stop_queued; /* on the engine's list of transfers to finish */
+    /* shared with the event loop (engine mutex) */
+    unsigned char events;   /* undelivered RX_EV_* */
+    unsigned char taken;    /* the events handed to the event loop by rx_port_take() */
+    unsigned char queued;   /* in its port's list */
+    unsigned char finished; /* RX_EV_DONE happened */
+    unsigned char released;
+    unsigned char orphaned; /* the Python side let go while commands were queued */
 };
 
 enum rx_cmd_kind { RX_CMD_SUBMIT = 1, RX_CMD_CANCEL, RX_CMD_UNPAUSE, RX_CMD_CLOSE_CLIENT };
@@ -457,9 +467,11 @@ static struct rx_host_count *rx_client_host(rx_client *c, const char *host, int 
 
 static void rx_xfer_free_request(rx_xfer *x)
 {
-    free(x->body); /* method, url and host live in the transfer's allocation */
-    rx_buffer_free(&x->up_early);
-    rx_buffer_free(&x->spare);
+    free(x->body);       /* method, url and host live in the transfer's allocation */
+    if (x->st != NULL) { /* part of the transfer's allocation */
+        rx_buffer_free(&x->st->up_early);
+        rx_buffer_free(&x->st->spare);
+    }
     rx_outcome_free(x->outcome);
     x->outcome = NULL;
     rx_shared_headers_unref(x->headers);
@@ -472,30 +484,31 @@ static void rx_xfer_free_request(rx_xfer *x)
 /* Engine thread: the list of streams with new body bytes this turn. */
 static void rx_news_link(rx_engine *eng, rx_xfer *x)
 {
-    x->body_news = 1;
-    x->news_prev = NULL;
-    x->news_next = eng->body_news;
+    x->st->body_news = 1;
+    x->st->news_prev = NULL;
+    x->st->news_next = eng->body_news;
     if (eng->body_news != NULL) {
-        eng->body_news->news_prev = x;
+        eng->body_news->st->news_prev = x;
     }
     eng->body_news = x;
 }
 
 static void rx_news_unlink(rx_engine *eng, rx_xfer *x)
 {
-    if (!x->body_news) {
+    rx_xfer_stream *st = x->st;
+    if (st == NULL || !st->body_news) {
         return;
     }
-    if (x->news_prev != NULL) {
-        x->news_prev->news_next = x->news_next;
+    if (st->news_prev != NULL) {
+        st->news_prev->st->news_next = st->news_next;
     } else {
-        eng->body_news = x->news_next;
+        eng->body_news = st->news_next;
     }
-    if (x->news_next != NULL) {
-        x->news_next->news_prev = x->news_prev;
+    if (st->news_next != NULL) {
+        st->news_next->st->news_prev = st->news_prev;
     }
-    x->body_news = 0;
-    x->news_prev = x->news_next = NULL;
+    st->body_news = 0;
+    st->news_prev = st->news_next = NULL;
 }
 
 /* Engine thread, end of a turn: wake the readers waiting for the body bytes
@@ -508,21 +521,22 @@ static void rx_engine_notify_readers(rx_engine *eng)
     rx_xfer *x = eng->body_news;
     eng->body_news = NULL;
     while (x != NULL) {
-        rx_xfer *next = x->news_next;
+        rx_xfer_stream *st = x->st;
+        rx_xfer *next = st->news_next;
         rx_slot *slot = x->slot;
-        x->body_news = 0;
-        x->news_prev = x->news_next = NULL;
+        st->body_news = 0;
+        st->news_prev = st->news_next = NULL;
         pthread_mutex_lock(&eng->lock);
         int small = rx_slot_buffered(slot) < RX_WAKE_BYTES && !slot->paused;
         pthread_mutex_unlock(&eng->lock);
-        if (!x->news_put_off && small && rx_more_to_read(slot)) {
+        if (!st->news_put_off && small && rx_more_to_read(slot)) {
             rx_news_link(eng, x);
-            x->news_put_off = 1;
+            st->news_put_off = 1;
         } else {
-            x->news_put_off = 0;
+            st->news_put_off = 0;
             pthread_mutex_lock(&eng->lock);
-            if (x->want_data) {
-                x->want_data = 0;
+            if (st->want_data) {
+                st->want_data = 0;
                 rx_post_locked(x, RX_EV_DATA);
             }
             pthread_mutex_unlock(&eng->lock);
@@ -547,13 +561,13 @@ static void rx_xfer_notice(rx_slot *slot, enum rx_notice notice)
             pthread_mutex_unlock(&rx_the_engine.lock);
         }
     } else if (notice == RX_NOTICE_BODY && x->stream) {
-        if (!x->body_news) {
+        if (!x->st->body_news) {
             rx_news_link(&rx_the_engine, x); /* the reader hears at the end of the turn */
         }
     } else if (notice == RX_NOTICE_UPLOAD) {
         pthread_mutex_lock(&rx_the_engine.lock);
-        if (x->upload_waiting) {
-            x->upload_waiting = 0;
+        if (x->st->upload_waiting) {
+            x->st->upload_waiting = 0;
             rx_post_locked(x, RX_EV_UPLOAD);
         }
         pthread_mutex_unlock(&rx_the_engine.lock);
@@ -628,10 +642,10 @@ static CURLcode rx_engine_start(rx_engine *eng, rx_xfer *x)
      * socket_action on this thread). */
     pthread_mutex_lock(&rx_the_engine.lock);
     if (x->upload_stream) {
-        rx_buffer early = x->up_early;
-        x->up_early = slot->up; /* empty; freed with the transfer */
+        rx_buffer early = x->st->up_early;
+        x->st->up_early = slot->up; /* empty; freed with the transfer */
         slot->up = early;
-        slot->up_eof = x->up_early_eof;
+        slot->up_eof = x->st->up_early_eof;
     }
     x->slot = slot;
     pthread_mutex_unlock(&rx_the_engine.lock);
@@ -738,7 +752,9 @@ static void rx_engine_finish(rx_engine *eng, rx_xfer *x, CURLcode result, const 
         rx_xfer_recycle_slot_locked(x);
     }
     x->released = 1;
-    x->want_data = 0;
+    if (x->st != NULL) {
+        x->st->want_data = 0;
+    }
     /* Once posted, the event loop may free the transfer and, with it, the
      * last reference to a closed client: hold one until we are done here. */
     c->refs++;
@@ -858,7 +874,7 @@ static void rx_xfer_command_done(rx_engine *eng, rx_xfer *x)
 
 static size_t rx_xfer_upload_buffered_locked(const rx_xfer *x)
 {
-    return x->slot != NULL ? x->slot->up.len - x->slot->up_pos : x->up_early.len;
+    return x->slot != NULL ? x->slot->up.len - x->slot->up_pos : x->st->up_early.len;
 }
 
 static int rx_engine_send(int kind, rx_xfer *x, rx_client *c);
@@ -874,7 +890,7 @@ static int rx_xfer_feed(rx_xfer *x, const char *data, size_t len)
         return RX_FEED_OVER;
     }
     rx_slot *slot = x->slot;
-    rx_buffer *b = &x->up_early;
+    rx_buffer *b = &x->st->up_early; /* upload_stream: st is there */
     if (slot != NULL) {
         b = &slot->up;
         if (slot->up_pos > 0) { /* drop what libcurl has taken */
@@ -888,10 +904,14 @@ static int rx_xfer_feed(rx_xfer *x, const char *data, size_t len)
         return -1;
     }
     if (len == 0) {
-        *(slot != NULL ? &slot->up_eof : &x->up_early_eof) = 1;
+        if (slot != NULL) {
+            slot->up_eof = 1;
+        } else {
+            x->st->up_early_eof = 1;
+        }
     }
-    if (slot != NULL && slot->up_wanted && !x->upload_kick) {
-        x->upload_kick = kick = 1; /* libcurl waits for this: resume it */
+    if (slot != NULL && slot->up_wanted && !x->st->upload_kick) {
+        x->st->upload_kick = kick = 1; /* libcurl waits for this: resume it */
     }
     int full = rx_xfer_upload_buffered_locked(x) >= RX_UPLOAD_HIGH_BYTES;
     pthread_mutex_unlock(&rx_the_engine.lock);
@@ -907,7 +927,7 @@ static int rx_xfer_upload_wait(rx_xfer *x)
 {
     pthread_mutex_lock(&rx_the_engine.lock);
     int wait = !x->finished && rx_xfer_upload_buffered_locked(x) >= RX_UPLOAD_LOW_BYTES;
-    x->upload_waiting = wait;
+    x->st->upload_waiting = (unsigned char)wait;
     pthread_mutex_unlock(&rx_the_engine.lock);
     return wait;
 }
@@ -1068,7 +1088,9 @@ static void rx_engine_commands(rx_engine *eng)
                 pthread_mutex_lock(&eng->lock);
                 int resume = slot->paused;
                 slot->paused = 0;
-                x->upload_kick = 0;
+                if (x->st != NULL) {
+                    x->st->upload_kick = 0;
+                }
                 if (slot->up_wanted && (slot->up.len > slot->up_pos || slot->up_eof)) {
                     slot->up_wanted = 0;
                     resume = 1;

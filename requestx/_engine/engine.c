@@ -1012,6 +1012,10 @@ static PyObject *AsyncTransfer_take(AsyncTransferObject *self, PyTypeObject *def
                                     PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
 {
     rx_xfer *x = self->xfer;
+    if (!x->stream) {
+        PyErr_SetString(PyExc_RuntimeError, "take() is for stream=True transfers");
+        return NULL;
+    }
     rx_slot *slot = x->slot;
     PyObject *chunk = NULL, *lent = NULL;
     size_t lent_len = 0;
@@ -1029,8 +1033,8 @@ static PyObject *AsyncTransfer_take(AsyncTransferObject *self, PyTypeObject *def
         /* Swap buffers and copy outside the lock: the engine thread goes on
          * appending to the (empty) spare meanwhile. */
         taken = slot->body;
-        slot->body = x->spare;
-        x->spare = (rx_buffer){0};
+        slot->body = x->st->spare;
+        x->st->spare = (rx_buffer){0};
         unpause = slot->paused && x->running;
     } else if (x->finished) {
         failed = x->result != CURLE_OK;
@@ -1038,7 +1042,7 @@ static PyObject *AsyncTransfer_take(AsyncTransferObject *self, PyTypeObject *def
             chunk = PyBytes_FromStringAndSize(NULL, 0);
         }
     } else {
-        x->want_data = 1;
+        x->st->want_data = 1;
         chunk = Py_NewRef(Py_None);
     }
     pthread_mutex_unlock(&rx_the_engine.lock);
@@ -1057,7 +1061,7 @@ static PyObject *AsyncTransfer_take(AsyncTransferObject *self, PyTypeObject *def
             rx_lender_saw(self->lender, taken.len);
         }
         taken.len = 0;
-        x->spare = taken;
+        x->st->spare = taken;
     }
     if (failed) {
         PyErr_SetObject(get_state(PyType_GetModule(defining_class))->transfer_error,
@@ -1309,11 +1313,17 @@ static PyObject *AsyncClient_submit(AsyncClientObject *self, PyTypeObject *defin
             return NULL;
         }
     }
-    rx_xfer *x = calloc(1, sizeof(*x) + (size_t)(lens[0] + lens[1] + lens[2]) + 3);
+    /* [rx_xfer][rx_xfer_stream, for a stream or a streamed body][strings] */
+    int has_stream = stream || PyLong_Check(body);
+    size_t head = sizeof(rx_xfer) + (has_stream ? sizeof(rx_xfer_stream) : 0);
+    rx_xfer *x = calloc(1, head + (size_t)(lens[0] + lens[1] + lens[2]) + 3);
     if (x == NULL) {
         return PyErr_NoMemory();
     }
-    char *copy = (char *)(x + 1);
+    if (has_stream) {
+        x->st = (rx_xfer_stream *)(x + 1);
+    }
+    char *copy = (char *)x + head;
     char **fields[3] = {&x->method, &x->url, &x->host};
     for (int i = 0; i < 3; i++) {
         memcpy(copy, texts[i], (size_t)lens[i]);
