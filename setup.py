@@ -1,5 +1,6 @@
 """Build the C engine against the system libcurl (Debian: libcurl4-openssl-dev)."""
 
+import glob
 import os
 import shlex
 import subprocess
@@ -27,13 +28,7 @@ setup(
         Extension(
             "requestx._engine",
             sources=["requestx/_engine/engine.c"],
-            depends=[
-                "requestx/_engine/buffer.h",
-                "requestx/_engine/share.h",
-                "requestx/_engine/transfer.h",
-                "requestx/_engine/async_engine.h",
-                "requestx/_engine/sse.h",
-            ],
+            depends=sorted(glob.glob("requestx/_engine/*.h")),  # rebuilt when any changes
             extra_compile_args=extra_compile + curl_flags("--cflags"),
             extra_link_args=extra_link + curl_flags("--libs") + ["-pthread"],
         )

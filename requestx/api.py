@@ -49,7 +49,7 @@ async def _arequest(method: str, url: Any, **kwargs: Any) -> Response:
     session = AsyncSession(_aclient=_aclient())
     try:
         if method == "get" and not kwargs:
-            pending = session.get(url)  # its leaner coroutine: see AsyncSession._get
+            pending = session.get(url)  # its leaner coroutine: see AsyncSession.get
         else:
             pending = session.request(method=method, url=url, **kwargs)
         del kwargs  # not kept across the await (10,000 gathered calls: 10,000 dicts)

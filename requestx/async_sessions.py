@@ -117,6 +117,29 @@ def _hop_failed(
     return from_transfer_error(exc, request=prep, proxy=proxy_kind)
 
 
+def _get_start(session: AsyncSession, url: Any) -> tuple[Any, Any, Any, Any]:
+    """Pending's first step: prepare and submit a plain GET."""
+    prep = session._prepare("GET", url)
+    future, transfer, _producer, proxy_kind = session._start_hop(prep, _NO_TIMEOUTS)
+    return future, prep, transfer, proxy_kind  # a GET without a body has no producer
+
+
+def _get_done(session: AsyncSession, prep: Any, result: Any) -> Any:
+    """Pending's step once the engine answered: the Response, or the
+    coroutine that follows redirects and runs hooks (Pending awaits it)."""
+    response = session._hop_response(prep, result)
+    if prep._hooks or session._may_redirect(response):
+        return session._after_hop(response, prep)
+    return response
+
+
+def _get_failed(exc: BaseException, transfer: Any, prep: Any, proxy_kind: Any) -> BaseException:
+    return _hop_failed(exc, transfer, None, prep, proxy_kind)
+
+
+_engine.set_pending_hooks(_get_start, _get_done, _get_failed)
+
+
 class AsyncSession(Session):
     """Session for asyncio: ``await s.get(url)``, ``async with s.stream(...)``.
 
@@ -231,26 +254,15 @@ class AsyncSession(Session):
         return response
 
     # The verbs return request()'s coroutine itself: one frame less per request.
+    # A plain GET (no options) returns _engine.Pending, a coroutine in C that
+    # runs request("GET", url) step for step (_get_start, _get_done,
+    # _get_failed below) and holds 88 bytes across its wait instead of a
+    # 312-byte frame: gathering 10,000 GETs holds 10,000 of them.
     def get(self, url: Any, **kwargs: Any) -> Awaitable[Response]:  # type: ignore[override]
         if not kwargs and _plain_request(self):
-            return self._get(url)
+            return _engine.Pending(self, url)  # type: ignore[no-any-return]
         kwargs.setdefault("allow_redirects", True)
         return self.request("GET", url, **kwargs)
-
-    async def _get(self, url: Any) -> Response:
-        """``request("GET", url)``, step for step, in a coroutine that holds 2
-        arguments across its await instead of 17 (gathering 10,000 plain GETs
-        holds 10,000 of these frames: ~150 bytes less each)."""
-        prep = self._prepare("GET", url)
-        future, transfer, producer, proxy_kind = self._start_hop(prep, _NO_TIMEOUTS)
-        try:
-            result = await future
-        except BaseException as exc:
-            raise _hop_failed(exc, transfer, producer, prep, proxy_kind) from None
-        response = self._hop_response(prep, result)
-        if prep._hooks or self._may_redirect(response):
-            return await self._after_hop(response, prep)
-        return response
 
     def options(self, url: Any, **kwargs: Any) -> Awaitable[Response]:  # type: ignore[override]
         kwargs.setdefault("allow_redirects", True)

@@ -24,12 +24,18 @@ SCENARIOS = [
     "broken_body",
     "redirect_with_cookie",
     "bad_header",
+    "async_get",
+    "async_redirect",
+    "async_refused",
+    "async_cancelled",
+    "async_unawaited",
 ]
 
 
 @pytest.mark.parametrize("scenario", SCENARIOS)
 def test_no_reference_leak(fault_server, scenario):
-    rounds = ROUNDS // 4 if scenario in ("stream_abandon", "refused") else ROUNDS
+    slow = ("stream_abandon", "refused", "async_refused", "async_cancelled")
+    rounds = ROUNDS // 4 if scenario in slow else ROUNDS
     out = subprocess.run(
         [sys.executable, SCRIPT, scenario, fault_server.url, str(rounds)],
         capture_output=True,

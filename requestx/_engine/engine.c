@@ -45,12 +45,21 @@ typedef struct {
     PyObject *str_cancelled;
     PyObject *str_set_result;
     PyObject *str_set_exception;
+    PyTypeObject *pending_type;
+    PyObject *pending_start; /* the hooks of pending.h */
+    PyObject *pending_done;
+    PyObject *pending_failed;
+    PyObject *str_throw;
+    PyObject *str_close;
+    PyObject *str_cancel;
 } rx_state;
 
 static inline rx_state *get_state(PyObject *module)
 {
     return (rx_state *)PyModule_GetState(module);
 }
+
+#include "pending.h"
 
 /*** Client: the pool ***/
 
@@ -1642,6 +1651,16 @@ static int engine_exec(PyObject *module)
     if (state->sse_parser_type == NULL || PyModule_AddType(module, state->sse_parser_type) < 0) {
         return -1;
     }
+    state->pending_type = (PyTypeObject *)PyType_FromModuleAndSpec(module, &Pending_spec, NULL);
+    if (state->pending_type == NULL || PyModule_AddType(module, state->pending_type) < 0) {
+        return -1;
+    }
+    state->str_throw = PyUnicode_InternFromString("throw");
+    state->str_close = PyUnicode_InternFromString("close");
+    state->str_cancel = PyUnicode_InternFromString("cancel");
+    if (!state->str_throw || !state->str_close || !state->str_cancel) {
+        return -1;
+    }
     state->str_cancelled = PyUnicode_InternFromString("cancelled");
     state->str_set_result = PyUnicode_InternFromString("set_result");
     state->str_set_exception = PyUnicode_InternFromString("set_exception");
@@ -1684,6 +1703,10 @@ static int engine_traverse(PyObject *module, visitproc visit, void *arg)
     Py_VISIT(state->async_transfer_type);
     Py_VISIT(state->sse_parser_type);
     Py_VISIT(state->transfer_error);
+    Py_VISIT(state->pending_type);
+    Py_VISIT(state->pending_start);
+    Py_VISIT(state->pending_done);
+    Py_VISIT(state->pending_failed);
     return 0;
 }
 
@@ -1700,6 +1723,13 @@ static int engine_clear(PyObject *module)
     Py_CLEAR(state->str_cancelled);
     Py_CLEAR(state->str_set_result);
     Py_CLEAR(state->str_set_exception);
+    Py_CLEAR(state->pending_type);
+    Py_CLEAR(state->pending_start);
+    Py_CLEAR(state->pending_done);
+    Py_CLEAR(state->pending_failed);
+    Py_CLEAR(state->str_throw);
+    Py_CLEAR(state->str_close);
+    Py_CLEAR(state->str_cancel);
     return 0;
 }
 
@@ -1708,7 +1738,29 @@ static void engine_free(void *module)
     engine_clear((PyObject *)module);
 }
 
+/* set_pending_hooks(start, done, failed): the Python steps of Pending. */
+static PyObject *engine_set_pending_hooks(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
+{
+    if (nargs != 3) {
+        PyErr_SetString(PyExc_TypeError, "set_pending_hooks() takes 3 arguments");
+        return NULL;
+    }
+    for (int i = 0; i < 3; i++) {
+        if (!PyCallable_Check(args[i])) {
+            PyErr_SetString(PyExc_TypeError, "the hooks must be callable");
+            return NULL;
+        }
+    }
+    rx_state *state = get_state(module);
+    Py_XSETREF(state->pending_start, Py_NewRef(args[0]));
+    Py_XSETREF(state->pending_done, Py_NewRef(args[1]));
+    Py_XSETREF(state->pending_failed, Py_NewRef(args[2]));
+    Py_RETURN_NONE;
+}
+
 static PyMethodDef engine_methods[] = {
+    {"set_pending_hooks", (PyCFunction)(void (*)(void))engine_set_pending_hooks, METH_FASTCALL,
+     "Set the Python steps of Pending: start, done, failed."},
     {"curl_version", engine_curl_version, METH_NOARGS, "libcurl's version string."},
     {"features", engine_features, METH_NOARGS, "What this libcurl supports, as a frozenset."},
     {NULL, NULL, 0, NULL},

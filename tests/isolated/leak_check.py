@@ -9,6 +9,7 @@ up once, such as urllib's or http.cookiejar's, does not).
 
 from __future__ import annotations
 
+import asyncio
 import gc
 import sys
 
@@ -60,10 +61,50 @@ def scenarios(base: str, session: requestx.Session) -> dict:
     return {name: fn for name, fn in locals().items() if callable(fn)}
 
 
+def async_scenarios(base: str) -> dict:
+    """Plain AsyncSession.get() (the C coroutine of pending.h) on each of its
+    paths: an answer, a redirect it delegates, a failure it maps, a task
+    cancelled while it waits, and one closed without being awaited."""
+    loop = asyncio.new_event_loop()
+    session = requestx.AsyncSession()
+
+    def async_get():
+        loop.run_until_complete(session.get(base + "/ok")).content
+
+    def async_redirect():
+        loop.run_until_complete(session.get(base + "/redirect?location=/ok")).content
+
+    def async_refused():
+        try:
+            loop.run_until_complete(session.get("http://127.0.0.1:9/"))
+        except requestx.ConnectionError:
+            pass
+
+    async def cancel_one():
+        task = asyncio.ensure_future(session.get(base + "/stall-headers"))
+        await asyncio.sleep(0)
+        task.cancel()
+        try:
+            await task
+        except asyncio.CancelledError:
+            pass
+
+    def async_cancelled():
+        loop.run_until_complete(cancel_one())
+
+    def async_unawaited():
+        session.get(base + "/ok").close()
+
+    return {name: fn for name, fn in locals().items() if name.startswith("async_")}
+
+
 def main() -> None:
     name, base, rounds = sys.argv[1], sys.argv[2], int(sys.argv[3])
     session = requestx.Session()
-    run = scenarios(base, session)[name]
+    if name.startswith("async_"):
+        run = async_scenarios(base)[name]
+    else:
+        run = scenarios(base, session)[name]
     for _ in range(max(50, rounds // 5)):  # warm caches and pools
         run()
     growth = []
