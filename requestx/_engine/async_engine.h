@@ -200,6 +200,26 @@ typedef struct {
     unsigned char news_put_off;   /* the last turn's wake-up was put off (engine thread) */
 } rx_xfer_stream;
 
+/* A stream's response at the end of its headers: status, version, flags,
+ * timings so far and the header block (no body), or NULL. */
+static rx_outcome *rx_outcome_of_headers(rx_slot *slot)
+{
+    rx_outcome *o = malloc(sizeof(*o) + slot->head.len);
+    if (o == NULL) {
+        return NULL;
+    }
+    rx_slot_summarize(slot, &o->info);
+    if (slot->head.len > 0) {
+        memcpy(o->bytes, slot->head.data, slot->head.len);
+    }
+    o->info.head = o->bytes;
+    o->info.body = NULL;
+    o->info.body_len = 0;
+    o->body_owned = NULL;
+    o->message = NULL;
+    return o;
+}
+
 /* One async request. The one-byte fields are written by different threads
  * under different rules; as separate members (not bit-fields) each is its
  * own memory location. */
@@ -556,7 +576,16 @@ static void rx_xfer_notice(rx_slot *slot, enum rx_notice notice)
             rx_the_engine.stop_list = x;
         }
         if (x->stream) {
+            /* The event loop makes the response from this snapshot: the
+             * handle's version and timings are read here, on the thread that
+             * drives it, not from the loop while it runs. Without memory
+             * for it, the loop reads the slot as before. */
+            rx_outcome *o = rx_outcome_of_headers(slot);
             pthread_mutex_lock(&rx_the_engine.lock);
+            if (o != NULL) {
+                rx_outcome_free(x->outcome);
+                x->outcome = o;
+            }
             rx_post_locked(x, RX_EV_HEADERS);
             pthread_mutex_unlock(&rx_the_engine.lock);
         }
