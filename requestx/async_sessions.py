@@ -256,7 +256,7 @@ class AsyncSession(Session):
     # The verbs return request()'s coroutine itself: one frame less per request.
     # A plain GET (no options) returns _engine.Pending, a coroutine in C that
     # runs request("GET", url) step for step (_get_start, _get_done,
-    # _get_failed below) and holds 88 bytes across its wait instead of a
+    # _get_failed above the class) and holds 88 bytes across its wait instead of a
     # 312-byte frame: gathering 10,000 GETs holds 10,000 of them.
     def get(self, url: Any, **kwargs: Any) -> Awaitable[Response]:  # type: ignore[override]
         if not kwargs and _plain_request(self):

@@ -200,11 +200,12 @@ typedef struct {
     unsigned char news_put_off;   /* the last turn's wake-up was put off (engine thread) */
 } rx_xfer_stream;
 
-/* A stream's response at the end of its headers: status, version, flags,
- * timings so far and the header block (no body), or NULL. */
-static rx_outcome *rx_outcome_of_headers(rx_slot *slot)
+/* An outcome with the slot's summary and a copy of its header block, and
+ * room for ``body_room`` more bytes after it (the body is left to the
+ * caller: info.body and info.body_len are the slot's), or NULL. */
+static rx_outcome *rx_outcome_new(rx_slot *slot, size_t body_room)
 {
-    rx_outcome *o = malloc(sizeof(*o) + slot->head.len);
+    rx_outcome *o = malloc(sizeof(*o) + slot->head.len + body_room);
     if (o == NULL) {
         return NULL;
     }
@@ -213,10 +214,20 @@ static rx_outcome *rx_outcome_of_headers(rx_slot *slot)
         memcpy(o->bytes, slot->head.data, slot->head.len);
     }
     o->info.head = o->bytes;
-    o->info.body = NULL;
-    o->info.body_len = 0;
     o->body_owned = NULL;
     o->message = NULL;
+    return o;
+}
+
+/* A stream's response at the end of its headers: status, version, flags,
+ * timings so far and the header block (no body), or NULL. */
+static rx_outcome *rx_outcome_of_headers(rx_slot *slot)
+{
+    rx_outcome *o = rx_outcome_new(slot, 0);
+    if (o != NULL) {
+        o->info.body = NULL;
+        o->info.body_len = 0;
+    }
     return o;
 }
 
@@ -821,11 +832,10 @@ static void rx_xfer_recycle_slot_locked(rx_xfer *x)
 static int rx_xfer_keep_outcome(rx_xfer *x, rx_slot *slot, const char **error)
 {
     size_t copied = slot->body.len <= RX_OUTCOME_COPY_BYTES ? slot->body.len : 0;
-    rx_outcome *o = malloc(sizeof(*o) + slot->head.len + copied);
+    rx_outcome *o = rx_outcome_new(slot, copied);
     if (o == NULL) {
         return -1;
     }
-    o->message = NULL;
     if (*error == slot->note || *error == slot->errbuf) {
         if ((o->message = strdup(*error)) == NULL) {
             free(o);
@@ -833,12 +843,6 @@ static int rx_xfer_keep_outcome(rx_xfer *x, rx_slot *slot, const char **error)
         }
         *error = o->message;
     }
-    rx_slot_summarize(slot, &o->info);
-    if (slot->head.len > 0) {
-        memcpy(o->bytes, slot->head.data, slot->head.len);
-    }
-    o->info.head = o->bytes;
-    o->body_owned = NULL;
     if (copied > 0 || slot->body.len == 0) {
         if (copied > 0) {
             memcpy(o->bytes + slot->head.len, slot->body.data, copied);
