@@ -9,13 +9,14 @@ from collections.abc import AsyncIterator, Iterator, Mapping
 from typing import Any, Optional
 
 from ._url import encode_params, to_key_val_list
-from .exceptions import InvalidJSONError
+from .exceptions import InvalidJSONError, UnrewindableBodyError
 
 __all__ = [
     "encode_body",
     "encode_multipart",
     "guess_filename",
     "is_stream",
+    "rewind",
     "stream_chunks",
     "stream_length",
 ]
@@ -195,3 +196,18 @@ def encode_body(data: Any, files: Any, json: Any) -> tuple[Any, Optional[str]]:
     if is_stream(data):
         return data, None
     return encode_params(data), "application/x-www-form-urlencoded"
+
+
+def rewind(prepared: Any) -> None:
+    """Seek a prepared request's streamed body back to where it started (for
+    a 307/308 hop); UnrewindableBodyError if it cannot be."""
+    position = prepared._body_position
+    seek = getattr(prepared.body, "seek", None)
+    if not isinstance(position, int) or seek is None:
+        raise UnrewindableBodyError("Unable to rewind request body for redirect.")
+    try:
+        seek(position)
+    except OSError:
+        raise UnrewindableBodyError(
+            "An error occurred when rewinding request body for redirect."
+        ) from None

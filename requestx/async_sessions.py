@@ -1,104 +1,41 @@
-"""AsyncSession: the Session API for asyncio, on the engine thread.
+"""AsyncSession: the requests API for asyncio, on the engine thread.
 
-Requests are prepared exactly as by Session (same headers, cookies, auth,
-redirect rules); each hop is handed to the engine thread, which runs every
-transfer of the process on one libcurl multi handle. Completions come back
-through one eventfd per event loop, and the loop's reader callback (C)
-resolves all finished futures in one go.
+A sibling of Session over BaseSession (requestx/_core/base.py): requests are
+prepared exactly as by Session (same headers, cookies, auth, redirect
+rules). What is here is what waits: each hop is handed to the engine thread,
+which runs every transfer of the process on one libcurl multi handle;
+completions come back through one eventfd per event loop (_core/aio.py),
+whose reader callback (C) resolves all finished futures in one go.
+
+A plain ``get(url)`` (no options) takes a second path with the same steps:
+``_engine.Pending``, a coroutine written in C, runs request("GET", url)
+through the three ``_pending_*`` methods below and holds less memory than a
+Python coroutine frame while it waits (gathering many GETs holds one each).
 """
 
 from __future__ import annotations
 
 import asyncio
 import inspect
-import os
-import weakref
 from typing import Any, Awaitable, Optional
 
 from . import _engine
-from ._body import astream_chunks
+from ._core import aio
+from ._core.base import BaseSession, timeouts, with_history
 from ._raw import AsyncRawResponse
 from ._url import prepare_url, sendable
-from .exceptions import (
-    ChunkedEncodingError,
-    ContentDecodingError,
-    from_transfer_error,
-)
+from .exceptions import ChunkedEncodingError, ContentDecodingError, from_transfer_error
 from .models import PreparedRequest, Request, Response
-from .sessions import Session, _timeouts, _with_history
 
 __all__ = ["AsyncSession"]
-
-# One completion port per event loop, registered with loop.add_reader().
-_ports: Any = weakref.WeakKeyDictionary()
-
-
-def _port(loop: asyncio.AbstractEventLoop) -> _engine.Port:
-    """The loop's completion port; a child process after fork() makes its
-    own (the inherited eventfd is shared with the parent)."""
-    pid = os.getpid()
-    entry = _ports.get(loop)
-    if entry is not None and entry[0] == pid:
-        return entry[1]  # type: ignore[no-any-return]
-    if entry is not None:
-        loop.remove_reader(entry[1].fileno())
-    port = _engine.Port()
-    loop.add_reader(port.fileno(), port.drain)
-    _ports[loop] = (pid, port)
-    return port
-
-
-# Upload tasks still running; asyncio itself keeps only weak references.
-_uploads: set[asyncio.Task[None]] = set()
-
-
-def _start_upload(transfer: Any, body: Any) -> asyncio.Task[None]:
-    """Feed a streamed request body (file, iterator or async iterable) to the
-    engine as libcurl takes it; paused while enough is buffered."""
-    task = asyncio.get_running_loop().create_task(_upload(transfer, body))
-    _uploads.add(task)
-    task.add_done_callback(_uploads.discard)
-    return task
-
-
-async def _upload(transfer: Any, body: Any, new_future: Any = None) -> None:
-    # new_future: what makes the waiters (the httpx transport's trio backend
-    # passes its own); by default the running asyncio loop's futures
-    if new_future is None:
-        new_future = asyncio.get_running_loop().create_future
-    try:
-        async for chunk in astream_chunks(body):
-            if not chunk:
-                continue
-            state = transfer.feed(chunk)
-            if state == _FEED_WAIT:
-                waiter = new_future()
-                if transfer.wait_upload(waiter):
-                    await waiter
-            elif state == _FEED_OVER:
-                return  # answered early, failed or cancelled
-        transfer.feed(b"")
-    except BaseException:
-        transfer.cancel()  # the request fails with the body's own exception
-        raise
-
-
-_FEED_WAIT, _FEED_OVER = 1, 2  # AsyncTransfer.feed(): 0 means go on
-
 
 # What _start_hop() hands back about one request given to the engine: the
 # future to await, the transfer, the task producing a streamed body (or None)
 # and how a proxy is used. A plain tuple, unpacked into the awaiting frame:
-# 10,000 gathered requests would hold 10,000 objects of a class of its own.
+# many gathered requests would each hold an object of a class of its own.
 _Hop = tuple[Any, Any, Optional[asyncio.Task[None]], Optional[str]]
 
-_NO_TIMEOUTS = (0.0, 0.0)  # _timeouts(None)
-
-
-def _plain_request(session: AsyncSession) -> bool:
-    """AsyncSession.request is what the session's request() runs (neither a
-    subclass nor the instance replaced it)."""
-    return type(session).request is AsyncSession.request and "request" not in vars(session)
+_NO_TIMEOUTS = (0.0, 0.0)  # timeouts(None)
 
 
 def _hop_failed(
@@ -117,30 +54,7 @@ def _hop_failed(
     return from_transfer_error(exc, request=prep, proxy=proxy_kind)
 
 
-def _get_start(session: AsyncSession, url: Any) -> tuple[Any, Any, Any, Any]:
-    """Pending's first step: prepare and submit a plain GET."""
-    prep = session._prepare("GET", url)
-    future, transfer, _producer, proxy_kind = session._start_hop(prep, _NO_TIMEOUTS)
-    return future, prep, transfer, proxy_kind  # a GET without a body has no producer
-
-
-def _get_done(session: AsyncSession, prep: Any, result: Any) -> Any:
-    """Pending's step once the engine answered: the Response, or the
-    coroutine that follows redirects and runs hooks (Pending awaits it)."""
-    response = session._hop_response(prep, result)
-    if prep._hooks or session._may_redirect(response):
-        return session._after_hop(response, prep)
-    return response
-
-
-def _get_failed(exc: BaseException, transfer: Any, prep: Any, proxy_kind: Any) -> BaseException:
-    return _hop_failed(exc, transfer, None, prep, proxy_kind)
-
-
-_engine.set_pending_hooks(_get_start, _get_done, _get_failed)
-
-
-class AsyncSession(Session):
+class AsyncSession(BaseSession):
     """Session for asyncio: ``await s.get(url)``, ``async with s.stream(...)``.
 
     ``max_connections`` bounds the transfers in flight (and so the open
@@ -148,6 +62,16 @@ class AsyncSession(Session):
     no bound below ``max_connections``). Requests beyond the limits wait in a
     queue that holds only their description, not a libcurl handle.
     """
+
+    _init_state = ("http2", "max_connections", "max_connections_per_host")
+
+    # Whether request() is AsyncSession's own: get() takes Pending's path only
+    # then (set per class, below; an instance may still replace it).
+    _own_request = True
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        cls._own_request = cls.request is AsyncSession.request
 
     def __init__(
         self,
@@ -157,39 +81,16 @@ class AsyncSession(Session):
         http2: Any = False,
         _aclient: Optional[_engine.AsyncClient] = None,
     ) -> None:
-        super().__init__(http2=http2)
-        # on AsyncSession, `stream` is the context-manager method, not a setting
-        del self.stream
         if max_connections < 1 or (
             max_connections_per_host is not None and max_connections_per_host < 1
         ):
             raise ValueError("connection limits must be at least 1")
+        super().__init__(http2=http2)
         self.max_connections = max_connections
         self.max_connections_per_host = max_connections_per_host
-        self._aconnection = AsyncSessionConnection(self)
+        self._connection = AsyncSessionConnection(self)
         self._owns_aclient = _aclient is None
         self._aclient = _aclient or self._new_pool()
-
-    # Pickling: Session's state without `stream` (a method here, not a
-    # setting), plus the pool's limits, which __init__ needs to make the pool.
-    __attrs__ = [attr for attr in Session.__attrs__ if attr != "stream"]
-
-    def __getstate__(self) -> dict[str, Any]:
-        state = super().__getstate__()
-        state["max_connections"] = self.max_connections
-        state["max_connections_per_host"] = self.max_connections_per_host
-        return state
-
-    def __setstate__(self, state: dict[str, Any]) -> None:
-        state = dict(state)
-        state.pop("stream", None)
-        self.__init__(  # type: ignore[misc]
-            max_connections=state.pop("max_connections", 100),
-            max_connections_per_host=state.pop("max_connections_per_host", None),
-            http2=state.pop("http2", False),
-        )
-        for attr, value in state.items():
-            setattr(self, attr, value)
 
     def _new_pool(self) -> _engine.AsyncClient:
         return _engine.AsyncClient(
@@ -199,23 +100,25 @@ class AsyncSession(Session):
     def __enter__(self) -> AsyncSession:
         raise TypeError("use `async with AsyncSession() as s:`")
 
+    def __exit__(self, *args: Any) -> None:
+        pass  # never entered
+
     async def __aenter__(self) -> AsyncSession:
         return self
 
     async def __aexit__(self, *args: Any) -> None:
         await self.close()
 
-    async def close(self) -> None:  # type: ignore[override]
+    async def close(self) -> None:
         """Close the pool once the transfers in flight end. As with Session, a
         closed session still works: its next request opens a new pool."""
         if self._owns_aclient:
             self._aclient.close()
             self._aclient = self._new_pool()
-        super().close()
 
     # sending ------------------------------------------------------------------
 
-    async def request(  # type: ignore[override]
+    async def request(
         self,
         method: Any,
         url: Any,
@@ -236,73 +139,84 @@ class AsyncSession(Session):
     ) -> Response:
         """Send a request; the arguments are those of Session.request."""
         prep = self._prepare(method, url, params, data, headers, cookies, files, auth, json, hooks)
-        # _asend() inlined: one coroutine per request instead of three (10,000
-        # gathered requests hold 10,000 of each)
-        timeouts = _timeouts(timeout)
+        # the hop inlined: one coroutine per request instead of two
+        hop_timeouts = timeouts(timeout)
         future, transfer, producer, proxy_kind = self._start_hop(
-            prep, timeouts, proxies, bool(stream), verify, cert
+            prep, hop_timeouts, proxies, bool(stream), verify, cert
         )
         try:
             result = await future
         except BaseException as exc:
             raise _hop_failed(exc, transfer, producer, prep, proxy_kind) from None
-        response = self._hop_response(prep, result)
+        response = self._received(result, prep, AsyncRawResponse, self._connection)
         if prep._hooks or self._may_redirect(response):
             return await self._after_hop(
-                response, prep, timeout, timeouts, allow_redirects, proxies, stream, verify, cert
+                response,
+                prep,
+                timeout,
+                hop_timeouts,
+                allow_redirects,
+                proxies,
+                stream,
+                verify,
+                cert,
             )
         return response
 
-    # The verbs return request()'s coroutine itself: one frame less per request.
-    # A plain GET (no options) returns _engine.Pending, a coroutine in C that
-    # runs request("GET", url) step for step (_get_start, _get_done,
-    # _get_failed above the class) and holds 88 bytes across its wait instead of a
-    # 312-byte frame: gathering 10,000 GETs holds 10,000 of them.
-    def get(self, url: Any, **kwargs: Any) -> Awaitable[Response]:  # type: ignore[override]
-        if not kwargs and _plain_request(self):
+    # The verbs return request()'s coroutine itself: one frame less per
+    # request. A plain GET returns _engine.Pending (see the module docstring).
+    def get(self, url: Any, **kwargs: Any) -> Awaitable[Response]:
+        if not kwargs and self._own_request and "request" not in vars(self):
             return _engine.Pending(self, url)  # type: ignore[no-any-return]
         kwargs.setdefault("allow_redirects", True)
         return self.request("GET", url, **kwargs)
 
-    def options(self, url: Any, **kwargs: Any) -> Awaitable[Response]:  # type: ignore[override]
+    def options(self, url: Any, **kwargs: Any) -> Awaitable[Response]:
         kwargs.setdefault("allow_redirects", True)
         return self.request("OPTIONS", url, **kwargs)
 
-    def head(self, url: Any, **kwargs: Any) -> Awaitable[Response]:  # type: ignore[override]
+    def head(self, url: Any, **kwargs: Any) -> Awaitable[Response]:
         kwargs.setdefault("allow_redirects", False)
         return self.request("HEAD", url, **kwargs)
 
-    def post(  # type: ignore[override]
+    def post(
         self, url: Any, data: Any = None, json: Any = None, **kwargs: Any
     ) -> Awaitable[Response]:
         return self.request("POST", url, data=data, json=json, **kwargs)
 
-    def put(self, url: Any, data: Any = None, **kwargs: Any) -> Awaitable[Response]:  # type: ignore[override]
+    def put(self, url: Any, data: Any = None, **kwargs: Any) -> Awaitable[Response]:
         return self.request("PUT", url, data=data, **kwargs)
 
-    def patch(self, url: Any, data: Any = None, **kwargs: Any) -> Awaitable[Response]:  # type: ignore[override]
+    def patch(self, url: Any, data: Any = None, **kwargs: Any) -> Awaitable[Response]:
         return self.request("PATCH", url, data=data, **kwargs)
 
-    def delete(self, url: Any, **kwargs: Any) -> Awaitable[Response]:  # type: ignore[override]
+    def delete(self, url: Any, **kwargs: Any) -> Awaitable[Response]:
         return self.request("DELETE", url, **kwargs)
 
-    async def send(self, request: PreparedRequest, **kwargs: Any) -> Response:  # type: ignore[override]
+    async def send(self, request: PreparedRequest, **kwargs: Any) -> Response:
         """Send a PreparedRequest."""
         if isinstance(request, Request):
             raise ValueError("You can only send PreparedRequests.")
         if request._target is None or request._target.url != request.url:
             request._target = prepare_url(request.url)
-        return await self._asend(
+        timeout = kwargs.get("timeout")
+        proxies, stream = kwargs.get("proxies"), kwargs.get("stream")
+        verify, cert = kwargs.get("verify"), kwargs.get("cert")
+        hop_timeouts = timeouts(timeout)
+        response = await self._send_hop(request, hop_timeouts, proxies, bool(stream), verify, cert)
+        return await self._after_hop(
+            response,
             request,
-            kwargs.get("timeout"),
+            timeout,
+            hop_timeouts,
             kwargs.get("allow_redirects", True),
-            kwargs.get("proxies"),
-            kwargs.get("stream"),
-            kwargs.get("verify"),
-            kwargs.get("cert"),
+            proxies,
+            stream,
+            verify,
+            cert,
         )
 
-    def stream(self, method: str, url: Any, **kwargs: Any) -> _StreamContext:  # type: ignore[override]
+    def stream(self, method: str, url: Any, **kwargs: Any) -> _StreamContext:
         """``async with s.stream("GET", url) as r:`` a response whose body is
         read with ``aiter_content``/``aiter_lines``/``aread``, closed on exit."""
         return _StreamContext(self, method, url, kwargs)
@@ -310,7 +224,7 @@ class AsyncSession(Session):
     def _start_hop(
         self,
         prep: PreparedRequest,
-        timeouts: tuple[float, float],
+        hop_timeouts: tuple[float, float],
         proxies: Any = None,
         stream: bool = False,
         verify: Any = None,
@@ -321,71 +235,53 @@ class AsyncSession(Session):
         target = prep._target
         assert target is not None
         settings, proxy_kind = self._engine_settings(target.url, proxies, verify, cert)
-        body, lines = self._wire(prep)
+        body, lines = self._body_and_lines(prep)
         upload = None
         if isinstance(body, tuple):  # streamed: fed to the engine as it is produced
             upload, body = body
         loop = asyncio.get_running_loop()
         future = loop.create_future()
         transfer = self._aclient.submit(
-            _port(loop),
+            aio.port(loop),
             future,
             prep.method,
             sendable(target),
             target.origin,
             lines,
             body,
-            timeouts[0],
-            timeouts[1],
+            hop_timeouts[0],
+            hop_timeouts[1],
             settings,
             stream,
         )
-        producer = None if upload is None else _start_upload(transfer, upload)
+        producer = None if upload is None else aio.start_upload(transfer, upload)
         return future, transfer, producer, proxy_kind
 
-    def _hop_response(self, prep: PreparedRequest, result: tuple[Any, ...]) -> Response:
-        return self._received(result, prep, AsyncRawResponse, self._aconnection)
-
-    async def _asend_hop(
+    async def _send_hop(
         self,
         prep: PreparedRequest,
-        timeouts: tuple[float, float],
+        hop_timeouts: tuple[float, float],
         proxies: Any,
         stream: bool,
         verify: Any,
         cert: Any,
     ) -> Response:
+        """One request, one response: no redirects followed."""
         future, transfer, producer, proxy_kind = self._start_hop(
-            prep, timeouts, proxies, stream, verify, cert
+            prep, hop_timeouts, proxies, stream, verify, cert
         )
         try:
             result = await future
         except BaseException as exc:
             raise _hop_failed(exc, transfer, producer, prep, proxy_kind) from None
-        return self._hop_response(prep, result)
-
-    async def _asend(
-        self,
-        prep: PreparedRequest,
-        timeout: Any,
-        allow_redirects: bool,
-        proxies: Any,
-        stream: Any,
-        verify: Any,
-        cert: Any,
-    ) -> Response:
-        timeouts = _timeouts(timeout)
-        response = await self._asend_hop(prep, timeouts, proxies, bool(stream), verify, cert)
-        return await self._after_hop(
-            response, prep, timeout, timeouts, allow_redirects, proxies, stream, verify, cert
-        )
+        return self._received(result, prep, AsyncRawResponse, self._connection)
 
     async def _after_hop(
         self,
         response: Response,
         prep: PreparedRequest,
         timeout: Any = None,
-        timeouts: tuple[float, float] = _NO_TIMEOUTS,
+        hop_timeouts: tuple[float, float] = _NO_TIMEOUTS,
         allow_redirects: bool = True,
         proxies: Any = None,
         stream: Any = None,
@@ -406,18 +302,20 @@ class AsyncSession(Session):
             )
         if self._may_redirect(response) and self.get_redirect_target(response):
             if allow_redirects:
-                response = await self._afollow(
-                    response, prep, timeouts, proxies, stream, verify, cert
+                response = await self._follow(
+                    response, prep, hop_timeouts, proxies, stream, verify, cert
                 )
             else:
                 response._next = self._redirect_request(response, prep)
         return response
 
-    async def _afollow(
+    # the redirect loop --------------------------------------------------------
+
+    async def _follow(
         self,
         resp: Response,
         req: PreparedRequest,
-        timeouts: tuple[float, float],
+        hop_timeouts: tuple[float, float],
         proxies: Any,
         stream: Any,
         verify: Any,
@@ -430,11 +328,42 @@ class AsyncSession(Session):
             except (ChunkedEncodingError, ContentDecodingError, RuntimeError):
                 pass
             req, hop_proxies = self._redirect_step(resp, req, history, proxies)
-            resp = await self._asend_hop(req, timeouts, hop_proxies, bool(stream), verify, cert)
+            resp = await self._send_hop(req, hop_timeouts, hop_proxies, bool(stream), verify, cert)
             resp.history = history[:]
             if req._hooks and req._hooks.get("response"):
                 resp = await _dispatch_hook(req._hooks, resp)
-        return _with_history(resp, history)
+        return with_history(resp, history)
+
+    # _engine.Pending's steps for a plain GET: the steps of request("GET", url)
+    # around its one await.
+
+    def _pending_start(self, url: Any) -> tuple[Any, Any, Any, Any]:
+        """Prepare and submit: (future, prep, transfer, proxy kind)."""
+        prep = self._prepare("GET", url)
+        future, transfer, _producer, proxy_kind = self._start_hop(prep, _NO_TIMEOUTS)
+        return future, prep, transfer, proxy_kind  # a GET without a body has no producer
+
+    def _pending_done(self, prep: Any, result: Any) -> Any:
+        """The Response, or the coroutine that follows redirects and runs hooks
+        (Pending awaits it)."""
+        response = self._received(result, prep, AsyncRawResponse, self._connection)
+        if prep._hooks or self._may_redirect(response):
+            return self._after_hop(response, prep)
+        return response
+
+    def _pending_failed(
+        self, exc: BaseException, transfer: Any, prep: Any, proxy_kind: Any
+    ) -> BaseException:
+        """The exception to raise for what awaiting the future raised."""
+        return _hop_failed(exc, transfer, None, prep, proxy_kind)
+
+
+# Until the engine looks these steps up on the session (see _engine/pending.h).
+_engine.set_pending_hooks(
+    AsyncSession._pending_start,
+    AsyncSession._pending_done,
+    lambda *a: _hop_failed(*a[:2], None, *a[2:]),
+)
 
 
 async def _dispatch_hook(hooks: Any, response: Response, **kwargs: Any) -> Response:
@@ -474,8 +403,8 @@ class AsyncSessionConnection:
     ) -> Response:
         if request._target is None or request._target.url != request.url:
             request._target = prepare_url(request.url)
-        return await self._session._asend_hop(
-            request, _timeouts(timeout), proxies, bool(stream), verify, cert
+        return await self._session._send_hop(
+            request, timeouts(timeout), proxies, bool(stream), verify, cert
         )
 
     def close(self) -> None:
@@ -485,7 +414,9 @@ class AsyncSessionConnection:
 class _StreamContext:
     """What AsyncSession.stream() returns: an async context manager."""
 
-    def __init__(self, session: AsyncSession, method: str, url: Any, kwargs: dict) -> None:
+    def __init__(
+        self, session: AsyncSession, method: str, url: Any, kwargs: dict[str, Any]
+    ) -> None:
         self._session = session
         self._args = (method, url)
         self._kwargs = kwargs

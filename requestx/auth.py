@@ -12,6 +12,8 @@ from base64 import b64encode
 from typing import Any, Callable, Optional, Union
 from urllib.parse import urlsplit
 
+from ._headers import parse_dict_header
+
 __all__ = ["AuthBase", "HTTPBasicAuth", "HTTPDigestAuth", "HTTPProxyAuth"]
 
 
@@ -236,10 +238,3 @@ class HTTPDigestAuth(_Credentials):
         r.register_hook("response", self.handle_redirect)
         state.num_401_calls = 1
         return r
-
-
-def parse_dict_header(value: str) -> dict[str, Optional[str]]:
-    """Parse 'a=1, b="x, y", c' into a dict (requests.utils' rules)."""
-    from .utils import parse_dict_header as parse  # utils imports this module
-
-    return parse(value)

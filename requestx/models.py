@@ -10,17 +10,17 @@ from __future__ import annotations
 import codecs
 import json as _json
 import re
-import struct
-from collections.abc import AsyncIterator, Iterator, Mapping
-from typing import TYPE_CHECKING, Any, Callable, Optional, Union
+from collections.abc import AsyncIterator, Iterator
+from typing import TYPE_CHECKING, Any, Callable, Optional
 
 from ._body import encode_body, is_stream, stream_length
+from ._headers import check_header_validity
 from ._raw import AsyncRawResponse, RawResponse
 from ._url import PreparedURL, prepare_url
+from ._wire import HTTP_VERSIONS, TIMING_NAMES, TIMINGS, parse_head
 from .auth import HTTPBasicAuth
 from .exceptions import (
     HTTPError,
-    InvalidHeader,
     StreamConsumedError,
 )
 from .exceptions import JSONDecodeError as RequestsJSONDecodeError
@@ -39,14 +39,6 @@ REDIRECT_STATI = (301, 302, 303, 307, 308)
 DEFAULT_REDIRECT_LIMIT = 30
 CONTENT_CHUNK_SIZE = 10 * 1024
 ITER_CHUNK_SIZE = 512
-
-# requests' header rules: a name has no ':' or whitespace at its start and no
-# CR/LF; a value has no leading whitespace and no CR/LF. We also refuse NUL.
-_NAME_OK = re.compile(r"^[^:\s][^:\r\n\x00]*$")
-_VALUE_OK = re.compile(r"^\S[^\r\n\x00]*$|^$")
-_NAME_OK_B = re.compile(rb"^[^:\s][^:\r\n\x00]*$")
-_VALUE_OK_B = re.compile(rb"^\S[^\r\n\x00]*$|^$")
-
 
 # The cookie helpers are imported where used (see sessions._COOKIE_NAMES);
 # requests.models has these names.
@@ -85,73 +77,6 @@ def dispatch_hook(key: str, hooks: Any, hook_data: Any, **kwargs: Any) -> Any:
             if result is not None:
                 hook_data = result
     return hook_data
-
-
-def check_header_validity(name: Any, value: Any) -> None:
-    """Raise InvalidHeader for a header that must not be sent."""
-    for part, which in ((name, 0), (value, 1)):
-        if isinstance(part, str):
-            pattern = (_NAME_OK, _VALUE_OK)[which]
-        elif isinstance(part, bytes):
-            pattern = (_NAME_OK_B, _VALUE_OK_B)[which]
-        else:
-            raise InvalidHeader(
-                f"Header part ({part!r}) from {(name, value)} must be of type str or bytes, "
-                f"not {type(part)}"
-            )
-        if not pattern.fullmatch(part):
-            kind = "name" if which == 0 else "value"
-            raise InvalidHeader(
-                f"Invalid leading whitespace, reserved character(s), or return character(s) "
-                f"in header {kind}: {part!r}"
-            )
-
-
-def _header_line(name: Union[str, bytes], value: Union[str, bytes]) -> bytes:
-    n = name if isinstance(name, bytes) else name.encode("latin-1")
-    if isinstance(value, bytes):
-        v = value
-    else:
-        try:
-            v = value.encode("latin-1")
-        except UnicodeEncodeError:
-            v = value.encode("utf-8")
-    # libcurl: "Name:" removes a header, "Name;" sends it empty
-    return n + b";" if not v else n + b": " + v
-
-
-# Header lines already validated and encoded, by (name, value): a request
-# whose headers differ from the last one's in one field (a POST's
-# Content-Length) checks only that one. Only str and bytes pairs are stored;
-# emptied when full.
-_LINES: dict[tuple[Any, Any], bytes] = {}
-_LINES_MAX = 512
-
-
-def wire_headers(headers: Mapping[Any, Any], has_body: bool) -> tuple[bytes, ...]:
-    """The header lines handed to libcurl for ``headers``: validated, encoded,
-    plus the lines that stop libcurl from adding headers requests never sends."""
-    lines = []
-    known = _LINES
-    for name, value in headers.items():
-        if value is None:
-            continue
-        try:
-            line = known[name, value]
-        except (KeyError, TypeError):  # TypeError: an unhashable (so invalid) part
-            check_header_validity(name, value)
-            line = _header_line(name, value)
-            if len(known) >= _LINES_MAX:
-                known.clear()
-            known[name, value] = line
-        lines.append(line)
-    if "Accept" not in headers:
-        lines.append(b"Accept:")
-    if has_body:
-        lines.append(b"Expect:")
-        if "Content-Type" not in headers:
-            lines.append(b"Content-Type:")
-    return tuple(lines)
 
 
 class RequestHooksMixin:
@@ -420,28 +345,6 @@ class PreparedRequest(RequestHooksMixin):
 # Response ------------------------------------------------------------------
 
 
-def _parse_head(raw: bytes) -> tuple[str, list[tuple[str, str]]]:
-    """Split a raw header block into the reason phrase and (name, value) pairs;
-    folded continuation lines are joined to the field they continue."""
-    lines = raw.decode("latin-1").split("\n")
-    status_line = lines[0].rstrip("\r")
-    parts = status_line.split(" ", 2)
-    reason = parts[2].strip() if len(parts) > 2 else ""
-    pairs: list[tuple[str, str]] = []
-    for line in lines[1:]:
-        line = line.rstrip("\r")
-        if not line:
-            continue
-        if line[0] in " \t" and pairs:
-            name, value = pairs[-1]
-            pairs[-1] = (name, f"{value} {line.strip()}")
-            continue
-        name, sep, value = line.partition(":")
-        if sep:
-            pairs.append((name.strip(), value.strip()))
-    return reason, pairs
-
-
 def _headers_from_pairs(pairs: list[tuple[str, str]]) -> CaseInsensitiveDict[str]:
     headers: CaseInsensitiveDict[str] = CaseInsensitiveDict()
     store = headers._store
@@ -550,9 +453,6 @@ def _timedelta(*args: Any, **kwargs: Any) -> datetime.timedelta:
     return datetime.timedelta(*args, **kwargs)
 
 
-_TIMINGS = struct.Struct("6d")  # the engine's packed timings
-
-
 _NO_HISTORY: Any = object()  # Response.history before it is read or set
 
 
@@ -625,12 +525,12 @@ class Response:
     @classmethod
     def _from_engine(
         cls,
-        result: tuple[int, int, bytes, Any, bytes, bool],
+        result: tuple[int, int, bytes, Any, bytes, int],
         request: PreparedRequest,
         raw_type: Any = None,
         connection: Any = None,
     ) -> Response:
-        status, version, raw_head, payload, timings, _ = result
+        status, version, raw_head, payload, timings, _ = result  # see _wire
         self = cls.__new__(cls)
         # the slots; the rest keeps the class-level defaults
         self.status_code = status
@@ -655,7 +555,7 @@ class Response:
     # lazily parsed parts ---------------------------------------------------
 
     def _parse(self) -> None:
-        reason, pairs = _parse_head(self._raw_head or b"")
+        reason, pairs = parse_head((self._raw_head or b"").decode("latin-1"))
         self._pairs = pairs
         if self._reason is None:
             self._reason = reason
@@ -755,17 +655,16 @@ class Response:
     @property
     def http_version(self) -> str:
         """The protocol of the response: "HTTP/1.1", "HTTP/2", "HTTP/1.0"."""
-        return {10: "HTTP/1.0", 20: "HTTP/2", 30: "HTTP/3"}.get(self._version, "HTTP/1.1")
+        return HTTP_VERSIONS.get(self._version, "HTTP/1.1")
 
     @property
     def timings(self) -> dict[str, float]:
         """libcurl's phase timings in seconds since the request started."""
-        names = ("namelookup", "connect", "tls", "pretransfer", "first_byte", "total")
-        return dict(zip(names, self._timing_values()))
+        return dict(zip(TIMING_NAMES, self._timing_values()))
 
     def _timing_values(self) -> tuple[float, ...]:
         packed = self._timings
-        return _TIMINGS.unpack(packed) if packed else (0.0,) * 6
+        return TIMINGS.unpack(packed) if packed else (0.0,) * 6
 
     @property
     def request(self) -> Any:

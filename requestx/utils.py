@@ -43,10 +43,11 @@ from collections.abc import Iterable, Iterator, Mapping
 from http.cookiejar import CookieJar
 from typing import Any, Optional, Union
 from urllib.parse import quote, unquote, urlparse, urlsplit, urlunparse, urlunsplit
-from urllib.request import parse_http_list, proxy_bypass
+from urllib.request import proxy_bypass
 
 from . import _url
 from ._body import guess_filename as _guess_filename
+from ._body import rewind as _rewind
 from ._body import stream_length
 from ._environment import (
     DEFAULT_PORTS,
@@ -55,11 +56,18 @@ from ._environment import (
     select_proxy,
     should_bypass_proxy,
 )
+from ._headers import ACCEPT_ENCODINGS as _ENCODINGS
+from ._headers import check_header_validity as _check_header_parts
+from ._headers import (
+    default_headers,
+    default_user_agent,
+    parse_dict_header,
+    parse_list_header,
+    unquote_header_value,
+)
 from .cookies import cookiejar_from_dict
 from .exceptions import FileModeWarning, InvalidURL
 from .models import Response, _encoding_from_content_type, _guess_json_utf, parse_header_links
-from .models import check_header_validity as _check_header_parts
-from .sessions import _ENCODINGS, _rewind, default_headers, default_user_agent
 
 __all__ = [
     "DEFAULT_ACCEPT_ENCODING",
@@ -421,45 +429,6 @@ def from_key_val_list(value: Any) -> Optional[OrderedDict[Any, Any]]:
 def dict_to_sequence(d: Any) -> Any:
     """``d.items()`` when ``d`` has items, else ``d`` itself."""
     return d.items() if hasattr(d, "items") else d
-
-
-# --------------------------------------------------------------------------
-# Header values
-
-
-def unquote_header_value(value: str, is_filename: bool = False) -> str:
-    """Remove the double quotes around a header value and undo its '\\\\' and
-    '\\"' escapes; a quoted filename starting with '\\\\' (a UNC path) keeps
-    its backslashes."""
-    if not value or not (value[0] == value[-1] == '"'):
-        return value
-    inner = value[1:-1]
-    if is_filename and inner[:2] == "\\\\":
-        return inner
-    return inner.replace("\\\\", "\\").replace('\\"', '"')
-
-
-def _unquote_element(text: str) -> str:
-    """A list or dict element as requests gives it: a double-quoted element
-    loses its quotes and is then unquoted once more."""
-    if text[:1] == text[-1:] == '"':
-        return unquote_header_value(text[1:-1])
-    return text
-
-
-def parse_list_header(value: str) -> list[str]:
-    """The elements of a comma-separated header (RFC 7230 lists; commas
-    inside double quotes do not split), unquoted."""
-    return [_unquote_element(item) for item in parse_http_list(value)]
-
-
-def parse_dict_header(value: str) -> dict[str, Optional[str]]:
-    """'a=1, b="x, y", c' -> {'a': '1', 'b': 'x, y', 'c': None}."""
-    result: dict[str, Optional[str]] = {}
-    for item in parse_http_list(value):
-        name, equals, rest = item.partition("=")
-        result[name] = _unquote_element(rest) if equals else None
-    return result
 
 
 # --------------------------------------------------------------------------

@@ -156,10 +156,10 @@ def test_import_leaves_out_cookie_and_email_machinery():
 
 
 def test_engine_settings_shared_by_sessions_stay_bounded():
-    """Sessions share their engine settings tuples process-wide; a process
-    rotating through proxies must not keep one for every proxy it ever used."""
+    """Sessions share their engine settings process-wide; a process rotating
+    through proxies must not keep one for every proxy it ever used."""
     import requestx
-    import requestx.sessions as sessions
+    from requestx._core import settings as sessions
 
     with requestx.Session() as s:
         for i in range(3 * sessions._SETTINGS_MAX):

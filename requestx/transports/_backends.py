@@ -5,7 +5,7 @@ The engine hands its news to a *port* (an eventfd) and resolves the waiting
 ``cancelled()``, ``set_result()`` and ``set_exception()``.
 
 * asyncio: the loop's port is drained by its reader callback
-  (``async_sessions._port``); futures are the loop's own.
+  (``_core.aio.port``); futures are the loop's own.
 * trio: there are no reader callbacks, so one system task per trio run waits
   for its port's eventfd to be readable and drains it; futures are
   :class:`TrioFuture`, a trio.Event with a result.
@@ -22,7 +22,7 @@ import sys
 import weakref
 from typing import Any, Optional
 
-from ..async_sessions import _port, _start_upload, _upload
+from .._core import aio
 
 __all__ = ["running_backend"]
 
@@ -34,7 +34,7 @@ class AsyncioBackend:
     def submission() -> tuple[Any, Any]:
         """(port, future) to submit one request with."""
         loop = asyncio.get_running_loop()
-        return _port(loop), loop.create_future()
+        return aio.port(loop), loop.create_future()
 
     @staticmethod
     def future() -> Any:
@@ -60,7 +60,7 @@ class AsyncioBackend:
 
     @staticmethod
     def start_upload(transfer: Any, body: Any) -> Any:
-        return Upload(_start_upload(transfer, body))
+        return Upload(aio.start_upload(transfer, body))
 
 
 class Upload:
@@ -192,7 +192,7 @@ class TrioUpload:
 
     async def run(self, backend: TrioBackend, transfer: Any, body: Any) -> None:
         try:
-            await _upload(transfer, body, backend.future)  # cancels the transfer on failure
+            await aio.upload(transfer, body, backend.future)  # cancels the transfer on failure
         except backend._trio.Cancelled:
             raise
         except BaseException as exc:  # noqa: BLE001 - handed to the request

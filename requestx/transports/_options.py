@@ -26,7 +26,6 @@ What libcurl cannot take from httpx is decided here, in one place:
 from __future__ import annotations
 
 import atexit
-import functools
 import hashlib
 import os
 import ssl
@@ -35,14 +34,12 @@ from typing import Any, Optional
 from urllib.parse import quote, urlsplit
 
 from .. import _engine
+from .._core import settings as _settings
 
 __all__ = ["ConfiguredTransport", "DEFAULT_MAX_CONNECTIONS"]
 
 # httpx's DEFAULT_LIMITS allow 100 connections.
 DEFAULT_MAX_CONNECTIONS = 100
-
-# Proxy URL schemes libcurl speaks (httpx itself knows http, https, socks5, socks5h).
-_PROXY_SCHEMES = ("http", "https", "socks4", "socks4a", "socks5", "socks5h")
 
 
 class ConfiguredTransport:
@@ -79,21 +76,21 @@ class ConfiguredTransport:
             max_connections = limits.max_connections
             if max_connections is not None and max_connections < 1:
                 raise ValueError("limits.max_connections must be at least 1 (or None)")
-        if not http1:
-            version = _engine.HTTP_VERSION_2_PRIOR_KNOWLEDGE  # h2c over http, h2 via ALPN
-        elif http2:
-            version = _engine.HTTP_VERSION_2  # h2 via ALPN over TLS, HTTP/1.1 otherwise
-        else:
-            version = _engine.HTTP_VERSION_1_1
+        version = _settings.http_version(http2, http1)
         verify_flag, ca_info, ca_path = _verification(verify, trust_env)
         cert_file, key_file = _client_certificate(cert)
         self._proxy = _proxy_url(proxy)  # "" when there is none
         interface = f"host!{local_address}" if local_address else None
         key = (
-            version, verify_flag, ca_info, ca_path, cert_file, key_file, self._proxy,
-            interface, uds or None,
+            "transport", version, verify_flag, ca_info, ca_path, cert_file, key_file,
+            self._proxy, interface, uds or None,
         )  # fmt: skip
-        self._settings = _settings(key)
+        settings = _settings.cached_settings(key)
+        if settings is None:
+            # decode=False: httpx undoes Content-Encoding itself
+            fields = (*key[1:7], self._proxy, False, interface, uds or None)
+            settings = _settings.keep_settings(key, _settings.engine_settings(*fields))
+        self._settings = settings
         self._retries = retries
         self._max_connections: Optional[int] = max_connections  # None: no limit
         self._http2 = bool(http2)
@@ -103,20 +100,8 @@ class ConfiguredTransport:
         raise NotImplementedError
 
     def _proxy_kind(self, url: str) -> Optional[str]:
-        """How a request to ``url`` uses the proxy: None, "forward" (an http
-        URL sent to an HTTP proxy) or "tunnel" (see _errors.httpx_error)."""
-        if not self._proxy:
-            return None
-        forward = url.startswith("http:") and self._proxy.startswith(("http:", "https:"))
-        return "forward" if forward else "tunnel"
-
-
-@functools.lru_cache(maxsize=64)
-def _settings(key: tuple[Any, ...]) -> tuple[Any, ...]:
-    """One settings tuple object per distinct configuration."""
-    version, verify, ca_info, ca_path, cert, key_file, proxy, interface, uds = key
-    decode = False  # httpx undoes Content-Encoding itself
-    return (version, verify, ca_info, ca_path, cert, key_file, proxy, decode, interface, uds)
+        """How a request to ``url`` uses the proxy (see _errors.httpx_error)."""
+        return _settings.proxy_kind(url, self._proxy)
 
 
 # TLS ---------------------------------------------------------------------------
@@ -127,15 +112,14 @@ def _verification(verify: Any, trust_env: bool) -> tuple[bool, Optional[str], Op
     if verify is True:
         if trust_env:
             if os.environ.get("SSL_CERT_FILE"):
-                return True, _existing(os.environ["SSL_CERT_FILE"], "CA bundle"), None
+                return (True, *_settings.ca_location(os.environ["SSL_CERT_FILE"]))
             if os.environ.get("SSL_CERT_DIR"):
-                return True, None, _existing(os.environ["SSL_CERT_DIR"], "CA directory")
+                return (True, *_settings.ca_location(os.environ["SSL_CERT_DIR"]))
         return True, None, None
     if verify is False:
         return False, None, None
     if isinstance(verify, (str, os.PathLike)):
-        path = _existing(os.fspath(verify), "CA bundle")
-        return (True, None, path) if os.path.isdir(path) else (True, path, None)
+        return (True, *_settings.ca_location(os.fspath(verify)))
     if isinstance(verify, ssl.SSLContext):
         if verify.verify_mode == ssl.CERT_NONE:
             return False, None, None
@@ -148,23 +132,14 @@ def _client_certificate(cert: Any) -> tuple[Optional[str], Optional[str]]:
     if not cert:
         return None, None
     if isinstance(cert, (str, os.PathLike)):
-        return _existing(os.fspath(cert), "client certificate"), None
+        return _settings.client_files(cert)
     cert_file, key_file, *password = cert
     if password and password[0]:
         raise ValueError(
             "an encrypted client key (cert=(file, key, password)) is not supported by "
             "requestx's transports; decrypt the key first"
         )
-    return (
-        _existing(os.fspath(cert_file), "client certificate"),
-        _existing(os.fspath(key_file), "client key") if key_file else None,
-    )
-
-
-def _existing(path: str, what: str) -> str:
-    if not os.path.exists(path):
-        raise FileNotFoundError(f"Could not find the TLS {what}, invalid path: {path}")
-    return path
+    return _settings.client_files(cert_file, key_file)
 
 
 _bundles: dict[str, str] = {}
@@ -202,26 +177,19 @@ def _proxy_url(proxy: Any) -> str:
     an httpx Proxy), with the credentials back in the URL; "" for none."""
     if proxy is None:
         return ""
-    auth = None
-    if hasattr(proxy, "url") and hasattr(proxy, "auth"):  # httpx.Proxy / httpx2.Proxy
-        if getattr(proxy, "headers", None):
-            raise ValueError("proxy headers are not supported by requestx's transports")
-        auth = proxy.auth
-        proxy = proxy.url
-    parts = urlsplit(str(proxy))
-    scheme = parts.scheme.lower()
-    if scheme not in _PROXY_SCHEMES:
-        raise ValueError(f"Unknown scheme for proxy URL {str(proxy)!r}")
-    if not parts.hostname:
-        raise ValueError(f"The proxy URL {str(proxy)!r} has no host")
-    host = parts.hostname
+    if not (hasattr(proxy, "url") and hasattr(proxy, "auth")):  # a str or an httpx URL
+        return _settings.proxy_url(str(proxy))
+    # an httpx.Proxy / httpx2.Proxy
+    if getattr(proxy, "headers", None):
+        raise ValueError("proxy headers are not supported by requestx's transports")
+    url = _settings.proxy_url(str(proxy.url))
+    if proxy.auth is None:
+        return url
+    parts = urlsplit(url)
+    host = parts.hostname or ""
     if ":" in host:
         host = f"[{host}]"
     port = f":{parts.port}" if parts.port else ""
-    if auth is None and (parts.username or parts.password):
-        return f"{scheme}://{parts.netloc}"  # already percent-encoded as given
-    userinfo = ""
-    if auth is not None:
-        user, password = auth
-        userinfo = f"{quote(user, safe='')}:{quote(password or '', safe='')}@"
-    return f"{scheme}://{userinfo}{host}{port}"
+    user, password = proxy.auth
+    userinfo = f"{quote(user, safe='')}:{quote(password or '', safe='')}@"
+    return f"{parts.scheme}://{userinfo}{host}{port}"

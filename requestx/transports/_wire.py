@@ -12,15 +12,15 @@ from __future__ import annotations
 
 from typing import Any, Optional
 
+from .._wire import FLAG_LENGTH_CONFLICT, closing_lines, header_line, parse_head
+from .._wire import HTTP_VERSIONS as _VERSION_NAMES
 from ._errors import transport_error
 from ._package import HttpxPackage, package_of
 
-__all__ = ["outgoing", "incoming", "engine_url", "header_lines", "response_head"]
+__all__ = ["outgoing", "incoming", "engine_url", "header_lines"]
 
 # The engine's version numbers as httpx's "http_version" extension.
-HTTP_VERSIONS = {10: b"HTTP/1.0", 11: b"HTTP/1.1", 20: b"HTTP/2", 30: b"HTTP/3"}
-
-_FLAG_LENGTH_CONFLICT = 2  # RX_FLAG_LENGTH_CONFLICT in requestx/_engine/transfer.h
+HTTP_VERSIONS = {number: name.encode("ascii") for number, name in _VERSION_NAMES.items()}
 
 
 def outgoing(request: Any) -> tuple[Any, ...]:
@@ -52,12 +52,12 @@ def outgoing(request: Any) -> tuple[Any, ...]:
 def incoming(package: HttpxPackage, request: Any, result: tuple[Any, ...], stream: Any) -> Any:
     """The package's Response for the engine's ``result``, its body ``stream``."""
     status, version, raw_head, _, _, flags = result
-    if flags & _FLAG_LENGTH_CONFLICT:
+    if flags & FLAG_LENGTH_CONFLICT:
         stream.discard()
         raise transport_error(
             package, "RemoteProtocolError", "conflicting Content-Length headers", request
         )
-    reason, headers = response_head(raw_head)
+    reason, headers = parse_head(raw_head)
     extensions = {"http_version": HTTP_VERSIONS.get(version, b"HTTP/1.1")}
     if version < 20:
         extensions["reason_phrase"] = reason  # HTTP/2 has none
@@ -130,39 +130,7 @@ def _build_lines(
             raise transport_error(package, "LocalProtocolError", "Illegal header value", request)
         if not name or b":" in name or b"\r" in name or b"\n" in name or b" " in name:
             raise transport_error(package, "LocalProtocolError", "Illegal header name", request)
-        # libcurl: "Name:" removes a header, "Name;" sends it empty
-        lines.append(name + b": " + value if value else name + b";")
-        names.add(name.lower())
-    if b"accept" not in names:
-        lines.append(b"Accept:")
-    if has_body:
-        if b"expect" not in names:
-            lines.append(b"Expect:")
-        if b"content-type" not in names:
-            lines.append(b"Content-Type:")
-    # an HTTP proxy would be sent "Proxy-Connection: Keep-Alive"
-    if b"proxy-connection" not in names:
-        lines.append(b"Proxy-Connection:")
+        lines.append(header_line(name, value))
+        names.add(name.decode("latin-1").lower())
+    lines.extend(closing_lines(names, has_body))
     return tuple(lines)
-
-
-def response_head(raw_head: bytes) -> tuple[bytes, list[tuple[bytes, bytes]]]:
-    """(reason phrase, [(name, value), ...]) of the final response's header
-    block, in order and with repeated fields kept; a folded continuation line
-    is joined to the field it continues."""
-    lines = raw_head.split(b"\r\n")
-    status_line = lines[0].split(b" ", 2)
-    reason = status_line[2].strip() if len(status_line) > 2 else b""
-    pairs: list[tuple[bytes, bytes]] = []
-    for line in lines[1:]:
-        if not line:
-            continue
-        if line[0] in b" \t":
-            if pairs:
-                name, value = pairs[-1]
-                pairs[-1] = (name, value + b" " + line.strip(b" \t"))
-            continue
-        name, sep, value = line.partition(b":")
-        if sep:
-            pairs.append((name.rstrip(b" \t"), value.strip(b" \t")))
-    return reason, pairs
