@@ -220,15 +220,6 @@ def test_redirect_loop_stops_after_max_redirects_plus_one_requests(face, isolate
     assert len(isolated_fault_server.requests_to("/redirect-loop")) == 6
 
 
-def test_session_max_redirects_allows_that_many(face, httpbin):
-    def setup(s):
-        s.max_redirects = 2
-
-    r = face.request("GET", httpbin + "/redirect/2", setup=setup)
-    assert r.status_code == 200
-    assert len(r.history) == 2
-
-
 # ---------------------------------------------------------------------------
 # Authorization across hosts and schemes
 # ---------------------------------------------------------------------------
