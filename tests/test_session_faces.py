@@ -7,6 +7,7 @@ test_async_basics.py."""
 
 from __future__ import annotations
 
+import io
 import warnings
 
 import pytest
@@ -19,6 +20,14 @@ from requestx import exceptions as exc
 # ---------------------------------------------------------------------------
 # requests and responses
 # ---------------------------------------------------------------------------
+
+
+def test_each_face_makes_its_calls_with_its_own_session_class(face, fault_server):
+    with face.session() as s:
+        assert type(s.session) is face.cls
+        r = s.get(fault_server + "/ok")
+    assert isinstance(r, requestx.Response)
+    assert r.text == "ok\n"
 
 
 def test_get_returns_a_response_with_the_json_body(face, httpbin):
@@ -152,6 +161,120 @@ def test_response_connection_sends_on_the_same_session(face, fault_server):
 
 
 # ---------------------------------------------------------------------------
+# bodies, methods and headers on the wire (test_api.py checks them through the
+# module functions)
+# ---------------------------------------------------------------------------
+
+
+def test_bytes_body_is_sent_verbatim_with_content_length(face, fault_server):
+    payload = bytes(range(256))
+    wire = parse_wire(face.request("POST", fault_server + "/echo-raw", data=payload).content)
+    assert wire.body == payload
+    assert wire.get("Content-Length") == "256"
+
+
+def test_file_object_body_is_read_and_sized(face, fault_server):
+    r = face.request("PUT", fault_server + "/echo-raw", data=io.BytesIO(b"from a file object"))
+    wire = parse_wire(r.content)
+    assert wire.body == b"from a file object"
+    assert wire.get("Content-Length") == "18"
+    assert "transfer-encoding" not in wire.names
+
+
+def test_file_object_upload_uses_its_name(face, fault_server, tmp_path):
+    path = tmp_path / "upload.bin"
+    path.write_bytes(b"\x00\x01binary\xff")
+    with open(path, "rb") as fh:
+        r = face.request("POST", fault_server + "/echo-raw", files={"doc": fh})
+    body = parse_wire(r.content).body
+    assert b'name="doc"; filename="upload.bin"' in body
+    assert b"\x00\x01binary\xff" in body
+
+
+@pytest.mark.parametrize("method", ["POST", "PUT", "PATCH"])
+def test_body_method_without_body_sends_content_length_zero(face, fault_server, method):
+    r = face.request(method, fault_server + "/echo-raw")
+    assert parse_wire(r.content).get("Content-Length") == "0"
+
+
+def test_get_without_body_sends_no_framing_header(face, fault_server):
+    wire = parse_wire(face.request("GET", fault_server + "/echo-raw").content)
+    assert "content-length" not in wire.names
+    assert "transfer-encoding" not in wire.names
+
+
+def test_method_name_is_uppercased_and_a_custom_one_sent_verbatim(face, fault_server):
+    with face.session() as s:
+        r = s.request("delete", fault_server + "/echo-raw")
+        assert (parse_wire(r.content).method, r.request.method) == ("DELETE", "DELETE")
+        assert parse_wire(s.request("PURGE", fault_server + "/echo-raw").content).method == "PURGE"
+
+
+@pytest.mark.parametrize("name", ["get", "post", "put", "patch", "delete", "options"])
+def test_method_after_head_on_the_same_connection(face, fault_server, name):
+    """A pooled connection that just did a HEAD must not turn the next request
+    into a HEAD (or expect no body)."""
+    with face.session() as s:
+        s.head(fault_server + "/echo-raw")
+        r = getattr(s, name)(fault_server + "/echo-raw", data=b"after-head", timeout=2)
+    wire = parse_wire(r.content)
+    assert (wire.method, wire.body) == (name.upper(), b"after-head")
+
+
+def test_head_with_body_keeps_framing_consistent(face, fault_server):
+    """requests sends a HEAD body with its Content-Length, requestx sends HEAD
+    without one (docs/compatibility.md); either way the framing matches what
+    follows and the connection stays usable."""
+    t = token()
+    with face.session() as s:
+        r = s.request("HEAD", fault_server + f"/echo-raw?t={t}", data=b"xyz", timeout=2)
+        assert (r.status_code, r.content) == (200, b"")
+        assert s.get(fault_server + "/ok", timeout=2).text == "ok\n"
+    [received] = fault_server.requests_with(t)
+    assert (received.header("Content-Length"), received.body) in [("3", b"xyz"), (None, b"")]
+
+
+def test_url_fragment_is_dropped_and_a_non_ascii_path_percent_encoded(face, fault_server):
+    with face.session() as s:
+        assert parse_wire(s.get(fault_server + "/echo-raw?q=1#s").content).target == "/echo-raw?q=1"
+        r = s.get(fault_server + "/echo-raw/\u00fc p")
+    assert parse_wire(r.content).target == "/echo-raw/%C3%BC%20p"
+
+
+def test_latin1_and_bytes_header_values_are_sent_as_given(face, fault_server):
+    t = token()
+    headers = {"X-Latin": "caf\u00e9", "X-Bytes": b"raw-bytes"}
+    face.request("GET", fault_server + f"/echo-raw?t={t}", headers=headers)
+    [received] = fault_server.requests_with(t)
+    assert b"\r\nX-Latin: caf\xe9\r\n" in received.head
+    assert received.header("X-Bytes") == "raw-bytes"
+
+
+def test_json_nan_raises_invalid_json_error_before_sending(face, isolated_fault_server):
+    url = isolated_fault_server + "/echo-raw"
+    face.raises(exc.InvalidJSONError, "POST", url, json={"x": float("nan")})
+    assert isolated_fault_server.connections_accepted == 0
+
+
+def test_cookies_are_sent_in_one_cookie_header(face, fault_server):
+    def setup(s):
+        s.cookies.set("a", "1")
+
+    r = face.request("GET", fault_server + "/echo-raw", setup=setup, cookies={"b": "2"})
+    [cookie] = parse_wire(r.content).get_all("Cookie")
+    assert sorted(cookie.split("; ")) == ["a=1", "b=2"]
+
+
+def test_callable_auth_can_modify_the_request(face, fault_server):
+    def add_token(prepared):
+        prepared.headers["X-Token"] = "t0k3n"
+        return prepared
+
+    r = face.request("GET", fault_server + "/echo-raw", auth=add_token)
+    assert parse_wire(r.content).get("X-Token") == "t0k3n"
+
+
+# ---------------------------------------------------------------------------
 # session attributes and hooks
 # ---------------------------------------------------------------------------
 
@@ -177,6 +300,21 @@ def test_response_hook_runs_for_every_hop(face, httpbin):
     r = face.request("GET", httpbin + "/redirect/2", setup=setup)
     assert r.status_code == 200
     assert seen == [302, 302, 200]
+
+
+def test_response_hook_return_value_replaces_the_response(face, httpbin):
+    replacement = requestx.Response()
+    replacement.status_code, replacement._content = 299, b"replaced"
+    seen = []
+
+    def hook(r, **kwargs):
+        seen.append(r.status_code)
+        return replacement
+
+    r = face.request("GET", httpbin + "/get", hooks={"response": hook})
+    assert seen == [200]
+    assert r is replacement
+    assert r.content == b"replaced"
 
 
 # ---------------------------------------------------------------------------
