@@ -1,6 +1,7 @@
 """Cookies: the RequestsCookieJar API, and RFC 6265 rules applied by the
 session jar (domain and path matching, host-only cookies, Secure, expiry),
-each checked on the wire."""
+each checked on the wire through both faces (``face``: Session and
+AsyncSession, tests/_session_faces.py)."""
 
 from __future__ import annotations
 
@@ -9,8 +10,8 @@ from http.cookiejar import CookieJar
 
 import pytest
 import requests
+from _session_faces import face_fixture  # noqa: F401 - the "face" fixture
 
-import requestx
 from requestx.cookies import (
     CookieConflictError,
     RequestsCookieJar,
@@ -99,8 +100,8 @@ def test_jar_api_matches_requests():
 # RFC 6265 on the wire -------------------------------------------------------
 
 
-def test_path_matching(fault_server):
-    with requestx.Session() as s:
+def test_path_matching(face, fault_server):
+    with face.session() as s:
         s.get(fault_server + "/set-cookie?scoped=1", headers={})  # sets on path /
         s.cookies.set("deep", "1", domain="127.0.0.1", path="/echo-raw/sub")
         assert _sent_cookie(s.get(fault_server + "/echo-raw")) == "scoped=1"
@@ -108,30 +109,30 @@ def test_path_matching(fault_server):
         assert sorted(sent.split("; ")) == ["deep=1", "scoped=1"]
 
 
-def test_host_only_cookie_is_not_sent_to_another_host(fault_server):
-    with requestx.Session() as s:
+def test_host_only_cookie_is_not_sent_to_another_host(face, fault_server):
+    with face.session() as s:
         s.get(fault_server + "/set-cookie?hostonly=1")
         other = fault_server.url.replace("127.0.0.1", "localhost")
         assert _sent_cookie(s.get(other + "/echo-raw")) is None
         assert _sent_cookie(s.get(fault_server + "/echo-raw")) == "hostonly=1"
 
 
-def test_secure_cookie_is_not_sent_over_plain_http(fault_server):
-    with requestx.Session() as s:
+def test_secure_cookie_is_not_sent_over_plain_http(face, fault_server):
+    with face.session() as s:
         s.cookies.set_cookie(create_cookie("sec", "1", domain="127.0.0.1", secure=True))
         s.cookies.set_cookie(create_cookie("plain", "1", domain="127.0.0.1"))
         assert _sent_cookie(s.get(fault_server + "/echo-raw")) == "plain=1"
 
 
-def test_secure_cookie_is_sent_over_https(tls_server, tls_materials):
-    with requestx.Session() as s:
+def test_secure_cookie_is_sent_over_https(face, tls_server, tls_materials):
+    with face.session() as s:
         s.verify = tls_materials.ca_file
         s.cookies.set_cookie(create_cookie("sec", "1", domain="127.0.0.1", secure=True))
         assert _sent_cookie(s.get(tls_server + "/echo-raw")) == "sec=1"
 
 
-def test_max_age_zero_deletes_and_expired_cookie_is_not_sent(httpbin):
-    with requestx.Session() as s:
+def test_max_age_zero_deletes_and_expired_cookie_is_not_sent(face, httpbin):
+    with face.session() as s:
         s.get(httpbin + "/cookies/set?gone=1&kept=2")
         assert s.cookies.get_dict() == {"gone": "1", "kept": "2"}
         s.get(httpbin + "/cookies/delete?gone")
@@ -139,15 +140,15 @@ def test_max_age_zero_deletes_and_expired_cookie_is_not_sent(httpbin):
         assert s.get(httpbin + "/cookies").json() == {"cookies": {"kept": "2"}}
 
 
-def test_cookies_from_every_redirect_hop_are_kept(fault_server):
-    with requestx.Session() as s:
+def test_cookies_from_every_redirect_hop_are_kept(face, fault_server):
+    with face.session() as s:
         first = "/cookie-redirect?location=/set-cookie%3Fsecond%3D2"
         s.get(fault_server + first)
         assert s.cookies.get_dict() == {"flavor": "choco", "second": "2"}
 
 
-def test_request_cookies_merge_with_session_cookies_for_that_request_only(fault_server):
-    with requestx.Session() as s:
+def test_request_cookies_merge_with_session_cookies_for_that_request_only(face, fault_server):
+    with face.session() as s:
         s.cookies.set("session_one", "s")
         sent = _sent_cookie(s.get(fault_server + "/echo-raw", cookies={"req_one": "r"}))
         assert sorted(sent.split("; ")) == ["req_one=r", "session_one=s"]
@@ -155,8 +156,8 @@ def test_request_cookies_merge_with_session_cookies_for_that_request_only(fault_
         assert _sent_cookie(s.get(fault_server + "/echo-raw")) == "session_one=s"
 
 
-def test_response_cookies_hold_only_that_response(fault_server):
-    with requestx.Session() as s:
+def test_response_cookies_hold_only_that_response(face, fault_server):
+    with face.session() as s:
         s.cookies.set("old", "1")
         r = s.get(fault_server + "/set-cookie?new=2")
         assert r.cookies.get_dict() == {"new": "2"}

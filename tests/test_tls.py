@@ -1,5 +1,6 @@
 """TLS: verify= (True, CA file, CA directory, False), cert= client
-certificates, and the environment's CA bundle.
+certificates, and the environment's CA bundle (through both faces: ``face``,
+Session and AsyncSession, tests/_session_faces.py).
 
 All servers use certificates from a throw-away trustme CA that no system
 store trusts.
@@ -10,6 +11,7 @@ from __future__ import annotations
 import warnings
 
 import pytest
+from _session_faces import face_fixture  # noqa: F401 - the "face" fixture
 
 import requestx
 from requestx.exceptions import SSLError
@@ -92,31 +94,33 @@ def test_httpbin_secure_with_ca_file(httpbin_secure, tls_materials):
 # ---------------------------------------------------------------------------
 
 
-def test_requests_ca_bundle_env_is_trusted(monkeypatch, tls_server, tls_materials):
+def test_requests_ca_bundle_env_is_trusted(face, monkeypatch, tls_server, tls_materials):
     monkeypatch.setenv("REQUESTS_CA_BUNDLE", tls_materials.ca_file)
-    assert requestx.get(tls_server + "/ok").text == "ok\n"
+    assert face.request("GET", tls_server + "/ok").text == "ok\n"
 
 
-def test_curl_ca_bundle_env_is_trusted(monkeypatch, tls_server, tls_materials):
+def test_curl_ca_bundle_env_is_trusted(face, monkeypatch, tls_server, tls_materials):
     monkeypatch.setenv("CURL_CA_BUNDLE", tls_materials.ca_file)
-    assert requestx.get(tls_server + "/ok").text == "ok\n"
+    assert face.request("GET", tls_server + "/ok").text == "ok\n"
 
 
-def test_trust_env_false_ignores_ca_bundle_env(monkeypatch, tls_server, tls_materials):
+def test_trust_env_false_ignores_ca_bundle_env(face, monkeypatch, tls_server, tls_materials):
     monkeypatch.setenv("REQUESTS_CA_BUNDLE", tls_materials.ca_file)
-    with requestx.Session() as s:
+    with face.session() as s:
         s.trust_env = False
         with pytest.raises(SSLError):
             s.get(tls_server + "/ok")
 
 
-def test_explicit_verify_beats_ca_bundle_env(monkeypatch, tls_server, tls_materials, tmp_path):
+def test_explicit_verify_beats_ca_bundle_env(
+    face, monkeypatch, tls_server, tls_materials, tmp_path
+):
     other_ca = tmp_path / "other-ca.pem"
     import trustme
 
     trustme.CA().cert_pem.write_to_path(str(other_ca))
     monkeypatch.setenv("REQUESTS_CA_BUNDLE", str(other_ca))
-    assert requestx.get(tls_server + "/ok", verify=tls_materials.ca_file).text == "ok\n"
+    assert face.request("GET", tls_server + "/ok", verify=tls_materials.ca_file).text == "ok\n"
 
 
 # ---------------------------------------------------------------------------
