@@ -486,7 +486,7 @@ class RawHTTPServer:
         while not self._stop.is_set():
             try:
                 sock, _ = self._listener.accept()
-            except (socket.timeout, TimeoutError):
+            except TimeoutError:
                 continue
             except OSError:
                 if self._stop.is_set():
@@ -1059,7 +1059,7 @@ class StalledConnectTarget:
             probe.settimeout(0.3)
             try:
                 probe.connect((self.host, self.port))
-            except (socket.timeout, TimeoutError):
+            except TimeoutError:
                 self.works = True
                 probe.close()
                 break

@@ -83,7 +83,7 @@ class WatchServer:
         while not self._stop.is_set():
             try:
                 sock, _ = self._listener.accept()
-            except (socket.timeout, TimeoutError):
+            except TimeoutError:
                 continue
             except OSError:
                 return
