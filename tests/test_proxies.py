@@ -712,6 +712,37 @@ def test_module_level_functions_see_environment_changes(set_env, proxy, httpbin)
     assert len(proxy.records) == 1
 
 
+def test_merge_environment_settings_follows_the_rule_requests_are_sent_by(
+    set_env, proxy, httpbin
+):
+    """One precedence rule, in the public merge and in what is sent: the
+    request's proxies over the session's over the environment's."""
+    set_env(HTTP_PROXY="http://127.0.0.1:9")  # nothing listens there
+    url = httpbin + "/get"
+    with requestx.Session() as s:
+        s.proxies = {"http": proxy.url}
+        merged = s.merge_environment_settings(url, {}, None, None, None)
+        assert merged["proxies"]["http"] == proxy.url
+        assert s.get(url, timeout=CALL_TIMEOUT).status_code == 200
+        assert len(proxy.records) == 1  # through the session's proxy, not the environment's
+
+        # a request's None removes the key, also the one the environment would fill in
+        merged = s.merge_environment_settings(url, {"http": None}, None, None, None)
+        assert "http" not in merged["proxies"]
+        assert s.get(url, proxies={"http": None}, timeout=CALL_TIMEOUT).status_code == 200
+        assert len(proxy.records) == 1  # sent directly
+
+
+def test_merge_environment_settings_applies_no_proxy_to_the_environment_only(set_env, proxy):
+    set_env(HTTP_PROXY=proxy.url, NO_PROXY="example.test")
+    with requestx.Session() as s:
+        merged = s.merge_environment_settings("http://example.test/", {}, None, None, None)
+        assert merged["proxies"] == {}
+        s.proxies = {"http": proxy.url}
+        merged = s.merge_environment_settings("http://example.test/", {}, None, None, None)
+        assert merged["proxies"] == {"http": proxy.url}  # the session's own stays
+
+
 @pytest.mark.skip(
     reason="requests lets environment proxies override Session.proxies (documented "
     "warning in requests' docs, psf/requests#2018); requestx uses Session.proxies"
