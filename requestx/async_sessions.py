@@ -21,11 +21,11 @@ from typing import Any, Awaitable, Optional
 
 from . import _engine
 from ._core import aio
-from ._core.base import BaseSession, timeouts, with_history
+from ._core.base import BaseConnection, BaseSession, timeouts, with_history
 from ._raw import AsyncRawResponse
-from ._url import prepare_url, sendable
+from ._url import sendable
 from .exceptions import ChunkedEncodingError, ContentDecodingError, from_transfer_error
-from .models import PreparedRequest, Request, Response
+from .models import PreparedRequest, Response
 
 __all__ = ["AsyncSession"]
 
@@ -54,7 +54,7 @@ def _hop_failed(
     return from_transfer_error(exc, request=prep, proxy=proxy_kind)
 
 
-class AsyncSession(BaseSession):
+class AsyncSession(BaseSession[Awaitable[Response]]):
     """Session for asyncio: ``await s.get(url)``, ``async with s.stream(...)``.
 
     ``max_connections`` bounds the transfers in flight (and so the open
@@ -163,42 +163,18 @@ class AsyncSession(BaseSession):
             )
         return response
 
-    # The verbs return request()'s coroutine itself: one frame less per
-    # request. A plain GET returns _engine.Pending (see the module docstring).
+    # The verbs (BaseSession's) return request()'s coroutine itself: one frame
+    # less per request. A plain GET returns _engine.Pending (see the module
+    # docstring).
     def get(self, url: Any, **kwargs: Any) -> Awaitable[Response]:
         if not kwargs and self._own_request and "request" not in vars(self):
             return _engine.Pending(self, url)  # type: ignore[no-any-return]
         kwargs.setdefault("allow_redirects", True)
         return self.request("GET", url, **kwargs)
 
-    def options(self, url: Any, **kwargs: Any) -> Awaitable[Response]:
-        kwargs.setdefault("allow_redirects", True)
-        return self.request("OPTIONS", url, **kwargs)
-
-    def head(self, url: Any, **kwargs: Any) -> Awaitable[Response]:
-        kwargs.setdefault("allow_redirects", False)
-        return self.request("HEAD", url, **kwargs)
-
-    def post(
-        self, url: Any, data: Any = None, json: Any = None, **kwargs: Any
-    ) -> Awaitable[Response]:
-        return self.request("POST", url, data=data, json=json, **kwargs)
-
-    def put(self, url: Any, data: Any = None, **kwargs: Any) -> Awaitable[Response]:
-        return self.request("PUT", url, data=data, **kwargs)
-
-    def patch(self, url: Any, data: Any = None, **kwargs: Any) -> Awaitable[Response]:
-        return self.request("PATCH", url, data=data, **kwargs)
-
-    def delete(self, url: Any, **kwargs: Any) -> Awaitable[Response]:
-        return self.request("DELETE", url, **kwargs)
-
     async def send(self, request: PreparedRequest, **kwargs: Any) -> Response:
         """Send a PreparedRequest."""
-        if isinstance(request, Request):
-            raise ValueError("You can only send PreparedRequests.")
-        if request._target is None or request._target.url != request.url:
-            request._target = prepare_url(request.url)
+        request = self._to_send(request)
         timeout = kwargs.get("timeout")
         proxies, stream = kwargs.get("proxies"), kwargs.get("stream")
         verify, cert = kwargs.get("verify"), kwargs.get("cert")
@@ -381,15 +357,12 @@ async def _dispatch_hook(hooks: Any, response: Response, **kwargs: Any) -> Respo
     return response
 
 
-class AsyncSessionConnection:
+class AsyncSessionConnection(BaseConnection):
     """``Response.connection`` of an AsyncSession response: ``send()`` returns
-    an awaitable of one more hop on the same session (no redirects, no hooks)."""
+    an awaitable of one more hop (see BaseConnection)."""
 
-    __slots__ = ("_session",)
+    __slots__ = ()
     is_async = True
-
-    def __init__(self, session: AsyncSession) -> None:
-        self._session = session
 
     async def send(
         self,
@@ -401,14 +374,10 @@ class AsyncSessionConnection:
         proxies: Any = None,
         **kwargs: Any,
     ) -> Response:
-        if request._target is None or request._target.url != request.url:
-            request._target = prepare_url(request.url)
-        return await self._session._send_hop(
-            request, timeouts(timeout), proxies, bool(stream), verify, cert
+        session = self._session
+        return await session._send_hop(
+            session._to_send(request), timeouts(timeout), proxies, bool(stream), verify, cert
         )
-
-    def close(self) -> None:
-        pass
 
 
 class _StreamContext:

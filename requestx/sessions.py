@@ -17,6 +17,7 @@ from typing import Any, Optional
 from . import _engine
 from ._body import is_async_only, stream_chunks
 from ._core.base import (
+    BaseConnection,
     BaseSession,
     merge_hooks,
     merge_setting,
@@ -27,9 +28,9 @@ from ._core.base import (
 from ._environment import netrc_auth
 from ._headers import default_headers, default_user_agent
 from ._raw import RawResponse
-from ._url import prepare_url, sendable
+from ._url import sendable
 from .exceptions import ChunkedEncodingError, ContentDecodingError, from_transfer_error
-from .models import PreparedRequest, Request, Response, dispatch_hook
+from .models import PreparedRequest, Response, dispatch_hook
 
 __all__ = [
     "Session",
@@ -62,7 +63,7 @@ def get_netrc_auth(url: str, raise_errors: bool = False) -> Optional[tuple[str, 
     return netrc_auth(url, raise_errors)
 
 
-class Session(BaseSession):
+class Session(BaseSession[Response]):
     """A requests-compatible session: persistent headers, cookies, auth,
     params, proxies, TLS settings and a pool of keep-alive connections."""
 
@@ -116,38 +117,10 @@ class Session(BaseSession):
         prep = self._prepare(method, url, params, data, headers, cookies, files, auth, json, hooks)
         return self._send(prep, timeout, allow_redirects, proxies, stream, verify, cert)
 
-    def get(self, url: Any, **kwargs: Any) -> Response:
-        kwargs.setdefault("allow_redirects", True)
-        return self.request("GET", url, **kwargs)
-
-    def options(self, url: Any, **kwargs: Any) -> Response:
-        kwargs.setdefault("allow_redirects", True)
-        return self.request("OPTIONS", url, **kwargs)
-
-    def head(self, url: Any, **kwargs: Any) -> Response:
-        kwargs.setdefault("allow_redirects", False)
-        return self.request("HEAD", url, **kwargs)
-
-    def post(self, url: Any, data: Any = None, json: Any = None, **kwargs: Any) -> Response:
-        return self.request("POST", url, data=data, json=json, **kwargs)
-
-    def put(self, url: Any, data: Any = None, **kwargs: Any) -> Response:
-        return self.request("PUT", url, data=data, **kwargs)
-
-    def patch(self, url: Any, data: Any = None, **kwargs: Any) -> Response:
-        return self.request("PATCH", url, data=data, **kwargs)
-
-    def delete(self, url: Any, **kwargs: Any) -> Response:
-        return self.request("DELETE", url, **kwargs)
-
     def send(self, request: PreparedRequest, **kwargs: Any) -> Response:
         """Send a PreparedRequest (requests' Session.send)."""
-        if isinstance(request, Request):
-            raise ValueError("You can only send PreparedRequests.")
-        if request._target is None or request._target.url != request.url:
-            request._target = prepare_url(request.url)
         return self._send(
-            request,
+            self._to_send(request),
             kwargs.get("timeout"),
             kwargs.get("allow_redirects", True),
             kwargs.get("proxies"),
@@ -266,16 +239,10 @@ class Session(BaseSession):
             yield resp
 
 
-class SessionConnection:
-    """What ``Response.connection`` is: sends one more request on the session
-    that produced the response, without following redirects or running hooks
-    (what requests' transport adapter does; auth handlers such as
-    HTTPDigestAuth resend through it)."""
+class SessionConnection(BaseConnection):
+    """``Response.connection`` of a Session response (see BaseConnection)."""
 
-    __slots__ = ("_session",)
-
-    def __init__(self, session: Session) -> None:
-        self._session = session
+    __slots__ = ()
 
     def send(
         self,
@@ -287,17 +254,13 @@ class SessionConnection:
         proxies: Any = None,
         **kwargs: Any,
     ) -> Response:
-        if request._target is None or request._target.url != request.url:
-            request._target = prepare_url(request.url)
-        response = self._session._send_hop(
-            request, timeouts(timeout), proxies, bool(stream), verify, cert
+        session = self._session
+        response = session._send_hop(
+            session._to_send(request), timeouts(timeout), proxies, bool(stream), verify, cert
         )
         if not stream:
             response.content
         return response
-
-    def close(self) -> None:
-        pass
 
 
 def session() -> Session:

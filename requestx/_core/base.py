@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Mapping
-from typing import Any, Optional
+from typing import Any, Generic, Optional, TypeVar
 from urllib.parse import unquote, urljoin, urlsplit
 
 from .._body import rewind
@@ -47,7 +47,14 @@ from ..status_codes import codes
 from ..structures import CaseInsensitiveDict
 from . import settings as _settings
 
-__all__ = ["BaseSession", "merge_setting", "merge_hooks", "should_strip_auth", "timeouts"]
+__all__ = [
+    "BaseConnection",
+    "BaseSession",
+    "merge_setting",
+    "merge_hooks",
+    "should_strip_auth",
+    "timeouts",
+]
 
 # Methods for which urllib3 sends "Content-Length: 0" when there is no body.
 _METHODS_EXPECTING_BODY = frozenset({"PATCH", "POST", "PUT"})
@@ -172,7 +179,12 @@ def with_history(resp: Response, history: list[Response]) -> Response:
     return resp
 
 
-class BaseSession:
+# What a face's request() returns: a Response (Session) or an awaitable of
+# one (AsyncSession); the verbs return what request() does.
+ResponseT = TypeVar("ResponseT")
+
+
+class BaseSession(Generic[ResponseT]):
     """Persistent headers, cookies, auth, params, proxies and TLS settings,
     and the rules that turn them and a request's arguments into what the
     engine sends. Not used on its own: see Session and AsyncSession."""
@@ -278,6 +290,35 @@ class BaseSession:
     def _session_stream(self) -> bool:
         """The session's default for ``stream`` (Session has the attribute)."""
         return False
+
+    # the verbs: request() is the face's -------------------------------------------
+
+    def request(self, method: Any, url: Any, **kwargs: Any) -> ResponseT:
+        raise NotImplementedError  # each face sends in its own way
+
+    def get(self, url: Any, **kwargs: Any) -> ResponseT:
+        kwargs.setdefault("allow_redirects", True)
+        return self.request("GET", url, **kwargs)
+
+    def options(self, url: Any, **kwargs: Any) -> ResponseT:
+        kwargs.setdefault("allow_redirects", True)
+        return self.request("OPTIONS", url, **kwargs)
+
+    def head(self, url: Any, **kwargs: Any) -> ResponseT:
+        kwargs.setdefault("allow_redirects", False)
+        return self.request("HEAD", url, **kwargs)
+
+    def post(self, url: Any, data: Any = None, json: Any = None, **kwargs: Any) -> ResponseT:
+        return self.request("POST", url, data=data, json=json, **kwargs)
+
+    def put(self, url: Any, data: Any = None, **kwargs: Any) -> ResponseT:
+        return self.request("PUT", url, data=data, **kwargs)
+
+    def patch(self, url: Any, data: Any = None, **kwargs: Any) -> ResponseT:
+        return self.request("PATCH", url, data=data, **kwargs)
+
+    def delete(self, url: Any, **kwargs: Any) -> ResponseT:
+        return self.request("DELETE", url, **kwargs)
 
     # preparing --------------------------------------------------------------
 
@@ -393,6 +434,16 @@ class BaseSession:
         if merged_hooks:
             p.prepare_hooks(merged_hooks)
         return p
+
+    @staticmethod
+    def _to_send(request: Any) -> PreparedRequest:
+        """A PreparedRequest handed to send() or to Response.connection, with
+        its URL prepared again if it was changed since."""
+        if isinstance(request, Request):
+            raise ValueError("You can only send PreparedRequests.")
+        if request._target is None or request._target.url != request.url:
+            request._target = prepare_url(request.url)
+        return request  # type: ignore[no-any-return]
 
     # environment and engine settings ----------------------------------------
 
@@ -663,3 +714,18 @@ class BaseSession:
         if self.trust_env or proxies:
             proxies = self.rebuild_proxies(next_req, proxies)
         return next_req, proxies
+
+
+class BaseConnection:
+    """What ``Response.connection`` is: it sends one more request on the
+    session that produced the response, without following redirects or
+    running hooks (what requests' transport adapter does; auth handlers such
+    as HTTPDigestAuth resend through it). Each face's send() waits its way."""
+
+    __slots__ = ("_session",)
+
+    def __init__(self, session: Any) -> None:
+        self._session = session
+
+    def close(self) -> None:
+        pass
