@@ -34,6 +34,7 @@ __all__ = [
     "TIMINGS",
     "TIMING_NAMES",
     "closing_lines",
+    "forwarded_lines",
     "header_line",
     "parse_head",
     "request_lines",
@@ -81,9 +82,29 @@ def closing_lines(present: Container[str], has_body: bool) -> list[bytes]:
             lines.append(b"Expect:")  # no "Expect: 100-continue" for large bodies
         if "content-type" not in present:
             lines.append(b"Content-Type:")
-    if "proxy-connection" not in present:
-        lines.append(b"Proxy-Connection:")  # libcurl's own, to an HTTP proxy
     return lines
+
+
+# Header lines with the line that stops libcurl from adding "Proxy-Connection:
+# Keep-Alive" to a request it forwards to an HTTP proxy, by the lines without
+# it: the same lines give the same tuple (see request_lines). Only requests
+# sent through a forwarding proxy carry it: libcurl checks every custom line
+# on every request.
+_FORWARDED: dict[tuple[bytes, ...], tuple[bytes, ...]] = {}
+
+
+def forwarded_lines(lines: tuple[bytes, ...]) -> tuple[bytes, ...]:
+    """``lines`` for a request forwarded to an HTTP proxy (see above)."""
+    out = _FORWARDED.get(lines)
+    if out is None:
+        if any(line[:17].lower() == b"proxy-connection:" for line in lines):
+            out = lines  # the caller's own field is sent as it is
+        else:
+            out = (*lines, b"Proxy-Connection:")
+        if len(_FORWARDED) >= _LINES_MAX:
+            _FORWARDED.clear()
+        _FORWARDED[lines] = out
+    return out
 
 
 # Header lines already validated and encoded, by (name, value): a request

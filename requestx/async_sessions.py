@@ -211,7 +211,7 @@ class AsyncSession(BaseSession[Awaitable[Response]]):
         target = prep._target
         assert target is not None
         settings, proxy_kind = self._engine_settings(target.url, proxies, verify, cert)
-        body, lines = self._body_and_lines(prep)
+        body, lines = self._body_and_lines(prep, proxy_kind)
         upload = None
         if isinstance(body, tuple):  # streamed: fed to the engine as it is produced
             upload, body = body

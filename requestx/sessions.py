@@ -142,7 +142,7 @@ class Session(BaseSession[Response]):
         target = prep._target
         assert target is not None
         settings, proxy_kind = self._engine_settings(target.url, proxies, verify, cert)
-        body, lines = self._body_and_lines(prep)
+        body, lines = self._body_and_lines(prep, proxy_kind)
         if isinstance(body, tuple):
             if is_async_only(body[0]):
                 raise TypeError(

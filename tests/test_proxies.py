@@ -142,6 +142,23 @@ def test_http_proxy_forwards_absolute_form_request(proxy, httpbin):
     assert record.reply == 200
 
 
+def test_http_proxy_gets_no_proxy_connection_field_unless_the_caller_sends_one(proxy, httpbin):
+    """requests (urllib3) never sends Proxy-Connection; libcurl would add
+    "Proxy-Connection: Keep-Alive" to every forwarded request."""
+    with requestx.Session() as s:
+        s.get(httpbin + "/get", proxies={"http": proxy.url}, timeout=CALL_TIMEOUT)
+        s.get(
+            httpbin + "/get",
+            proxies={"http": proxy.url},
+            headers={"Proxy-Connection": "close"},
+            timeout=CALL_TIMEOUT,
+        )
+        s.get(httpbin + "/get", timeout=CALL_TIMEOUT)  # no proxy: nothing recorded
+    first, second = proxy.records
+    assert "proxy-connection" not in [n.lower() for n, _ in first.headers]
+    assert second.header("Proxy-Connection") == "close"
+
+
 def test_http_proxy_relays_request_body(proxy, httpbin):
     payload = {"text": "through the proxy", "n": list(range(50))}
     big = b"x" * 200_000

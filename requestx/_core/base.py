@@ -31,7 +31,13 @@ from .._environment import (
 )
 from .._headers import DEFAULT_HEADER_STORE, default_headers
 from .._url import prepare_url, requote_uri, sendable
-from .._wire import FLAG_LENGTH_CONFLICT, FLAG_SETS_COOKIE, RESULT_FLAGS, request_lines
+from .._wire import (
+    FLAG_LENGTH_CONFLICT,
+    FLAG_SETS_COOKIE,
+    RESULT_FLAGS,
+    forwarded_lines,
+    request_lines,
+)
 from ..auth import _basic_auth_str
 from ..exceptions import InvalidHeader, TooManyRedirects
 from ..models import (
@@ -541,10 +547,18 @@ class BaseSession(Generic[ResponseT]):
             True,  # libcurl undoes Content-Encoding (httpx's transports do it themselves)
         )
 
-    def _body_and_lines(self, prep: PreparedRequest) -> tuple[Any, tuple[bytes, ...]]:
+    def _body_and_lines(
+        self, prep: PreparedRequest, proxy_kind: Optional[str]
+    ) -> tuple[Any, tuple[bytes, ...]]:
         """What the engine sends for ``prep``: the body (bytes, None, or
         (stream, length) for a streamed one, length -1 when unknown) and the
-        header lines."""
+        header lines (``proxy_kind``: see _engine_settings)."""
+        body, lines = self._body_and_own_lines(prep)
+        if proxy_kind == "forward":
+            lines = forwarded_lines(lines)
+        return body, lines
+
+    def _body_and_own_lines(self, prep: PreparedRequest) -> tuple[Any, tuple[bytes, ...]]:
         body = prep.body
         if isinstance(body, str):
             body = body.encode("utf-8")

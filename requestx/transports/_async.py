@@ -54,6 +54,7 @@ class AsyncHTTPTransport(ConfiguredTransport, AsyncTransportBase):
 
     async def handle_async_request(self, request: Any) -> Any:
         package, url, origin, body, length, lines, connect, read, pool = outgoing(request)
+        lines = self._lines_for(url, lines)
         upload = None
         if length is not None:  # streamed: fed to the engine as it is produced
             body, upload = length, request.stream

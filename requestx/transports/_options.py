@@ -35,6 +35,7 @@ from urllib.parse import quote, urlsplit
 
 from .. import _engine
 from .._core import settings as _settings
+from .._wire import forwarded_lines
 
 __all__ = ["ConfiguredTransport", "DEFAULT_MAX_CONNECTIONS"]
 
@@ -102,6 +103,12 @@ class ConfiguredTransport:
     def _proxy_kind(self, url: str) -> Optional[str]:
         """How a request to ``url`` uses the proxy (see _errors.httpx_error)."""
         return _settings.proxy_kind(url, self._proxy)
+
+    def _lines_for(self, url: str, lines: tuple[bytes, ...]) -> tuple[bytes, ...]:
+        """The header lines of a request to ``url`` (see _wire.forwarded_lines)."""
+        if self._proxy and self._proxy_kind(url) == "forward":
+            return forwarded_lines(lines)
+        return lines
 
 
 # TLS ---------------------------------------------------------------------------

@@ -50,6 +50,7 @@ class HTTPTransport(ConfiguredTransport, SyncTransportBase):
 
     def handle_request(self, request: Any) -> Any:
         package, url, _, body, length, lines, connect, read, pool = outgoing(request)
+        lines = self._lines_for(url, lines)
         if length is not None:
             body = (iter(request.stream), length)  # fed as libcurl takes it
         limit = self._limit
