@@ -638,9 +638,11 @@ static PyObject *Client_perform(ClientObject *self, PyTypeObject *defining_class
     }
     PyObject *status_obj = PyLong_FromLong(status);
     PyObject *version_obj = PyLong_FromLong(version);
-    if (status_obj == NULL || version_obj == NULL) {
+    PyObject *flags_obj = PyLong_FromLong(flags);
+    if (status_obj == NULL || version_obj == NULL || flags_obj == NULL) {
         Py_XDECREF(status_obj);
         Py_XDECREF(version_obj);
+        Py_XDECREF(flags_obj);
         Py_DECREF(result);
         result = NULL;
         goto fail;
@@ -650,7 +652,7 @@ static PyObject *Client_perform(ClientObject *self, PyTypeObject *defining_class
     PyTuple_SET_ITEM(result, 2, raw_headers);
     PyTuple_SET_ITEM(result, 3, payload);
     PyTuple_SET_ITEM(result, 4, timings);
-    PyTuple_SET_ITEM(result, 5, PyLong_FromLong(flags));
+    PyTuple_SET_ITEM(result, 5, flags_obj);
     return result;
 
 fail:
@@ -1073,8 +1075,11 @@ static PyObject *AsyncTransfer_take(AsyncTransferObject *self, PyTypeObject *def
         x->st->spare = taken;
     }
     if (failed) {
-        PyErr_SetObject(get_state(PyType_GetModule(defining_class))->transfer_error,
-                        Py_BuildValue("(isi)", (int)x->result, x->error, x->phase));
+        PyObject *exc = transfer_error_object(get_state(PyType_GetModule(defining_class)), x);
+        if (exc != NULL) {
+            PyErr_SetObject((PyObject *)Py_TYPE(exc), exc);
+            Py_DECREF(exc);
+        }
         return NULL;
     }
     lend_to_slot(self); /* before the engine is told to go on */
