@@ -117,29 +117,6 @@ def _hop_failed(
     return from_transfer_error(exc, request=prep, proxy=proxy_kind)
 
 
-def _get_start(session: AsyncSession, url: Any) -> tuple[Any, Any, Any, Any]:
-    """Pending's first step: prepare and submit a plain GET."""
-    prep = session._prepare("GET", url)
-    future, transfer, _producer, proxy_kind = session._start_hop(prep, _NO_TIMEOUTS)
-    return future, prep, transfer, proxy_kind  # a GET without a body has no producer
-
-
-def _get_done(session: AsyncSession, prep: Any, result: Any) -> Any:
-    """Pending's step once the engine answered: the Response, or the
-    coroutine that follows redirects and runs hooks (Pending awaits it)."""
-    response = session._hop_response(prep, result)
-    if prep._hooks or session._may_redirect(response):
-        return session._after_hop(response, prep)
-    return response
-
-
-def _get_failed(exc: BaseException, transfer: Any, prep: Any, proxy_kind: Any) -> BaseException:
-    return _hop_failed(exc, transfer, None, prep, proxy_kind)
-
-
-_engine.set_pending_hooks(_get_start, _get_done, _get_failed)
-
-
 class AsyncSession(Session):
     """Session for asyncio: ``await s.get(url)``, ``async with s.stream(...)``.
 
@@ -254,10 +231,30 @@ class AsyncSession(Session):
         return response
 
     # The verbs return request()'s coroutine itself: one frame less per request.
-    # A plain GET (no options) returns _engine.Pending, a coroutine in C that
-    # runs request("GET", url) step for step (_get_start, _get_done,
-    # _get_failed above the class) and holds 88 bytes across its wait instead of a
-    # 312-byte frame: gathering 10,000 GETs holds 10,000 of them.
+    # A plain GET (no options) takes a second path: _engine.Pending, a coroutine
+    # in C that runs request("GET", url) step for step through the three
+    # _pending_* methods below and holds less than a coroutine frame while it
+    # waits.
+    def _pending_start(self, url: Any) -> tuple[Any, Any, Any, Any]:
+        """Pending's first step: prepare and submit a plain GET."""
+        prep = self._prepare("GET", url)
+        future, transfer, _producer, proxy_kind = self._start_hop(prep, _NO_TIMEOUTS)
+        return future, prep, transfer, proxy_kind  # a GET without a body has no producer
+
+    def _pending_done(self, prep: Any, result: Any) -> Any:
+        """Pending's step once the engine answered: the Response, or the
+        coroutine that follows redirects and runs hooks (Pending awaits it)."""
+        response = self._hop_response(prep, result)
+        if prep._hooks or self._may_redirect(response):
+            return self._after_hop(response, prep)
+        return response
+
+    def _pending_failed(
+        self, exc: BaseException, transfer: Any, prep: Any, proxy_kind: Any
+    ) -> BaseException:
+        """Pending's step when the engine's future failed: the exception to raise."""
+        return _hop_failed(exc, transfer, None, prep, proxy_kind)
+
     def get(self, url: Any, **kwargs: Any) -> Awaitable[Response]:  # type: ignore[override]
         if not kwargs and _plain_request(self):
             return _engine.Pending(self, url)  # type: ignore[no-any-return]

@@ -55,10 +55,6 @@ _ENCODINGS = ", ".join(
 )
 
 
-# Response flags from the engine (RX_FLAG_* in requestx/_engine/transfer.h).
-_FLAG_SETS_COOKIE = 1
-_FLAG_LENGTH_CONFLICT = 2
-
 # Methods for which urllib3 sends "Content-Length: 0" when there is no body.
 _METHODS_EXPECTING_BODY = frozenset({"PATCH", "POST", "PUT"})
 
@@ -547,7 +543,7 @@ class Session:
                 self._files_checked = key
         return settings, kind
 
-    def _build_settings(self, verify: Any, cert: Any, proxy: str) -> tuple[Any, ...]:
+    def _build_settings(self, verify: Any, cert: Any, proxy: str) -> _engine.Settings:
         import os
 
         ca_info = ca_path = None
@@ -579,7 +575,7 @@ class Session:
         else:
             version = _engine.HTTP_VERSION_1_1
         decode, interface, unix_socket = True, None, None  # the transports differ
-        return (
+        return _engine.Settings(
             version, verify_flag, ca_info, ca_path, cert_file, key_file, proxy,
             decode, interface, unix_socket,
         )  # fmt: skip
@@ -699,12 +695,12 @@ class Session:
         response = Response._from_engine(result, prep, raw_type, connection or self._connection)
         flags = result[5]
         if flags:
-            if flags & _FLAG_LENGTH_CONFLICT:
+            if flags & _engine.FLAG_LENGTH_CONFLICT:
                 response.close()
                 raise InvalidHeader(
                     "the response has Content-Length fields that disagree", request=prep
                 )
-            if flags & _FLAG_SETS_COOKIE:
+            if flags & _engine.FLAG_SETS_COOKIE:
                 from .cookies import extract_cookies_to_jar
 
                 extract_cookies_to_jar(self.cookies, prep, response)

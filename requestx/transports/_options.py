@@ -3,10 +3,10 @@
 httpx's ``HTTPTransport(verify, cert, trust_env, http1, http2, limits, proxy,
 uds, local_address, retries, socket_options)`` describes a connection pool.
 :class:`ConfiguredTransport`, the base of both requestx transports, takes
-those arguments, checks them once, and keeps the one engine settings tuple
-they amount to. Settings tuples are shared between transports with equal
-options, and the engine skips re-applying its options when it is handed the
-same tuple object again.
+those arguments, checks them once, and keeps the one engine Settings object
+they amount to. Settings objects are shared between transports with equal
+options, and the engine skips re-applying its options when it is handed
+settings it has applied already.
 
 What libcurl cannot take from httpx is decided here, in one place:
 
@@ -112,11 +112,13 @@ class ConfiguredTransport:
 
 
 @functools.lru_cache(maxsize=64)
-def _settings(key: tuple[Any, ...]) -> tuple[Any, ...]:
-    """One settings tuple object per distinct configuration."""
+def _settings(key: tuple[Any, ...]) -> _engine.Settings:
+    """One engine Settings object per distinct configuration."""
     version, verify, ca_info, ca_path, cert, key_file, proxy, interface, uds = key
     decode = False  # httpx undoes Content-Encoding itself
-    return (version, verify, ca_info, ca_path, cert, key_file, proxy, decode, interface, uds)
+    return _engine.Settings(
+        version, verify, ca_info, ca_path, cert, key_file, proxy, decode, interface, uds
+    )
 
 
 # TLS ---------------------------------------------------------------------------

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from typing import Any, Optional
 
+from .. import _engine
 from ._errors import transport_error
 from ._package import HttpxPackage, package_of
 
@@ -19,8 +20,6 @@ __all__ = ["outgoing", "incoming", "engine_url", "header_lines", "response_head"
 
 # The engine's version numbers as httpx's "http_version" extension.
 HTTP_VERSIONS = {10: b"HTTP/1.0", 11: b"HTTP/1.1", 20: b"HTTP/2", 30: b"HTTP/3"}
-
-_FLAG_LENGTH_CONFLICT = 2  # RX_FLAG_LENGTH_CONFLICT in requestx/_engine/transfer.h
 
 
 def outgoing(request: Any) -> tuple[Any, ...]:
@@ -52,7 +51,7 @@ def outgoing(request: Any) -> tuple[Any, ...]:
 def incoming(package: HttpxPackage, request: Any, result: tuple[Any, ...], stream: Any) -> Any:
     """The package's Response for the engine's ``result``, its body ``stream``."""
     status, version, raw_head, _, _, flags = result
-    if flags & _FLAG_LENGTH_CONFLICT:
+    if flags & _engine.FLAG_LENGTH_CONFLICT:
         stream.discard()
         raise transport_error(
             package, "RemoteProtocolError", "conflicting Content-Length headers", request
