@@ -257,7 +257,7 @@ class AsyncSession(Session):
 
     def get(self, url: Any, **kwargs: Any) -> Awaitable[Response]:  # type: ignore[override]
         if not kwargs and _plain_request(self):
-            return _engine.Pending(self, url)  # type: ignore[no-any-return]
+            return _engine.Pending(self, url)
         kwargs.setdefault("allow_redirects", True)
         return self.request("GET", url, **kwargs)
 

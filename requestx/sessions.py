@@ -124,12 +124,12 @@ _DEFAULT_SHARED_HEADERS = SharedHeaders(_DEFAULT_HEADER_STORE)
 _DEFAULT_CLEAN_HEADERS = (_DEFAULT_HEADER_STORE, _DEFAULT_SHARED_HEADERS)
 _DEFAULT_WIRE = (_DEFAULT_HEADER_STORE, wire_headers(_DEFAULT_SHARED_HEADERS.view(), False))
 
-# Engine settings tuples by (verify, cert, proxy, http2), shared by every
-# session (the same tuple object also lets the engine reuse what it parsed);
+# Engine Settings objects by (verify, cert, proxy, http2), shared by every
+# session (the same Settings object lets the engine skip re-applying them);
 # a session still checks the files a key names before its first use of it.
 # Emptied when it reaches _SETTINGS_MAX keys (a process rotating through
 # proxies must not keep every one of them).
-_SETTINGS: dict[tuple[Any, ...], tuple[Any, ...]] = {}
+_SETTINGS: dict[tuple[Any, ...], _engine.Settings] = {}
 _SETTINGS_MAX = 256
 
 
@@ -261,13 +261,13 @@ class Session:
         self._client = _engine.Client() if _client is None else _client
         self._env: Optional[tuple[dict[str, str], Optional[str], bool]] = None
         self._connection = SessionConnection(self)
-        self._settings_cache: Optional[dict[tuple[Any, ...], tuple[Any, ...]]] = None
+        self._settings_cache: Optional[dict[tuple[Any, ...], _engine.Settings]] = None
         self._files_checked: Optional[tuple[Any, ...]] = None  # see _engine_settings_slow
         # the header lines last sent without and with a body (see _wire)
         self._wire_cache: Optional[tuple[dict[str, Any], tuple[bytes, ...]]] = None
         self._wire_cache_body: Optional[tuple[dict[str, Any], tuple[bytes, ...]]] = None
         self._clean_headers: Optional[tuple[dict[str, Any], SharedHeaders]] = None
-        self._default_settings: Optional[tuple[tuple[Any, ...], tuple[Any, ...]]] = None
+        self._default_settings: Optional[tuple[tuple[Any, ...], _engine.Settings]] = None
 
     @property
     def cookies(self) -> Any:
@@ -477,8 +477,8 @@ class Session:
 
     def _engine_settings(
         self, url: str, proxies: Any, verify: Any, cert: Any
-    ) -> tuple[tuple[Any, ...], Optional[str]]:
-        """The engine's settings tuple for one hop, and how a proxy is used:
+    ) -> tuple[_engine.Settings, Optional[str]]:
+        """The engine's Settings for one hop, and how a proxy is used:
         None, "forward" (an http URL sent to an HTTP proxy) or "tunnel"."""
         if proxies is None and verify is None and cert is None and not self.proxies:
             # the common case: nothing per request, no proxy anywhere
@@ -494,7 +494,7 @@ class Session:
 
     def _engine_settings_slow(
         self, url: str, proxies: Any, verify: Any, cert: Any
-    ) -> tuple[tuple[Any, ...], Optional[str]]:
+    ) -> tuple[_engine.Settings, Optional[str]]:
         if verify is None:
             verify = self.verify
         if verify is True and self.trust_env:
