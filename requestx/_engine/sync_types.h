@@ -274,16 +274,18 @@ static PyObject *sync_result(rx_slot *slot, PyObject *payload)
     items[4] = items[2] ? timings_bytes(slot) : NULL;
     items[5] = items[4] ? PyLong_FromLong(rx_slot_flags(slot)) : NULL;
     if (items[5] != NULL && (result = PyTuple_New(6)) != NULL) {
+        Py_INCREF(payload);
         for (int i = 0; i < 6; i++) {
-            PyTuple_SET_ITEM(result, i, Py_NewRef(items[i]));
+            PyTuple_SET_ITEM(result, i, items[i]); /* steals */
         }
+        return result;
     }
     for (int i = 0; i < 6; i++) {
         if (i != 3) {
             Py_XDECREF(items[i]);
         }
     }
-    return result;
+    return NULL;
 }
 
 /* perform(method, url, headers, body, connect_timeout, read_timeout, settings, stream)
