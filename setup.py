@@ -27,7 +27,7 @@ setup(
     ext_modules=[
         Extension(
             "requestx._engine",
-            sources=["requestx/_engine/engine.c"],
+            sources=["requestx/_engine/module.c"],
             depends=sorted(glob.glob("requestx/_engine/*.h")),  # rebuilt when any changes
             extra_compile_args=extra_compile + curl_flags("--cflags"),
             extra_link_args=extra_link + curl_flags("--libs") + ["-pthread"],

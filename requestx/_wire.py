@@ -24,6 +24,7 @@ import struct
 from collections.abc import Container, Mapping
 from typing import Any, AnyStr, Union
 
+from . import _engine
 from ._headers import check_header_validity
 
 __all__ = [
@@ -44,8 +45,8 @@ __all__ = [
 RESULT_STATUS, RESULT_VERSION, RESULT_HEAD, RESULT_BODY, RESULT_TIMINGS, RESULT_FLAGS = range(6)
 
 # Bits of the result's flags.
-FLAG_SETS_COOKIE = 1  # a Set-Cookie field arrived (on any hop)
-FLAG_LENGTH_CONFLICT = 2  # Content-Length fields that disagree
+FLAG_SETS_COOKIE = _engine.FLAG_SETS_COOKIE  # a Set-Cookie field arrived (on any hop)
+FLAG_LENGTH_CONFLICT = _engine.FLAG_LENGTH_CONFLICT  # Content-Length fields that disagree
 
 # The packed timings: seconds since the request started, per phase.
 TIMINGS = struct.Struct("6d")

@@ -334,14 +334,6 @@ class AsyncSession(BaseSession[Awaitable[Response]]):
         return _hop_failed(exc, transfer, None, prep, proxy_kind)
 
 
-# Until the engine looks these steps up on the session (see _engine/pending.h).
-_engine.set_pending_hooks(
-    AsyncSession._pending_start,
-    AsyncSession._pending_done,
-    lambda *a: _hop_failed(*a[:2], None, *a[2:]),
-)
-
-
 async def _dispatch_hook(hooks: Any, response: Response, **kwargs: Any) -> Response:
     """dispatch_hook for AsyncSession: a hook may also return an awaitable
     (HTTPDigestAuth does, to resend the request), which is awaited."""

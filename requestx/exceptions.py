@@ -34,6 +34,37 @@ from __future__ import annotations
 from json import JSONDecodeError as _StdJSONDecodeError
 from typing import Any, Optional
 
+from ._engine import (  # libcurl's CURLcode values (curl/curl.h) and the engine's phases
+    CURLE_ABORTED_BY_CALLBACK,
+    CURLE_BAD_CONTENT_ENCODING,
+    CURLE_COULDNT_CONNECT,
+    CURLE_COULDNT_RESOLVE_HOST,
+    CURLE_COULDNT_RESOLVE_PROXY,
+    CURLE_GOT_NOTHING,
+    CURLE_HTTP2,
+    CURLE_HTTP2_STREAM,
+    CURLE_OPERATION_TIMEDOUT,
+    CURLE_PARTIAL_FILE,
+    CURLE_PEER_FAILED_VERIFICATION,
+    CURLE_PROXY,
+    CURLE_RECV_ERROR,
+    CURLE_SEND_ERROR,
+    CURLE_SSL_CACERT_BADFILE,
+    CURLE_SSL_CERTPROBLEM,
+    CURLE_SSL_CIPHER,
+    CURLE_SSL_CLIENTCERT,
+    CURLE_SSL_CONNECT_ERROR,
+    CURLE_SSL_CRL_BADFILE,
+    CURLE_SSL_ENGINE_NOTFOUND,
+    CURLE_SSL_ISSUER_ERROR,
+    CURLE_SSL_SHUTDOWN_FAILED,
+    CURLE_TOO_MANY_REDIRECTS,
+    CURLE_UNSUPPORTED_PROTOCOL,
+    CURLE_URL_MALFORMAT,
+    PHASE_CONNECT,
+    PHASE_WAIT,
+)
+
 __all__ = [
     "RequestException",
     "InvalidJSONError",
@@ -190,79 +221,51 @@ class RequestsDependencyWarning(RequestsWarning):
     """An imported dependency doesn't match the expected version range."""
 
 
-# libcurl's CURLcode values (curl/curl.h) that we map to something specific.
-_UNSUPPORTED_PROTOCOL = 1
-_URL_MALFORMAT = 3
-_COULDNT_RESOLVE_PROXY = 5
-_COULDNT_RESOLVE_HOST = 6
-_COULDNT_CONNECT = 7
-_PARTIAL_FILE = 18
-_WRITE_ERROR = 23
-_OPERATION_TIMEDOUT = 28
-_SSL_CONNECT_ERROR = 35
-_ABORTED_BY_CALLBACK = 42
-_TOO_MANY_REDIRECTS = 47
-_GOT_NOTHING = 52
-_SSL_ENGINE_NOTFOUND = 53
-_SEND_ERROR = 55
-_RECV_ERROR = 56
-_SSL_CERTPROBLEM = 58
-_SSL_CIPHER = 59
-_PEER_FAILED_VERIFICATION = 60
-_BAD_CONTENT_ENCODING = 61
-_SSL_CACERT_BADFILE = 77
-_SSL_SHUTDOWN_FAILED = 80
-_SSL_CRL_BADFILE = 82
-_SSL_ISSUER_ERROR = 83
-_HTTP2 = 16
-_HTTP2_STREAM = 92
-_PROXY = 97
-_SSL_CLIENTCERT = 98
-
-# engine phases (requestx/_engine/transfer.h: enum rx_phase)
-PHASE_CONNECT = 0
-PHASE_WAIT = 1
-PHASE_BODY = 2
-
 # The one table: CURLcode -> exception class. A tuple value is indexed by the
 # phase the transfer had reached (connect, waiting for the response, body).
 _CURL_ERRORS: dict[int, Any] = {
     # schemes are checked before libcurl sees a URL: code 1 then means a
     # response libcurl cannot speak (such as HTTP/0.9)
-    _UNSUPPORTED_PROTOCOL: ConnectionError,
-    _URL_MALFORMAT: InvalidURL,
-    _COULDNT_RESOLVE_PROXY: ProxyError,
-    _COULDNT_RESOLVE_HOST: ConnectionError,
-    _COULDNT_CONNECT: ConnectionError,
-    _PARTIAL_FILE: (ConnectionError, ConnectionError, ChunkedEncodingError),
-    _OPERATION_TIMEDOUT: (ConnectTimeout, ReadTimeout, BodyReadTimeout),
-    _SSL_CONNECT_ERROR: SSLError,
-    _SSL_ENGINE_NOTFOUND: SSLError,
-    _SSL_CERTPROBLEM: SSLError,
-    _SSL_CIPHER: SSLError,
-    _PEER_FAILED_VERIFICATION: SSLError,
-    _SSL_CACERT_BADFILE: SSLError,
-    _SSL_SHUTDOWN_FAILED: SSLError,
-    _SSL_CRL_BADFILE: SSLError,
-    _SSL_ISSUER_ERROR: SSLError,
-    _SSL_CLIENTCERT: SSLError,
-    _TOO_MANY_REDIRECTS: TooManyRedirects,
-    _ABORTED_BY_CALLBACK: ConnectionError,  # a streamed body shorter than announced
-    _GOT_NOTHING: ConnectionError,
-    _SEND_ERROR: ConnectionError,
-    _RECV_ERROR: (ConnectionError, ConnectionError, ChunkedEncodingError),
-    _BAD_CONTENT_ENCODING: ContentDecodingError,
-    _HTTP2: (ConnectionError, ConnectionError, ChunkedEncodingError),
-    _HTTP2_STREAM: (ConnectionError, ConnectionError, ChunkedEncodingError),
-    _PROXY: ProxyError,
+    CURLE_UNSUPPORTED_PROTOCOL: ConnectionError,
+    CURLE_URL_MALFORMAT: InvalidURL,
+    CURLE_COULDNT_RESOLVE_PROXY: ProxyError,
+    CURLE_COULDNT_RESOLVE_HOST: ConnectionError,
+    CURLE_COULDNT_CONNECT: ConnectionError,
+    CURLE_PARTIAL_FILE: (ConnectionError, ConnectionError, ChunkedEncodingError),
+    CURLE_OPERATION_TIMEDOUT: (ConnectTimeout, ReadTimeout, BodyReadTimeout),
+    CURLE_SSL_CONNECT_ERROR: SSLError,
+    CURLE_SSL_ENGINE_NOTFOUND: SSLError,
+    CURLE_SSL_CERTPROBLEM: SSLError,
+    CURLE_SSL_CIPHER: SSLError,
+    CURLE_PEER_FAILED_VERIFICATION: SSLError,
+    CURLE_SSL_CACERT_BADFILE: SSLError,
+    CURLE_SSL_SHUTDOWN_FAILED: SSLError,
+    CURLE_SSL_CRL_BADFILE: SSLError,
+    CURLE_SSL_ISSUER_ERROR: SSLError,
+    CURLE_SSL_CLIENTCERT: SSLError,
+    CURLE_TOO_MANY_REDIRECTS: TooManyRedirects,
+    CURLE_ABORTED_BY_CALLBACK: ConnectionError,  # a streamed body shorter than announced
+    CURLE_GOT_NOTHING: ConnectionError,
+    CURLE_SEND_ERROR: ConnectionError,
+    CURLE_RECV_ERROR: (ConnectionError, ConnectionError, ChunkedEncodingError),
+    CURLE_BAD_CONTENT_ENCODING: ContentDecodingError,
+    CURLE_HTTP2: (ConnectionError, ConnectionError, ChunkedEncodingError),
+    CURLE_HTTP2_STREAM: (ConnectionError, ConnectionError, ChunkedEncodingError),
+    CURLE_PROXY: ProxyError,
 }
 
 # Before a connection exists, these mean the proxy (not the origin) failed.
 _PROXY_CONNECT_CODES = frozenset(
-    {_COULDNT_CONNECT, _COULDNT_RESOLVE_HOST, _GOT_NOTHING, _RECV_ERROR, _SEND_ERROR}
+    {
+        CURLE_COULDNT_CONNECT,
+        CURLE_COULDNT_RESOLVE_HOST,
+        CURLE_GOT_NOTHING,
+        CURLE_RECV_ERROR,
+        CURLE_SEND_ERROR,
+    }
 )
 # An HTTP proxy forwarding a plain-http request that drops it before answering.
-_PROXY_DROP_CODES = frozenset({_GOT_NOTHING, _RECV_ERROR, _SEND_ERROR})
+_PROXY_DROP_CODES = frozenset({CURLE_GOT_NOTHING, CURLE_RECV_ERROR, CURLE_SEND_ERROR})
 
 
 def proxy_failed(code: int, phase: int, proxy: Optional[str]) -> bool:

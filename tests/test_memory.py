@@ -156,8 +156,8 @@ def test_import_leaves_out_cookie_and_email_machinery():
 
 
 def test_engine_settings_shared_by_sessions_stay_bounded():
-    """Sessions share their engine settings process-wide; a process rotating
-    through proxies must not keep one for every proxy it ever used."""
+    """Sessions share their engine Settings objects process-wide; a process
+    rotating through proxies must not keep one for every proxy it ever used."""
     import requestx
     from requestx._core import settings as sessions
 
@@ -165,5 +165,5 @@ def test_engine_settings_shared_by_sessions_stay_bounded():
         for i in range(3 * sessions._SETTINGS_MAX):
             proxies = {"http": f"http://proxy{i}.invalid:8080"}
             settings, kind = s._engine_settings("http://example.invalid/", proxies, None, None)
-            assert kind == "forward" and f"proxy{i}." in settings[6]
+            assert kind == "forward" and f"proxy{i}." in settings.proxy
     assert len(sessions._SETTINGS) <= sessions._SETTINGS_MAX

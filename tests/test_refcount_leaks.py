@@ -29,6 +29,7 @@ SCENARIOS = [
     "async_refused",
     "async_cancelled",
     "async_unawaited",
+    "async_stream_broken",
 ]
 
 

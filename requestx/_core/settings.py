@@ -154,7 +154,9 @@ def engine_settings(
 ) -> Any:
     """A Settings object for these values (already checked); keep it with
     keep_settings() to share it."""
-    return (version, verify, ca_info, ca_path, cert, key, proxy, decode, interface, unix_socket)
+    return _engine.Settings(
+        version, verify, ca_info, ca_path, cert, key, proxy, decode, interface, unix_socket
+    )
 
 
 # Settings objects by the options they were made from (each face has its own

@@ -2,18 +2,20 @@
  * written in C.
  *
  * A Python coroutine for the request (prepare, submit, await the engine's
- * future, build the Response) is a 312-byte frame held for the whole wait;
- * with 10,000 requests gathered at once those frames were the largest thing
- * requestx held. This object does the same steps with 88 bytes: it calls
- * three Python functions (set with _engine.set_pending_hooks) at the points
- * where the coroutine ran Python code, and in between delegates to the
- * future's own iterator, as ``await future`` does.
+ * future, build the Response) holds its frame for the whole wait; with
+ * thousands of requests gathered at once those frames were the largest thing
+ * requestx held. This object does the same steps in a fraction of the
+ * memory: it calls three methods of the session, looked up on the session
+ * (so on its type: AsyncSession defines them), at the points where the
+ * coroutine ran Python code, and in between delegates to the future's own
+ * iterator, as ``await future`` does.
  *
- *   first send(None)   start(session, url) -> (future, prep, transfer, proxy)
- *   future resolved    done(session, prep, result) -> Response, or a coroutine
- *                      (redirects, hooks) that is then delegated to
- *   future failed      failed(exc, transfer, prep, proxy) -> the exception to
- *                      raise (it cancels the transfer on CancelledError)
+ *   first send(None)   session._pending_start(url) -> (future, prep, transfer, proxy)
+ *   future resolved    session._pending_done(prep, result) -> Response, or a
+ *                      coroutine (redirects, hooks) that is then delegated to
+ *   future failed      session._pending_failed(exc, transfer, prep, proxy) ->
+ *                      the exception to raise (it cancels the transfer on
+ *                      CancelledError)
  *
  * It is a coroutine as asyncio sees one (send, throw, close, __await__, so
  * collections.abc.Coroutine and asyncio.iscoroutine accept it; create_task,
@@ -26,7 +28,7 @@
 enum rx_pending_state {
     RX_PENDING_NEW = 0,  /* not started: session and url are set */
     RX_PENDING_AWAIT,    /* inner is the future's iterator */
-    RX_PENDING_DELEGATE, /* inner is the coroutine done() returned */
+    RX_PENDING_DELEGATE, /* inner is the coroutine _pending_done() returned */
     RX_PENDING_DONE,
 };
 
@@ -93,21 +95,18 @@ static PyObject *Pending_new(PyTypeObject *type, PyObject *args, PyObject *kwarg
     return (PyObject *)self;
 }
 
-/* Submit the request: start(session, url), then await the future. */
+/* Submit the request: session._pending_start(url), then await the future. */
 static int pending_start(PendingObject *self, rx_state *st)
 {
-    if (st->pending_start == NULL) {
-        PyErr_SetString(PyExc_RuntimeError, "set_pending_hooks() has not been called");
-        return -1;
-    }
-    PyObject *started =
-        PyObject_CallFunctionObjArgs(st->pending_start, self->session, self->url, NULL);
+    PyObject *call[2] = {self->session, self->url};
+    PyObject *started = PyObject_VectorcallMethod(st->str_pending_start, call,
+                                                  2 | PY_VECTORCALL_ARGUMENTS_OFFSET, NULL);
     if (started == NULL) {
         return -1;
     }
     if (!PyTuple_Check(started) || PyTuple_GET_SIZE(started) != 4) {
         Py_DECREF(started);
-        PyErr_SetString(PyExc_TypeError, "the start hook must return a 4-tuple");
+        PyErr_SetString(PyExc_TypeError, "_pending_start() must return a 4-tuple");
         return -1;
     }
     PyObject *future = PyTuple_GET_ITEM(started, 0);
@@ -115,7 +114,7 @@ static int pending_start(PendingObject *self, rx_state *st)
     PyObject *iter = (am != NULL && am->am_await != NULL) ? am->am_await(future) : NULL;
     if (iter == NULL) {
         if (!PyErr_Occurred()) {
-            PyErr_SetString(PyExc_TypeError, "the start hook's future is not awaitable");
+            PyErr_SetString(PyExc_TypeError, "_pending_start()'s future is not awaitable");
         }
         Py_DECREF(started);
         return -1;
@@ -143,7 +142,8 @@ static PyObject *pending_fetch_stop_value(void)
     return result;
 }
 
-/* The future failed with the current exception: raise what failed() says. */
+/* The future failed with the current exception: raise what
+ * session._pending_failed() says. */
 static void pending_raise_failure(PendingObject *self, rx_state *st)
 {
     PyObject *type, *value, *tb;
@@ -152,17 +152,18 @@ static void pending_raise_failure(PendingObject *self, rx_state *st)
     if (tb != NULL) {
         PyException_SetTraceback(value, tb);
     }
-    PyObject *raised = PyObject_CallFunctionObjArgs(st->pending_failed, value, self->transfer,
-                                                    self->prep, self->proxy, NULL);
+    PyObject *call[5] = {self->session, value, self->transfer, self->prep, self->proxy};
+    PyObject *raised = PyObject_VectorcallMethod(st->str_pending_failed, call,
+                                                 5 | PY_VECTORCALL_ARGUMENTS_OFFSET, NULL);
     Py_XDECREF(type);
     Py_XDECREF(value);
     Py_XDECREF(tb);
     if (raised == NULL) {
-        return; /* the hook's own error */
+        return; /* the method's own error */
     }
     if (!PyExceptionInstance_Check(raised)) {
         Py_DECREF(raised);
-        PyErr_SetString(PyExc_TypeError, "the failed hook must return an exception");
+        PyErr_SetString(PyExc_TypeError, "_pending_failed() must return an exception");
         return;
     }
     PyException_SetCause(raised, NULL); /* raise ... from None */
@@ -192,8 +193,9 @@ static PySendResult pending_resume(PendingObject *self, rx_state *st, PySendResu
             return PYGEN_RETURN;
         }
         /* the future's result: make the response */
-        PyObject *out =
-            PyObject_CallFunctionObjArgs(st->pending_done, self->session, self->prep, res, NULL);
+        PyObject *call[3] = {self->session, self->prep, res};
+        PyObject *out = PyObject_VectorcallMethod(st->str_pending_done, call,
+                                                  3 | PY_VECTORCALL_ARGUMENTS_OFFSET, NULL);
         Py_DECREF(res);
         if (out == NULL || !PyCoro_CheckExact(out)) {
             pending_finish(self);

@@ -26,31 +26,30 @@ from __future__ import annotations
 
 from typing import Any, Optional
 
-from ..exceptions import (  # libcurl's CURLcode values, named once for both faces
-    _ABORTED_BY_CALLBACK,
-    _BAD_CONTENT_ENCODING,
-    _COULDNT_CONNECT,
-    _COULDNT_RESOLVE_HOST,
-    _COULDNT_RESOLVE_PROXY,
-    _GOT_NOTHING,
-    _HTTP2,
-    _HTTP2_STREAM,
-    _OPERATION_TIMEDOUT,
-    _PARTIAL_FILE,
-    _PROXY,
-    _RECV_ERROR,
-    _SEND_ERROR,
-    _UNSUPPORTED_PROTOCOL,
-    _URL_MALFORMAT,
-    _WRITE_ERROR,
+from .._engine import (  # libcurl's CURLcode values (curl/curl.h), named by the engine
+    CURLE_ABORTED_BY_CALLBACK,
+    CURLE_BAD_CONTENT_ENCODING,
+    CURLE_COULDNT_CONNECT,
+    CURLE_COULDNT_RESOLVE_HOST,
+    CURLE_COULDNT_RESOLVE_PROXY,
+    CURLE_GOT_NOTHING,
+    CURLE_HTTP2,
+    CURLE_HTTP2_STREAM,
+    CURLE_OPERATION_TIMEDOUT,
+    CURLE_PARTIAL_FILE,
+    CURLE_PROXY,
+    CURLE_RECV_ERROR,
+    CURLE_SEND_ERROR,
+    CURLE_UNSUPPORTED_PROTOCOL,
+    CURLE_URL_MALFORMAT,
+    CURLE_WEIRD_SERVER_REPLY,
+    CURLE_WRITE_ERROR,
     PHASE_CONNECT,
-    proxy_failed,
 )
+from ..exceptions import proxy_failed
 from ._package import HttpxPackage
 
 __all__ = ["httpx_error", "transport_error", "connect_retry_delay"]
-
-_WEIRD_SERVER_REPLY = 8  # a status line that is not HTTP
 
 # CURLcode -> exception name; a tuple is indexed by the phase the transfer
 # had reached (connect, request sent / waiting, body). Codes not listed are
@@ -58,32 +57,34 @@ _WEIRD_SERVER_REPLY = 8  # a status line that is not HTTP
 _CURL_ERRORS: dict[int, Any] = {
     # schemes are checked before the engine sees a URL: code 1 then means a
     # response libcurl cannot parse as HTTP (an HTTP/0.9 reply, garbage)
-    _UNSUPPORTED_PROTOCOL: "RemoteProtocolError",
-    _URL_MALFORMAT: "ConnectError",  # a URL httpx accepts and libcurl not (port > 65535)
-    _COULDNT_RESOLVE_PROXY: "ProxyError",
-    _COULDNT_RESOLVE_HOST: "ConnectError",
-    _COULDNT_CONNECT: "ConnectError",
-    _WEIRD_SERVER_REPLY: "RemoteProtocolError",
-    _HTTP2: ("ConnectError", "RemoteProtocolError", "RemoteProtocolError"),
-    _HTTP2_STREAM: "RemoteProtocolError",
+    CURLE_UNSUPPORTED_PROTOCOL: "RemoteProtocolError",
+    CURLE_URL_MALFORMAT: "ConnectError",  # a URL httpx accepts and libcurl not (port > 65535)
+    CURLE_COULDNT_RESOLVE_PROXY: "ProxyError",
+    CURLE_COULDNT_RESOLVE_HOST: "ConnectError",
+    CURLE_COULDNT_CONNECT: "ConnectError",
+    CURLE_WEIRD_SERVER_REPLY: "RemoteProtocolError",  # a status line that is not HTTP
+    CURLE_HTTP2: ("ConnectError", "RemoteProtocolError", "RemoteProtocolError"),
+    CURLE_HTTP2_STREAM: "RemoteProtocolError",
     # the connection closed before the announced length or the last chunk
-    _PARTIAL_FILE: "RemoteProtocolError",
-    _WRITE_ERROR: "ReadError",
-    _OPERATION_TIMEDOUT: ("ConnectTimeout", "ReadTimeout", "ReadTimeout"),
+    CURLE_PARTIAL_FILE: "RemoteProtocolError",
+    CURLE_WRITE_ERROR: "ReadError",
+    CURLE_OPERATION_TIMEDOUT: ("ConnectTimeout", "ReadTimeout", "ReadTimeout"),
     # a streamed request body that ended before its Content-Length
-    _ABORTED_BY_CALLBACK: "LocalProtocolError",
+    CURLE_ABORTED_BY_CALLBACK: "LocalProtocolError",
     # closed without a response ("Server disconnected without sending a response.")
-    _GOT_NOTHING: "RemoteProtocolError",
-    _SEND_ERROR: ("ConnectError", "WriteError", "WriteError"),
-    _RECV_ERROR: ("ConnectError", "ReadError", "ReadError"),
-    _BAD_CONTENT_ENCODING: "DecodingError",
-    _PROXY: "ProxyError",
+    CURLE_GOT_NOTHING: "RemoteProtocolError",
+    CURLE_SEND_ERROR: ("ConnectError", "WriteError", "WriteError"),
+    CURLE_RECV_ERROR: ("ConnectError", "ReadError", "ReadError"),
+    CURLE_BAD_CONTENT_ENCODING: "DecodingError",
+    CURLE_PROXY: "ProxyError",
 }
 _DEFAULT = ("ConnectError", "ReadError", "ReadError")
 
 # Connect-phase failures that `retries=` retries (nothing was sent yet), and
 # how long to wait first: 0, 0.5, 1, 2, ... seconds, as httpcore does.
-_CONNECT_RETRY_CODES = frozenset({_COULDNT_RESOLVE_HOST, _COULDNT_CONNECT, _OPERATION_TIMEDOUT})
+_CONNECT_RETRY_CODES = frozenset(
+    {CURLE_COULDNT_RESOLVE_HOST, CURLE_COULDNT_CONNECT, CURLE_OPERATION_TIMEDOUT}
+)
 _RETRY_BACKOFF = 0.5
 
 

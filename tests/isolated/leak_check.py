@@ -95,6 +95,18 @@ def async_scenarios(base: str) -> dict:
     def async_unawaited():
         session.get(base + "/ok").close()
 
+    async def read_short_stream():
+        async with session.stream("GET", base + "/short") as r:
+            try:
+                async for _ in r.aiter_content():
+                    pass
+            except requestx.exceptions.ChunkedEncodingError:
+                pass
+
+    def async_stream_broken():
+        # AsyncTransfer.take() raising TransferError for a body that broke
+        loop.run_until_complete(read_short_stream())
+
     return {name: fn for name, fn in locals().items() if name.startswith("async_")}
 
 

@@ -1,57 +1,33 @@
-/* async_engine.h: the engine thread behind AsyncSession.
+/* xfer.h: one async request, from submit to the event loop's last look.
  *
- * One thread per process owns one libcurl multi handle and an epoll loop
- * (libcurl's sockets and an eventfd for commands), in the manner of curl's
- * ephiperfifo.c; libcurl's timer and the read-timeout deadlines become the
- * timeout of epoll_wait itself, so moving them costs no system call.
- * Nothing here touches Python.
- *
- *   event-loop threads                       engine thread
- *   ------------------                       -------------
- *   rx_engine_submit(xfer)   --command-->    start it now, or queue it behind
- *   rx_engine_cancel(xfer)                   its client's connection limits
- *   rx_xfer_feed(xfer, chunk)                curl_multi_socket_action(...)
- *   rx_port_take() <--one eventfd write--    completions batched per port
- *
- * A port is the mailbox of one asyncio event loop: the engine appends
- * transfers that have news (headers, body data, the end) and writes the
- * port's eventfd once per batch; the loop's reader callback takes them all
- * in one go (rx_port_take) and resolves the futures with the GIL held.
+ * An rx_xfer is created by AsyncClient.submit() (async_types.h) with owned
+ * copies of the request, queued behind its pool's connection limits on the
+ * engine thread, started on a slot when the limits allow (rx_engine_start),
+ * and finished (rx_engine_finish) when libcurl is done with it, it is
+ * cancelled or it times out. A whole response is then copied into an
+ * outcome and the slot goes back to the pool at once; a stream keeps its
+ * slot, since its body is read from there.
  *
  * Ownership: a transfer is created and finally freed by the Python side. From
  * submit until the engine hands it back with `released` set, the engine may
  * use it; the Python side keeps it alive for that long. All fields shared
- * between the threads are guarded by the engine's one mutex.
+ * between the threads are guarded by the engine's one mutex
+ * (rx_the_engine.lock, process.h).
+ *
+ * The async pool (rx_async_pool) is the C side of an AsyncClient: idle slots
+ * (pool.h), the connection limits and the queue of requests waiting for
+ * them. Per-host counts cap max_connections_per_host.
  */
-#ifndef RX_ASYNC_ENGINE_H
-#define RX_ASYNC_ENGINE_H
+#ifndef RX_XFER_H
+#define RX_XFER_H
 
 #include <errno.h>
 #include <pthread.h>
-#include <sys/epoll.h>
-#include <sys/eventfd.h>
-#include <unistd.h>
 
-#include "transfer.h"
+#include "pool.h"
+#include "request.h"
 
-/* This process's id. getpid() is a system call, asked on every submit to
- * notice a fork; the id changes only in a forked child, where
- * rx_engine_atfork_child() forgets it. */
-static pid_t rx_pid;
-
-static pid_t rx_getpid(void)
-{
-    pid_t pid = __atomic_load_n(&rx_pid, __ATOMIC_RELAXED);
-    if (pid == 0) {
-        pid = getpid();
-        __atomic_store_n(&rx_pid, pid, __ATOMIC_RELAXED);
-    }
-    return pid;
-}
-
-typedef struct rx_port rx_port;
-typedef struct rx_client rx_client;
-typedef struct rx_xfer rx_xfer;
+typedef struct rx_async_pool rx_async_pool;
 
 /* News a port delivers about a transfer (bit flags). */
 enum rx_event {
@@ -69,69 +45,21 @@ enum rx_feed {
     RX_FEED_OVER = 2, /* the transfer has ended: stop producing */
 };
 
-struct rx_port {
-    int efd;
-    int signaled; /* news queued; the eventfd is (or is about to be) written */
-    rx_xfer *head, *tail;
-    int refs;             /* the Python object, each transfer aimed at it, a pending signal */
-    rx_port *signal_next; /* the engine's list of ports to signal */
-};
-
-struct rx_client {
-    rx_share *share;
+struct rx_async_pool {
+    rx_pool slots; /* idle slots, their share, the process they belong to */
     int max_total;
     int max_per_host;
     int active;
     int closed;
     int http2;
-    rx_xfer *pending_head, *pending_tail; /* cost: the request spec only */
-    rx_slot *idle;
-    int idle_count;
+    rx_xfer *queue_head, *queue_tail; /* waiting for the limits: no slot yet */
     struct rx_host_count {
         char *host;
         int active;
     } * hosts;
     int nhosts;
-    int refs; /* the Python object, and each transfer of this client */
-    pid_t pid;
+    int refs; /* the Python object, and each transfer of this pool */
 };
-
-/* Header lines and settings that many transfers share: AsyncClient reuses
- * the last ones while the caller passes the same Python tuple. Refcounted;
- * whichever thread drops the last reference frees them. */
-typedef struct {
-    int refs; /* atomic */
-    struct curl_slist *list;
-} rx_shared_headers;
-
-typedef struct {
-    int refs;    /* atomic */
-    uint64_t id; /* never reused: a slot that has these settings applied
-                  * keeps them (slot->settings_id) instead of re-applying */
-    rx_settings st;
-    char *strings[RX_SETTINGS_STRINGS]; /* owned; st points into them */
-} rx_shared_settings;
-
-/* The last rx_shared_settings.id handed out (atomic). */
-static uint64_t rx_settings_last_id;
-
-static void rx_shared_headers_unref(rx_shared_headers *h)
-{
-    if (h != NULL && __atomic_sub_fetch(&h->refs, 1, __ATOMIC_ACQ_REL) == 0) {
-        curl_slist_free_all(h->list);
-        free(h);
-    }
-}
-
-static void rx_shared_settings_unref(rx_shared_settings *s)
-{
-    if (s != NULL && __atomic_sub_fetch(&s->refs, 1, __ATOMIC_ACQ_REL) == 0) {
-        for (int i = 0; i < RX_SETTINGS_STRINGS; i++) {
-            free(s->strings[i]);
-        }
-        free(s);
-    }
-}
 
 /* What the event loop makes a response from: read from the transfer's slot,
  * or from its outcome once the slot has gone back to the pool. */
@@ -235,7 +163,7 @@ static rx_outcome *rx_outcome_of_headers(rx_slot *slot)
  * under different rules; as separate members (not bit-fields) each is its
  * own memory location. */
 struct rx_xfer {
-    rx_client *client;
+    rx_async_pool *pool;
     rx_port *port;
     rx_slot *slot;      /* while running */
     rx_xfer_stream *st; /* NULL unless stream or upload_stream */
@@ -280,146 +208,24 @@ struct rx_xfer {
     unsigned char orphaned; /* the Python side let go while commands were queued */
 };
 
-enum rx_cmd_kind { RX_CMD_SUBMIT = 1, RX_CMD_CANCEL, RX_CMD_UNPAUSE, RX_CMD_CLOSE_CLIENT };
+/* What event-loop threads ask of the engine thread (rx_engine_send). */
+enum rx_cmd_kind { RX_CMD_SUBMIT = 1, RX_CMD_CANCEL, RX_CMD_UNPAUSE, RX_CMD_CLOSE_POOL };
 
-typedef struct rx_cmd {
-    int kind;
-    rx_xfer *xfer;
-    rx_client *client;
-    struct rx_cmd *next;
-} rx_cmd;
+/* Defined with the port (port.h) and the engine thread (loop.h). */
+static void rx_post_locked(rx_xfer *x, int events);
+static void rx_port_unref_locked(rx_port *port);
+static int rx_engine_send(int kind, rx_xfer *x, rx_async_pool *c);
 
-typedef struct {
-    pthread_mutex_t lock;
-    pthread_t thread;
-    int started;
-    pid_t pid;
-    int epfd;
-    int wakefd;
-    int64_t curl_deadline_us; /* when libcurl wants socket_action(TIMEOUT), 0: never */
-    CURLM *multi;
-    rx_cmd *cmd_head, *cmd_tail;
-    rx_xfer *running; /* doubly linked through run_prev/run_next */
-    rx_xfer *stop_list;
-    int64_t read_deadline_us; /* the earliest read-timeout deadline, 0: none */
-    int wake_pending;         /* wakefd written and not yet read */
-    rx_port *to_signal;       /* ports with news whose eventfd is still to be written */
-    rx_xfer *body_news;       /* streams with new body bytes this turn */
-} rx_engine;
+/*** the async pool ***/
 
-/* Idle connections the engine's pool may keep (libcurl's default, 4 per
- * running transfer, would close keep-alive connections under load). */
-#define RX_ENGINE_MAX_IDLE_CONNECTIONS 1024L
-
-static rx_engine rx_the_engine = {.lock = PTHREAD_MUTEX_INITIALIZER};
-
-/*** ports ***/
-
-static rx_port *rx_port_new(void)
+static rx_async_pool *rx_async_pool_new(int max_total, int max_per_host, int http2)
 {
-    rx_port *port = calloc(1, sizeof(*port));
-    if (port == NULL) {
-        return NULL;
-    }
-    port->efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-    if (port->efd < 0) {
-        free(port);
-        return NULL;
-    }
-    port->refs = 1;
-    return port;
-}
-
-/* engine lock held */
-static void rx_port_unref_locked(rx_port *port)
-{
-    if (--port->refs == 0) {
-        close(port->efd);
-        free(port);
-    }
-}
-
-/* Engine thread, engine lock held: record news for the transfer's port. Its
- * eventfd is written once per engine turn, after the lock is released, by
- * rx_engine_signal_ports(): a wake-up under the lock would let the woken
- * loop thread run (on a shared CPU) only to block on that lock. */
-static void rx_post_locked(rx_xfer *x, int events)
-{
-    rx_port *port = x->port;
-    x->events |= events;
-    if (!x->queued) {
-        x->queued = 1;
-        x->port_next = NULL;
-        if (port->tail) {
-            port->tail->port_next = x;
-        } else {
-            port->head = x;
-        }
-        port->tail = x;
-    }
-    if (!port->signaled) {
-        port->signaled = 1;
-        port->refs++; /* until signalled */
-        port->signal_next = rx_the_engine.to_signal;
-        rx_the_engine.to_signal = port;
-    }
-}
-
-/* Engine thread, lock NOT held: write the eventfd of every port with news. */
-static void rx_engine_signal_ports(rx_engine *eng)
-{
-    if (eng->to_signal == NULL) {
-        return; /* only this thread adds to the list: a racy peek is safe */
-    }
-    pthread_mutex_lock(&eng->lock);
-    rx_port *list = eng->to_signal;
-    eng->to_signal = NULL;
-    pthread_mutex_unlock(&eng->lock);
-    for (rx_port *port = list; port != NULL; port = port->signal_next) {
-        uint64_t one = 1;
-        ssize_t n = write(port->efd, &one, sizeof(one));
-        (void)n;
-    }
-    pthread_mutex_lock(&eng->lock);
-    while (list != NULL) {
-        rx_port *next = list->signal_next;
-        rx_port_unref_locked(list);
-        list = next;
-    }
-    pthread_mutex_unlock(&eng->lock);
-}
-
-/* Take every transfer with news; their `events` are for the caller to clear. */
-static rx_xfer *rx_port_take(rx_port *port)
-{
-    uint64_t value;
-    /* read first: a signal written after the list is taken must stay */
-    ssize_t n = read(port->efd, &value, sizeof(value));
-    (void)n;
-    pthread_mutex_lock(&rx_the_engine.lock);
-    rx_xfer *list = port->head;
-    port->head = port->tail = NULL;
-    port->signaled = 0;
-    for (rx_xfer *x = list; x != NULL; x = x->port_next) {
-        x->taken_next = x->port_next;
-        x->queued = 0;
-        x->taken = x->events;
-        x->events = 0;
-    }
-    pthread_mutex_unlock(&rx_the_engine.lock);
-    return list;
-}
-
-/*** clients ***/
-
-static rx_client *rx_client_new(int max_total, int max_per_host, int http2)
-{
-    rx_client *c = calloc(1, sizeof(*c));
+    rx_async_pool *c = calloc(1, sizeof(*c));
     if (c == NULL) {
         return NULL;
     }
-    c->share = rx_share_new();
-    if (c->share == NULL) {
+    c->slots.share = rx_share_new();
+    if (c->slots.share == NULL) {
         free(c);
         return NULL;
     }
@@ -427,54 +233,45 @@ static rx_client *rx_client_new(int max_total, int max_per_host, int http2)
     c->max_per_host = max_per_host > 0 ? max_per_host : c->max_total;
     c->http2 = http2;
     c->refs = 1;
-    c->pid = rx_getpid();
+    c->slots.pid = rx_getpid();
     return c;
 }
 
-/* Engine lock held. In a child after fork(), the client's pool holds the
- * parent's sockets and TLS state: leave them alone (leak them) and start an
- * empty pool; transfers from before the fork are not this process's. */
-static int rx_client_check_fork(rx_client *c)
+/* Engine lock held. In a child after fork() (see pool.h): an empty pool;
+ * transfers from before the fork are not this process's. 0, or -1 when
+ * memory ran out. */
+static int rx_async_pool_check_fork(rx_async_pool *c)
 {
-    if (c->pid == rx_getpid()) {
-        return 0;
+    int forked = rx_pool_check_fork(&c->slots, 1);
+    if (forked == 1) {
+        c->active = 0;
+        c->queue_head = c->queue_tail = NULL;
+        c->hosts = NULL;
+        c->nhosts = 0;
+        c->refs = 1; /* the Python object; pre-fork transfers never give theirs back */
     }
-    rx_share *share = rx_share_new();
-    if (share == NULL) {
-        return -1;
-    }
-    c->share = share;
-    c->idle = NULL;
-    c->idle_count = 0;
-    c->active = 0;
-    c->pending_head = c->pending_tail = NULL;
-    c->hosts = NULL;
-    c->nhosts = 0;
-    c->refs = 1; /* the Python object; pre-fork transfers never give theirs back */
-    c->pid = rx_getpid();
-    return 0;
+    return forked < 0 ? -1 : 0;
 }
 
-/* Engine lock held: free the client once nobody uses it. */
-static void rx_client_unref(rx_client *c)
+/* Engine lock held: free the pool once nobody uses it. */
+static void rx_async_pool_unref(rx_async_pool *c)
 {
     if (--c->refs > 0) {
         return;
     }
-    while (c->idle != NULL) {
-        rx_slot *slot = c->idle;
-        c->idle = slot->next;
+    rx_slot *slot;
+    while ((slot = rx_pool_take(&c->slots)) != NULL) {
         rx_slot_free(slot);
     }
     for (int i = 0; i < c->nhosts; i++) {
         free(c->hosts[i].host);
     }
     free(c->hosts);
-    rx_share_detach(c->share);
+    rx_share_detach(c->slots.share);
     free(c);
 }
 
-static struct rx_host_count *rx_client_host(rx_client *c, const char *host, int create)
+static struct rx_host_count *rx_async_pool_host(rx_async_pool *c, const char *host, int create)
 {
     for (int i = 0; i < c->nhosts; i++) {
         if (strcmp(c->hosts[i].host, host) == 0) {
@@ -616,20 +413,15 @@ static void rx_xfer_notice(rx_slot *slot, enum rx_notice notice)
 
 /* Engine thread. The idle list is shared with rx_xfer_dispose(), which runs
  * on event-loop threads, hence the lock. */
-static rx_slot *rx_client_slot(rx_client *c)
+static rx_slot *rx_async_pool_slot(rx_async_pool *c)
 {
     pthread_mutex_lock(&rx_the_engine.lock);
-    rx_slot *slot = c->idle;
-    if (slot != NULL) {
-        c->idle = slot->next;
-        c->idle_count--;
-        slot->next = NULL;
-    }
+    rx_slot *slot = rx_pool_take(&c->slots);
     pthread_mutex_unlock(&rx_the_engine.lock);
     if (slot != NULL) {
         return slot;
     }
-    slot = rx_slot_new(c->share, 0);
+    slot = rx_slot_new(c->slots.share, 0, sizeof(rx_slot));
     if (slot != NULL) {
         slot->lock = &rx_the_engine.lock;
         slot->notify = rx_xfer_notice;
@@ -641,16 +433,13 @@ static rx_slot *rx_client_slot(rx_client *c)
 /* Engine thread: configure a slot for the transfer and add it to the multi. */
 static CURLcode rx_engine_start(rx_engine *eng, rx_xfer *x)
 {
-    rx_client *c = x->client;
-    rx_slot *slot = rx_client_slot(c);
+    rx_async_pool *c = x->pool;
+    rx_slot *slot = rx_async_pool_slot(c);
     if (slot == NULL) {
         return CURLE_OUT_OF_MEMORY;
     }
     slot->owner = x;
-    if (slot->settings_id != x->settings->id) {
-        rx_slot_apply_settings(slot, &x->settings->st);
-        slot->settings_id = x->settings->id;
-    }
+    rx_slot_use_settings(slot, x->settings);
     curl_easy_setopt(slot->easy, CURLOPT_PIPEWAIT, c->http2 ? 1L : 0L);
     rx_request req = {
         .method = x->method,
@@ -670,9 +459,9 @@ static CURLcode rx_engine_start(rx_engine *eng, rx_xfer *x)
     if (rc != CURLE_OK) {
         slot->owner = NULL;
         pthread_mutex_lock(&rx_the_engine.lock);
-        slot->next = c->idle;
-        c->idle = slot;
-        c->idle_count++;
+        if (!rx_pool_keep(&c->slots, slot)) {
+            rx_slot_free(slot);
+        }
         pthread_mutex_unlock(&rx_the_engine.lock);
         return rc;
     }
@@ -691,7 +480,7 @@ static CURLcode rx_engine_start(rx_engine *eng, rx_xfer *x)
     pthread_mutex_unlock(&rx_the_engine.lock);
     x->running = 1;
     c->active++;
-    struct rx_host_count *h = rx_client_host(c, x->host, 1);
+    struct rx_host_count *h = rx_async_pool_host(c, x->host, 1);
     if (h != NULL) {
         h->active++;
     }
@@ -705,19 +494,19 @@ static CURLcode rx_engine_start(rx_engine *eng, rx_xfer *x)
 }
 
 /* Engine thread: the transfer is over (done, failed or cancelled): give back
- * its handle, tell its port, and let the next queued transfer of its client
+ * its handle, tell its port, and let the next queued transfer of its pool
  * start. `result` is ignored for a cancelled transfer. */
 static void rx_engine_finish(rx_engine *eng, rx_xfer *x, CURLcode result, const char *msg);
 static void rx_xfer_recycle_slot_locked(rx_xfer *x);
 static int rx_xfer_keep_outcome(rx_xfer *x, rx_slot *slot, const char **error);
 /* (msg, when not NULL, is a static string) */
 
-static void rx_engine_start_pending(rx_engine *eng, rx_client *c)
+static void rx_engine_start_queued(rx_engine *eng, rx_async_pool *c)
 {
-    rx_xfer *prev = NULL, *x = c->pending_head;
+    rx_xfer *prev = NULL, *x = c->queue_head;
     while (x != NULL && c->active < c->max_total) {
         rx_xfer *next = x->next;
-        struct rx_host_count *h = rx_client_host(c, x->host, 0);
+        struct rx_host_count *h = rx_async_pool_host(c, x->host, 0);
         if (h != NULL && h->active >= c->max_per_host) {
             prev = x;
             x = next;
@@ -726,10 +515,10 @@ static void rx_engine_start_pending(rx_engine *eng, rx_client *c)
         if (prev) {
             prev->next = next;
         } else {
-            c->pending_head = next;
+            c->queue_head = next;
         }
-        if (c->pending_tail == x) {
-            c->pending_tail = prev;
+        if (c->queue_tail == x) {
+            c->queue_tail = prev;
         }
         x->next = NULL;
         CURLcode rc = rx_engine_start(eng, x);
@@ -742,7 +531,7 @@ static void rx_engine_start_pending(rx_engine *eng, rx_client *c)
 
 static void rx_engine_finish(rx_engine *eng, rx_xfer *x, CURLcode result, const char *msg)
 {
-    rx_client *c = x->client;
+    rx_async_pool *c = x->pool;
     rx_slot *slot = x->slot;
     rx_news_unlink(eng, x); /* RX_EV_DONE wakes its reader */
     if (x->stop_queued) {   /* never leave a pointer to a transfer handed back */
@@ -767,7 +556,7 @@ static void rx_engine_finish(rx_engine *eng, rx_xfer *x, CURLcode result, const 
         }
         x->running = 0;
         c->active--;
-        struct rx_host_count *h = rx_client_host(c, x->host, 0);
+        struct rx_host_count *h = rx_async_pool_host(c, x->host, 0);
         if (h != NULL) {
             h->active--;
         }
@@ -796,30 +585,26 @@ static void rx_engine_finish(rx_engine *eng, rx_xfer *x, CURLcode result, const 
         x->st->want_data = 0;
     }
     /* Once posted, the event loop may free the transfer and, with it, the
-     * last reference to a closed client: hold one until we are done here. */
+     * last reference to a closed pool: hold one until we are done here. */
     c->refs++;
     rx_post_locked(x, RX_EV_DONE | RX_EV_RELEASED);
     pthread_mutex_unlock(&eng->lock);
-    rx_engine_start_pending(eng, c);
+    rx_engine_start_queued(eng, c);
     pthread_mutex_lock(&eng->lock);
-    rx_client_unref(c);
+    rx_async_pool_unref(c);
     pthread_mutex_unlock(&eng->lock);
 }
 
-/* Engine lock held: the transfer's slot goes back to its client's pool. */
+/* Engine lock held: the transfer's slot goes back to its pool. */
 static void rx_xfer_recycle_slot_locked(rx_xfer *x)
 {
     rx_slot *slot = x->slot;
-    rx_client *c = x->client;
+    rx_async_pool *c = x->pool;
     x->slot = NULL;
     if (slot != NULL) {
         slot->owner = NULL;
         rx_slot_clear_buffers(slot);
-        if (!c->closed && c->idle_count < 64) {
-            slot->next = c->idle;
-            c->idle = slot;
-            c->idle_count++;
-        } else {
+        if (c->closed || !rx_pool_keep(&c->slots, slot)) {
             rx_slot_free(slot); /* under the lock: it updates its share's count */
         }
     }
@@ -856,16 +641,16 @@ static int rx_xfer_keep_outcome(rx_xfer *x, rx_slot *slot, const char **error)
     return 0;
 }
 
-/* Engine lock held: give back the transfer's slot, port and client. */
+/* Engine lock held: give back the transfer's slot, port and pool. */
 static void rx_xfer_release_locked(rx_xfer *x)
 {
-    rx_client *c = x->client;
+    rx_async_pool *c = x->pool;
     rx_xfer_recycle_slot_locked(x);
     if (x->port) {
         rx_port_unref_locked(x->port);
         x->port = NULL;
     }
-    rx_client_unref(c);
+    rx_async_pool_unref(c);
 }
 
 /* Any thread, engine lock NOT held: the Python side is done with a transfer
@@ -909,8 +694,6 @@ static size_t rx_xfer_upload_buffered_locked(const rx_xfer *x)
 {
     return x->slot != NULL ? x->slot->up.len - x->slot->up_pos : x->st->up_early.len;
 }
-
-static int rx_engine_send(int kind, rx_xfer *x, rx_client *c);
 
 /* Append a chunk of the request body; len 0 ends it. Returns an rx_feed, or
  * -1 when memory ran out. */
@@ -963,321 +746,6 @@ static int rx_xfer_upload_wait(rx_xfer *x)
     x->st->upload_waiting = (unsigned char)wait;
     pthread_mutex_unlock(&rx_the_engine.lock);
     return wait;
-}
-
-/*** the engine thread ***/
-
-/* libcurl's socket callback. A socket it watches carries a non-NULL
- * `sockp` (curl_multi_assign), so each change costs one epoll_ctl: ADD the
- * first time, MOD after, DEL at the end (libcurl then forgets `sockp`). */
-static int rx_engine_on_socket(CURL *easy, curl_socket_t fd, int what, void *userp, void *sockp)
-{
-    (void)easy;
-    rx_engine *eng = userp;
-    if (what == CURL_POLL_REMOVE) {
-        epoll_ctl(eng->epfd, EPOLL_CTL_DEL, fd, NULL);
-        return 0;
-    }
-    struct epoll_event ev = {0};
-    ev.data.fd = fd;
-    ev.events = (what & CURL_POLL_IN ? EPOLLIN : 0) | (what & CURL_POLL_OUT ? EPOLLOUT : 0);
-    if (sockp != NULL) {
-        epoll_ctl(eng->epfd, EPOLL_CTL_MOD, fd, &ev);
-    } else if (epoll_ctl(eng->epfd, EPOLL_CTL_ADD, fd, &ev) == 0 ||
-               (errno == EEXIST && epoll_ctl(eng->epfd, EPOLL_CTL_MOD, fd, &ev) == 0)) {
-        curl_multi_assign(eng->multi, fd, eng); /* any non-NULL marker */
-    }
-    return 0;
-}
-
-static int rx_engine_on_timer(CURLM *multi, long timeout_ms, void *userp)
-{
-    (void)multi;
-    rx_engine *eng = userp;
-    eng->curl_deadline_us = timeout_ms < 0 ? 0 : rx_now_us() + (int64_t)timeout_ms * 1000;
-    return 0;
-}
-
-/* epoll_wait's timeout: until the nearer of libcurl's and the read deadline. */
-static int rx_engine_wait_ms(const rx_engine *eng)
-{
-    if (eng->body_news != NULL) {
-        return 0; /* a reader's wake-up was put off to the next turn */
-    }
-    int64_t next = eng->curl_deadline_us;
-    if (eng->read_deadline_us && (next == 0 || eng->read_deadline_us < next)) {
-        next = eng->read_deadline_us;
-    }
-    if (next == 0) {
-        return -1;
-    }
-    int64_t left = next - rx_now_us();
-    return left <= 0 ? 0 : (int)((left + 999) / 1000);
-}
-
-static void rx_engine_collect(rx_engine *eng)
-{
-    CURLMsg *msg;
-    int left;
-    while ((msg = curl_multi_info_read(eng->multi, &left)) != NULL) {
-        if (msg->msg != CURLMSG_DONE) {
-            continue;
-        }
-        rx_slot *slot = NULL;
-        curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, (char **)&slot);
-        if (slot != NULL && slot->owner != NULL) {
-            rx_engine_finish(eng, slot->owner, msg->data.result, NULL);
-        }
-    }
-    while (eng->stop_list != NULL) { /* HEAD with a body: done at the headers */
-        rx_xfer *x = eng->stop_list;
-        eng->stop_list = x->next;
-        x->next = NULL;
-        x->stop_queued = 0;
-        if (x->running) {
-            rx_engine_finish(eng, x, CURLE_OK, NULL);
-        }
-    }
-}
-
-/* Abort transfers idle for longer than their read timeout; arm the read
- * timer for the next deadline. */
-static void rx_engine_read_timeouts(rx_engine *eng)
-{
-    int64_t now = rx_now_us(), next = 0;
-    rx_xfer *x = eng->running;
-    while (x != NULL) {
-        rx_xfer *after = x->run_next;
-        rx_slot *slot = x->slot;
-        if (x->read_timeout_us > 0 && !rx_read_clock_stopped(slot)) {
-            int64_t deadline = slot->last_activity_us + x->read_timeout_us;
-            if (deadline <= now) {
-                snprintf(slot->note, sizeof(slot->note), "no data received for %.3f seconds",
-                         x->read_timeout_us / 1e6);
-                rx_engine_finish(eng, x, CURLE_OPERATION_TIMEDOUT, NULL);
-            } else if (next == 0 || deadline < next) {
-                next = deadline;
-            }
-        }
-        x = after;
-    }
-    eng->read_deadline_us = next;
-}
-
-static void rx_engine_commands(rx_engine *eng)
-{
-    uint64_t value;
-    ssize_t n = read(eng->wakefd, &value, sizeof(value));
-    (void)n;
-    pthread_mutex_lock(&eng->lock);
-    rx_cmd *cmd = eng->cmd_head;
-    eng->cmd_head = eng->cmd_tail = NULL;
-    eng->wake_pending = 0;
-    pthread_mutex_unlock(&eng->lock);
-    while (cmd != NULL) {
-        rx_cmd *next = cmd->next;
-        rx_xfer *x = cmd->xfer;
-        switch (cmd->kind) {
-        case RX_CMD_SUBMIT:
-            if (x->cancel) {
-                rx_engine_finish(eng, x, CURLE_ABORTED_BY_CALLBACK, "cancelled");
-                break;
-            }
-            x->next = NULL;
-            if (x->client->pending_tail) {
-                x->client->pending_tail->next = x;
-            } else {
-                x->client->pending_head = x;
-            }
-            x->client->pending_tail = x;
-            rx_engine_start_pending(eng, x->client);
-            break;
-        case RX_CMD_CANCEL:
-            if (x->running) {
-                rx_engine_finish(eng, x, CURLE_ABORTED_BY_CALLBACK, "cancelled");
-            } else if (!x->finished) {
-                /* still queued: unlink it from its client's pending list */
-                rx_client *c = x->client;
-                rx_xfer *prev = NULL;
-                for (rx_xfer *p = c->pending_head; p != NULL; prev = p, p = p->next) {
-                    if (p == x) {
-                        if (prev) {
-                            prev->next = p->next;
-                        } else {
-                            c->pending_head = p->next;
-                        }
-                        if (c->pending_tail == p) {
-                            c->pending_tail = prev;
-                        }
-                        rx_engine_finish(eng, x, CURLE_ABORTED_BY_CALLBACK, "cancelled");
-                        break;
-                    }
-                }
-            }
-            break;
-        case RX_CMD_UNPAUSE:
-            if (x->running) {
-                rx_slot *slot = x->slot;
-                pthread_mutex_lock(&eng->lock);
-                int resume = slot->paused;
-                slot->paused = 0;
-                if (x->st != NULL) {
-                    x->st->upload_kick = 0;
-                }
-                if (slot->up_wanted && (slot->up.len > slot->up_pos || slot->up_eof)) {
-                    slot->up_wanted = 0;
-                    resume = 1;
-                }
-                pthread_mutex_unlock(&eng->lock);
-                if (resume) {
-                    slot->last_activity_us = rx_now_us();
-                    curl_easy_pause(slot->easy, CURLPAUSE_CONT);
-                }
-            }
-            break;
-        case RX_CMD_CLOSE_CLIENT:
-            pthread_mutex_lock(&eng->lock);
-            cmd->client->closed = 1;
-            rx_client_unref(cmd->client);
-            pthread_mutex_unlock(&eng->lock);
-            break;
-        }
-        if (x != NULL) {
-            rx_xfer_command_done(eng, x);
-        }
-        free(cmd);
-        cmd = next;
-    }
-}
-
-static void *rx_engine_main(void *arg)
-{
-    rx_engine *eng = arg;
-    struct epoll_event events[64];
-    for (;;) {
-        int n = epoll_wait(eng->epfd, events, 64, rx_engine_wait_ms(eng));
-        int running = 0;
-        for (int i = 0; i < n; i++) {
-            int fd = events[i].data.fd;
-            if (fd == eng->wakefd) {
-                rx_engine_commands(eng);
-            } else {
-                int flags = (events[i].events & EPOLLIN ? CURL_CSELECT_IN : 0) |
-                            (events[i].events & EPOLLOUT ? CURL_CSELECT_OUT : 0) |
-                            (events[i].events & (EPOLLERR | EPOLLHUP) ? CURL_CSELECT_ERR : 0);
-                curl_multi_socket_action(eng->multi, fd, flags, &running);
-            }
-        }
-        if (eng->curl_deadline_us && rx_now_us() >= eng->curl_deadline_us) {
-            eng->curl_deadline_us = 0;
-            curl_multi_socket_action(eng->multi, CURL_SOCKET_TIMEOUT, 0, &running);
-        }
-        rx_engine_collect(eng);
-        rx_engine_read_timeouts(eng);
-        rx_engine_notify_readers(eng);
-        rx_engine_signal_ports(eng);
-    }
-    return NULL;
-}
-
-static int rx_engine_add_fd(rx_engine *eng, int fd)
-{
-    struct epoll_event ev = {0};
-    ev.events = EPOLLIN;
-    ev.data.fd = fd;
-    return epoll_ctl(eng->epfd, EPOLL_CTL_ADD, fd, &ev);
-}
-
-/* Start the engine in this process if it is not running (after fork() the
- * child has no engine thread: the parent's state is abandoned). Returns 0 or
- * -1. Engine lock held. */
-static int rx_engine_ensure_locked(void)
-{
-    rx_engine *eng = &rx_the_engine;
-    if (eng->started && eng->pid == rx_getpid()) {
-        return 0;
-    }
-    eng->cmd_head = eng->cmd_tail = NULL;
-    eng->running = NULL;
-    eng->to_signal = NULL;
-    eng->body_news = NULL;
-    eng->stop_list = NULL;
-    eng->read_deadline_us = 0;
-    eng->wake_pending = 0;
-    eng->epfd = epoll_create1(EPOLL_CLOEXEC);
-    eng->wakefd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-    eng->curl_deadline_us = 0;
-    eng->multi = curl_multi_init();
-    if (eng->epfd < 0 || eng->wakefd < 0 || eng->multi == NULL) {
-        return -1;
-    }
-    curl_multi_setopt(eng->multi, CURLMOPT_SOCKETFUNCTION, rx_engine_on_socket);
-    curl_multi_setopt(eng->multi, CURLMOPT_SOCKETDATA, eng);
-    curl_multi_setopt(eng->multi, CURLMOPT_TIMERFUNCTION, rx_engine_on_timer);
-    curl_multi_setopt(eng->multi, CURLMOPT_TIMERDATA, eng);
-    curl_multi_setopt(eng->multi, CURLMOPT_PIPELINING, (long)CURLPIPE_MULTIPLEX);
-    curl_multi_setopt(eng->multi, CURLMOPT_MAXCONNECTS, RX_ENGINE_MAX_IDLE_CONNECTIONS);
-    if (rx_engine_add_fd(eng, eng->wakefd) < 0) {
-        return -1;
-    }
-    pthread_attr_t attr;
-    pthread_attr_init(&attr);
-    pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-    int rc = pthread_create(&eng->thread, &attr, rx_engine_main, eng);
-    pthread_attr_destroy(&attr);
-    if (rc != 0) {
-        return -1;
-    }
-    eng->started = 1;
-    eng->pid = rx_getpid();
-    return 0;
-}
-
-/* Any thread: queue a command for the engine and wake it. 0 or -1. */
-static int rx_engine_send(int kind, rx_xfer *x, rx_client *c)
-{
-    rx_cmd *cmd = calloc(1, sizeof(*cmd));
-    if (cmd == NULL) {
-        return -1;
-    }
-    cmd->kind = kind;
-    cmd->xfer = x;
-    cmd->client = c;
-    pthread_mutex_lock(&rx_the_engine.lock);
-    if (rx_engine_ensure_locked() < 0) {
-        pthread_mutex_unlock(&rx_the_engine.lock);
-        free(cmd);
-        return -1;
-    }
-    if (x != NULL) {
-        x->cmd_refs++; /* keeps it alive until the engine has handled cmd */
-    }
-    if (rx_the_engine.cmd_tail) {
-        rx_the_engine.cmd_tail->next = cmd;
-    } else {
-        rx_the_engine.cmd_head = cmd;
-    }
-    rx_the_engine.cmd_tail = cmd;
-    /* one wake-up per batch of commands, written after unlocking: woken
-     * under the lock, the engine thread would only block on it */
-    int wake = !rx_the_engine.wake_pending;
-    rx_the_engine.wake_pending = 1;
-    pthread_mutex_unlock(&rx_the_engine.lock);
-    if (wake) {
-        uint64_t one = 1;
-        ssize_t n = write(rx_the_engine.wakefd, &one, sizeof(one));
-        (void)n;
-    }
-    return 0;
-}
-
-/* After fork() in the child: the engine thread does not exist here, and the
- * mutex may have been held by it at the moment of the fork. */
-static void rx_engine_atfork_child(void)
-{
-    rx_pid = 0;
-    pthread_mutex_init(&rx_the_engine.lock, NULL);
-    rx_the_engine.started = 0;
 }
 
 #endif

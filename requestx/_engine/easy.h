@@ -1,22 +1,23 @@
-/* transfer.h: one HTTP exchange on a pooled libcurl easy handle.
+/* easy.h: the slot, one libcurl easy handle and what its callbacks fill.
  *
- * A slot is an easy handle plus a private multi handle that drives it, and the
- * C buffers its callbacks fill. Nothing here touches Python: the caller
- * releases the GIL around rx_slot_run().
+ * A slot is an easy handle, the C buffers its callbacks fill (header block,
+ * body, a streamed request body) and what the callbacks learn (status,
+ * phase, flags). Both drivers use it: the sync one (sync.h) gives each slot
+ * a private multi handle, the async one (loop.h) adds it to the engine
+ * thread's multi. Nothing here touches Python: the callbacks never do, and
+ * the sync caller releases the GIL around the transfer. Python objects a
+ * driver keeps with a slot (the sync header list, the body) are kept by
+ * that driver (sync_types.h), not here.
  *
- * Why a multi handle per slot instead of curl_easy_perform(): requests' read
- * timeout is an inactivity timeout (no byte for N seconds), which libcurl does
- * not offer; driving the transfer ourselves lets us watch the time since the
- * last byte, stop at the end of the headers for stream=True, and pull the body
- * chunk by chunk. curl_easy_perform() runs this very loop internally, so it
- * costs nothing extra.
- *
- * Return codes: rx_slot_run() returns a CURLcode; CURLE_OK with slot->done == 0
- * means "the goal was reached and the transfer is still going", or, when
- * slot->up_wanted is set, "feed the next chunk of the body (rx_slot_feed)".
+ * Why a multi handle even for a sync transfer, instead of
+ * curl_easy_perform(): requests' read timeout is an inactivity timeout (no
+ * byte for N seconds), which libcurl does not offer; driving the transfer
+ * ourselves lets us watch the time since the last byte, stop at the end of
+ * the headers for stream=True, and pull the body chunk by chunk.
+ * curl_easy_perform() runs this very loop internally.
  */
-#ifndef RX_TRANSFER_H
-#define RX_TRANSFER_H
+#ifndef RX_EASY_H
+#define RX_EASY_H
 
 #include <curl/curl.h>
 #include <stdint.h>
@@ -25,14 +26,8 @@
 #include <time.h>
 
 #include "buffer.h"
+#include "process.h"
 #include "share.h"
-
-/* What the caller wants before rx_slot_run() returns. */
-enum rx_goal {
-    RX_UNTIL_DONE = 0,    /* the whole response */
-    RX_UNTIL_HEADERS = 1, /* the final response's header block */
-    RX_UNTIL_BODY = 2,    /* at least one body byte, or the end */
-};
 
 /* How far the exchange got: tells a connect failure from a read failure and a
  * broken body from a broken connection. */
@@ -62,11 +57,16 @@ enum rx_phase {
 /* Body buffers up to this size stay with their slot for the next transfer.
  * Giving a 1 MB buffer back after every response makes the allocator return
  * the memory to the kernel and fault it in again, page by page, on the next
- * response: that cost five times the copying itself. */
+ * response, which costs more than the copying itself. */
 #define RX_BODY_KEEP_BYTES ((size_t)1024 * 1024)
 
 /* Header blocks and request-body buffers up to this size are kept. */
 #define RX_SMALL_KEEP_BYTES ((size_t)256 * 1024)
+
+/* Idle connections a sync slot's private multi may keep in the shared pool
+ * (libcurl's default, 4 per running transfer, would close the connections
+ * other threads' slots keep there). */
+#define RX_SLOT_MAX_IDLE_CONNECTIONS 256L
 
 /* A streamed body's reader on another thread is woken once per engine turn
  * with new bytes, but not while more of an HTTP/1 body waits in the socket
@@ -84,28 +84,6 @@ enum rx_phase {
 #define RX_UPLOAD_HIGH_BYTES (1024 * 1024)
 /* ... and is asked for more when less than this is left. */
 #define RX_UPLOAD_LOW_BYTES (256 * 1024)
-
-/* The CA bundle and directory libcurl was built with (read once at import),
- * restored when a request goes back to verify=True after a custom CA. */
-static char *rx_default_ca_info;
-static char *rx_default_ca_path;
-
-static void rx_read_default_ca(void)
-{
-    CURL *e = curl_easy_init();
-    char *v = NULL;
-    if (e == NULL) {
-        return;
-    }
-    if (curl_easy_getinfo(e, CURLINFO_CAINFO, &v) == CURLE_OK && v != NULL) {
-        rx_default_ca_info = strdup(v);
-    }
-    v = NULL;
-    if (curl_easy_getinfo(e, CURLINFO_CAPATH, &v) == CURLE_OK && v != NULL) {
-        rx_default_ca_path = strdup(v);
-    }
-    curl_easy_cleanup(e);
-}
 
 typedef struct {
     const char *method;
@@ -132,10 +110,6 @@ typedef struct {
     const char *unix_socket; /* connect to this Unix socket instead, or NULL */
 } rx_settings;
 
-/* The Python settings tuple: its size, and how many of its items are strings. */
-#define RX_SETTINGS_SIZE 10
-#define RX_SETTINGS_STRINGS 7
-
 /* What a slot tells its owner from inside libcurl's callbacks (async engine). */
 enum rx_notice {
     RX_NOTICE_HEADERS = 1, /* the final header block is complete */
@@ -152,7 +126,7 @@ struct rx_slot {
     rx_share *share;
     rx_notify_fn notify;   /* NULL on the sync path */
     void *owner;           /* the async transfer using this slot */
-    uint64_t settings_id;  /* async: the shared settings applied last, 0: none */
+    uint64_t settings_id;  /* the Settings applied last (their id), 0: none */
     pthread_mutex_t *lock; /* guards body/paused and up/up_wanted across threads (async) */
     struct rx_slot *next;  /* free list link */
     rx_buffer head;        /* header block of the latest response */
@@ -190,12 +164,6 @@ struct rx_slot {
     size_t up_pos;
     int up_eof;    /* the body's producer is exhausted */
     int up_wanted; /* libcurl paused the upload for want of data */
-    /* caches owned by the layer above (engine.c), keyed on object identity */
-    struct curl_slist *headers;
-    void *headers_key;
-    void *settings_key;
-    void *body_key;
-    void *upload_iter;
 };
 
 static int64_t rx_now_us(void)
@@ -264,9 +232,8 @@ static void rx_presize_body(rx_slot *slot)
     if (slot->content_length > 0 && slot->content_length <= RX_BODY_PRESIZE_MAX) {
         /* A power of two, as growing by doubling would reach: glibc raises
          * its mmap and trim thresholds to the largest block freed, and an
-         * exact 10 MB block (freed, with the 10 MB bytes object copied from
-         * it) left them low enough that every response gave its memory back
-         * to the kernel and faulted it in again: 5x slower at 10 MB. */
+         * exact-size block of a large body left them low enough that every
+         * response gave its memory back to the kernel and faulted it in. */
         size_t want = 1024;
         while (want < (size_t)slot->content_length) {
             want *= 2;
@@ -469,7 +436,6 @@ static void rx_slot_free(rx_slot *slot)
     if (slot->multi) {
         curl_multi_cleanup(slot->multi);
     }
-    curl_slist_free_all(slot->headers);
     rx_buffer_free(&slot->head);
     rx_buffer_free(&slot->body);
     rx_buffer_free(&slot->up);
@@ -477,10 +443,12 @@ static void rx_slot_free(rx_slot *slot)
 }
 
 /* The options that never change for the life of the handle. NULL on failure.
- * Sync slots get a private multi handle; async ones are driven by the engine's. */
-static rx_slot *rx_slot_new(rx_share *share, int with_multi)
+ * Sync slots get a private multi handle; async ones are driven by the engine's.
+ * ``size``: the allocation, at least sizeof(rx_slot); a driver that keeps
+ * more with each slot puts the rx_slot first in a larger struct. */
+static rx_slot *rx_slot_new(rx_share *share, int with_multi, size_t size)
 {
-    rx_slot *slot = calloc(1, sizeof(*slot));
+    rx_slot *slot = calloc(1, size);
     if (slot == NULL) {
         return NULL;
     }
@@ -491,9 +459,7 @@ static rx_slot *rx_slot_new(rx_share *share, int with_multi)
         return NULL;
     }
     if (slot->multi != NULL) {
-        /* libcurl's default (4 idle per running transfer) would close the
-         * connections other threads' slots keep in the shared pool */
-        curl_multi_setopt(slot->multi, CURLMOPT_MAXCONNECTS, 256L);
+        curl_multi_setopt(slot->multi, CURLMOPT_MAXCONNECTS, RX_SLOT_MAX_IDLE_CONNECTIONS);
     }
     CURL *e = slot->easy;
     curl_easy_setopt(e, CURLOPT_SHARE, share->handle);
@@ -552,7 +518,6 @@ static void rx_slot_apply_settings(rx_slot *slot, const rx_settings *st)
     curl_easy_setopt(e, CURLOPT_UNIX_SOCKET_PATH, st->unix_socket);
 }
 
-/* Per-request options, then hand the handle to its multi. Returns a CURLcode. */
 /* A buffer-size option, set only when it changes (``*current`` is what the
  * handle has). */
 static void rx_slot_set_size(CURL *e, CURLoption option, long *current, long want)
@@ -562,6 +527,8 @@ static void rx_slot_set_size(CURL *e, CURLoption option, long *current, long wan
     }
 }
 
+/* Per-request options; then, for a sync slot, hand the handle to its private
+ * multi (the async engine adds it to its own). Returns a CURLcode. */
 static CURLcode rx_slot_start(rx_slot *slot, const rx_request *req)
 {
     CURL *e = slot->easy;
@@ -653,17 +620,7 @@ static void rx_slot_stop(rx_slot *slot)
     rx_slot_clear_buffers(slot);
 }
 
-static int rx_goal_reached(const rx_slot *slot, enum rx_goal goal)
-{
-    switch (goal) {
-    case RX_UNTIL_HEADERS:
-        return slot->headers_done;
-    case RX_UNTIL_BODY:
-        return rx_slot_buffered(slot) > 0;
-    default:
-        return 0;
-    }
-}
+/*** the read timeout: one rule for both drivers ***/
 
 /* No read timeout runs while connecting (the connect timeout does) or while
  * the transfer waits for our side: a slow consumer of the response body
@@ -673,104 +630,21 @@ static int rx_read_clock_stopped(const rx_slot *slot)
     return slot->phase == RX_PHASE_CONNECT || slot->paused || slot->up_wanted;
 }
 
-/* The read-timeout check; returns 1 when the transfer has been idle too long.
- * Upload progress counts as activity (a slow server reading a big body). */
-static int rx_idle_too_long(rx_slot *slot, int64_t now, int *wait_ms)
+/* When the transfer times out for want of data, given its read timeout
+ * (0: no limit); 0 while no read timeout runs. */
+static int64_t rx_read_deadline(const rx_slot *slot, int64_t read_timeout_us)
 {
-    if (slot->read_timeout_us <= 0 || rx_read_clock_stopped(slot)) {
+    if (read_timeout_us <= 0 || rx_read_clock_stopped(slot)) {
         return 0;
     }
-    int64_t left = slot->last_activity_us + slot->read_timeout_us - now;
-    if (left <= 0) {
-        curl_off_t up = 0;
-        curl_easy_getinfo(slot->easy, CURLINFO_SIZE_UPLOAD_T, &up);
-        if (up == slot->uploaded) {
-            return 1;
-        }
-        slot->uploaded = up;
-        slot->last_activity_us = now;
-        left = slot->read_timeout_us;
-    }
-    int left_ms = (int)((left + 999) / 1000);
-    if (left_ms < *wait_ms) {
-        *wait_ms = left_ms;
-    }
-    return 0;
+    return slot->last_activity_us + read_timeout_us;
 }
 
-/* Drive the transfer until `goal` or the end. Runs without the GIL. */
-static CURLcode rx_slot_run(rx_slot *slot, enum rx_goal goal)
+/* The transfer's read timeout has passed: say so in its message. */
+static void rx_slot_note_read_timeout(rx_slot *slot, int64_t read_timeout_us)
 {
-    if (slot->done) {
-        /* a body that broke after the headers: its error is reported once
-         * everything that did arrive has been taken */
-        return (goal == RX_UNTIL_BODY && rx_slot_buffered(slot) > 0) ? CURLE_OK : slot->result;
-    }
-    if (slot->paused && !rx_stream_full(slot)) {
-        slot->paused = 0;
-        slot->last_activity_us = rx_now_us();
-        curl_easy_pause(slot->easy, CURLPAUSE_CONT);
-    }
-    for (;;) {
-        int running = 0;
-        CURLMcode mc = curl_multi_perform(slot->multi, &running);
-        if (mc != CURLM_OK) {
-            slot->done = 1;
-            slot->result = CURLE_RECV_ERROR;
-            return slot->result;
-        }
-        if (running == 0) {
-            CURLMsg *msg;
-            int queued;
-            slot->done = 1;
-            while ((msg = curl_multi_info_read(slot->multi, &queued)) != NULL) {
-                if (msg->msg == CURLMSG_DONE) {
-                    slot->result = msg->data.result;
-                }
-            }
-            if (slot->result != CURLE_OK && goal != RX_UNTIL_DONE && rx_goal_reached(slot, goal)) {
-                return CURLE_OK; /* the error waits for the consumer (see above) */
-            }
-            return slot->result;
-        }
-        if (slot->stop_at_headers && slot->headers_done) {
-            /* taken off the multi handle unfinished, the connection is closed */
-            slot->done = 1;
-            slot->result = CURLE_OK;
-            return CURLE_OK;
-        }
-        if (rx_goal_reached(slot, goal) || slot->up_wanted) {
-            return CURLE_OK;
-        }
-        int wait_ms = 1000;
-        if (rx_idle_too_long(slot, rx_now_us(), &wait_ms)) {
-            slot->done = 1;
-            slot->result = CURLE_OPERATION_TIMEDOUT;
-            snprintf(slot->note, sizeof(slot->note), "no data received for %.3f seconds",
-                     slot->read_timeout_us / 1e6);
-            return slot->result;
-        }
-        if (slot->paused) {
-            return CURLE_OK; /* the consumer has a full buffer to drain */
-        }
-        if (slot->tick_at_us > 0) {
-            int64_t now = rx_now_us();
-            if (now >= slot->tick_at_us) {
-                slot->ticked = 1;
-                return CURLE_OK;
-            }
-            int tick_ms = (int)((slot->tick_at_us - now + 999) / 1000);
-            if (tick_ms < wait_ms) {
-                wait_ms = tick_ms;
-            }
-        }
-        mc = curl_multi_poll(slot->multi, NULL, 0, wait_ms, NULL);
-        if (mc != CURLM_OK) {
-            slot->done = 1;
-            slot->result = CURLE_RECV_ERROR;
-            return slot->result;
-        }
-    }
+    snprintf(slot->note, sizeof(slot->note), "no data received for %.3f seconds",
+             read_timeout_us / 1e6);
 }
 
 /* The words for a failed exchange: our own diagnosis, else libcurl's. */
@@ -790,7 +664,7 @@ static int rx_slot_error_phase(const rx_slot *slot)
     return slot->phase;
 }
 
-/* Bit flags about a response that Python acts on (result tuple, item 5). */
+/* Bit flags about a response that Python acts on (the result's last item, ``flags``). */
 #define RX_FLAG_SETS_COOKIE 1
 #define RX_FLAG_LENGTH_CONFLICT 2
 
