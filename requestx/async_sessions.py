@@ -48,7 +48,7 @@ def _hop_failed(
     if not isinstance(exc, _engine.TransferError):
         return exc
     if producer is not None and producer.done() and not producer.cancelled():
-        error = producer.exception()
+        error: Optional[BaseException] = producer.exception()
         if error is not None:
             return error  # the body's own error, as in Session
     return from_transfer_error(exc, request=prep, proxy=proxy_kind)
@@ -167,7 +167,7 @@ class AsyncSession(BaseSession):
     # request. A plain GET returns _engine.Pending (see the module docstring).
     def get(self, url: Any, **kwargs: Any) -> Awaitable[Response]:
         if not kwargs and self._own_request and "request" not in vars(self):
-            return _engine.Pending(self, url)  # type: ignore[no-any-return]
+            return _engine.Pending(self, url)
         kwargs.setdefault("allow_redirects", True)
         return self.request("GET", url, **kwargs)
 
@@ -244,7 +244,7 @@ class AsyncSession(BaseSession):
         transfer = self._aclient.submit(
             aio.port(loop),
             future,
-            prep.method,
+            prep.method,  # type: ignore[arg-type]  # set by _prepare: a str
             sendable(target),
             target.origin,
             lines,
@@ -358,12 +358,13 @@ class AsyncSession(BaseSession):
         return _hop_failed(exc, transfer, None, prep, proxy_kind)
 
 
+def _pending_failed(exc: BaseException, transfer: Any, prep: Any, proxy_kind: Any) -> BaseException:
+    """Pending's failed(exc, transfer, prep, proxy): a GET has no producer."""
+    return _hop_failed(exc, transfer, None, prep, proxy_kind)
+
+
 # Until the engine looks these steps up on the session (see _engine/pending.h).
-_engine.set_pending_hooks(
-    AsyncSession._pending_start,
-    AsyncSession._pending_done,
-    lambda *a: _hop_failed(*a[:2], None, *a[2:]),
-)
+_engine.set_pending_hooks(AsyncSession._pending_start, AsyncSession._pending_done, _pending_failed)
 
 
 async def _dispatch_hook(hooks: Any, response: Response, **kwargs: Any) -> Response:

@@ -179,7 +179,7 @@ class Session(BaseSession):
             body = (stream_chunks(body[0]), body[1])
         try:
             result = self._client.perform(
-                prep.method,
+                prep.method,  # type: ignore[arg-type]  # set by _prepare: a str
                 sendable(target),
                 lines,
                 body,

@@ -6,6 +6,8 @@ exists in upper case (``codes.OK``).
 
 from __future__ import annotations
 
+from typing import Any
+
 from .structures import LookupDict
 
 __all__ = ["codes"]
@@ -85,7 +87,8 @@ _codes: dict[int, tuple[str, ...]] = {
     511: ("network_authentication_required", "network_auth", "network_authentication"),
 }
 
-codes = LookupDict(name="status_codes")
+# Any, as in requests' stubs: the names are attributes set below.
+codes: Any = LookupDict(name="status_codes")
 
 for _code, _titles in _codes.items():
     for _title in _titles:

@@ -152,7 +152,7 @@ def should_strip_auth(old_url: str, new_url: str) -> bool:
     return changed_port or changed_scheme
 
 
-def native_names(headers: Any) -> CaseInsensitiveDict[Any]:
+def native_names(headers: Mapping[Any, Any]) -> CaseInsensitiveDict[Any]:
     """Header names as plain str (requests decodes bytes names)."""
     if not isinstance(headers, CaseInsensitiveDict):
         headers = CaseInsensitiveDict(headers)
