@@ -31,6 +31,7 @@ if TYPE_CHECKING:
     import datetime
 
     from .cookies import RequestsCookieJar
+    from .sse import ServerSentEvent
 
 __all__ = ["Request", "PreparedRequest", "Response", "HOOKS", "default_hooks", "dispatch_hook"]
 
@@ -201,7 +202,7 @@ class PreparedRequest(RequestHooksMixin):
 
     def __init__(self) -> None:
         self.method: Optional[str] = None
-        self.url: str = None  # type: ignore[assignment]  # as status_code
+        self.url: Optional[str] = None
         self.headers: CaseInsensitiveDict[Any] = CaseInsensitiveDict()
         self._cookies: Any = None
         self.body: Any = None
@@ -515,7 +516,7 @@ class Response:
         self._pairs: Optional[list[tuple[str, str]]] = None
         self._reason: Any = None
         self.raw: Any = None
-        self.url: Optional[str] = None
+        self.url: str = None  # type: ignore[assignment]  # as status_code
         self._encoding: Any = _UNSET
         self.history: list[Response] = []
         self._cookies: Any = None
@@ -539,7 +540,7 @@ class Response:
         # the slots; the rest keeps the class-level defaults
         self.status_code = status
         self._raw_head = raw_head
-        self.url = request.url
+        self.url = request.url  # type: ignore[assignment]  # prepared: a str
         self._history = _NO_HISTORY
         self._timings = timings
         self._request = request
@@ -890,14 +891,14 @@ class Response:
             return
         raise HTTPError(msg, response=self)
 
-    def iter_sse(self) -> Iterator[Any]:
+    def iter_sse(self) -> Iterator[ServerSentEvent]:
         """Server-sent events (``requestx.ServerSentEvent``), each yielded as
         soon as it is complete; use with ``stream=True``."""
         from .sse import iter_sse
 
         return iter_sse(self)
 
-    def aiter_sse(self) -> AsyncIterator[Any]:
+    def aiter_sse(self) -> AsyncIterator[ServerSentEvent]:
         """The async twin of iter_sse(), for AsyncSession responses."""
         from .sse import aiter_sse
 

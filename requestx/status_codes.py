@@ -6,8 +6,6 @@ exists in upper case (``codes.OK``).
 
 from __future__ import annotations
 
-from typing import Any
-
 from .structures import LookupDict
 
 __all__ = ["codes"]
@@ -87,8 +85,7 @@ _codes: dict[int, tuple[str, ...]] = {
     511: ("network_authentication_required", "network_auth", "network_authentication"),
 }
 
-# Any, as in requests' stubs: the names are attributes set below.
-codes: Any = LookupDict(name="status_codes")
+codes: LookupDict[int] = LookupDict(name="status_codes")
 
 for _code, _titles in _codes.items():
     for _title in _titles:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import ItemsView, Iterable, Iterator, Mapping, MutableMapping
-from typing import Any, Optional, TypeVar, Union
+from typing import TYPE_CHECKING, Any, Optional, TypeVar, Union
 
 __all__ = ["CaseInsensitiveDict", "LookupDict"]
 
@@ -109,6 +109,10 @@ class LookupDict(dict[str, _V]):
 
     def __getitem__(self, key: Any) -> Any:  # None for a missing key, unlike dict's
         return self.__dict__.get(key, None)
+
+    if TYPE_CHECKING:  # the names are attributes (requestx.codes.ok)
+
+        def __getattr__(self, name: str) -> _V: ...
 
     def get(self, key: Any, default: Any = None) -> Any:
         return self.__dict__.get(key, default)

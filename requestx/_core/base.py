@@ -586,7 +586,10 @@ class BaseSession:
         """Drop Authorization when the redirect leaves the original host."""
         headers = prepared_request.headers
         url = prepared_request.url or ""
-        if "Authorization" in headers and self.should_strip_auth(response.request.url, url):
+        if "Authorization" in headers and self.should_strip_auth(
+            response.request.url,  # type: ignore[arg-type]  # a sent request's: a str
+            url,
+        ):
             del headers["Authorization"]
         new_auth = netrc_auth(url) if self.trust_env and self._environment()[2] else None
         if new_auth is not None:
