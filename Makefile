@@ -3,7 +3,7 @@
 #   make test   set up everything, then run the whole test suite
 #   make bench  the benchmark against peers (benchmarks/); bench-quick: a smoke run
 #   make asan   the test suite under AddressSanitizer + UBSan
-#   make lint   ruff and clang-format checks
+#   make lint   ruff, mypy --strict and clang-format checks
 
 PYTHON ?= python3
 VENV := .venv
@@ -85,6 +85,7 @@ asan: $(STAMPS)/venv
 lint: $(STAMPS)/venv
 	$(VENV)/bin/ruff check requestx tests benchmarks scripts
 	$(VENV)/bin/ruff format --check requestx tests benchmarks scripts
+	$(VENV)/bin/mypy --strict requestx
 	clang-format --dry-run --Werror $(C_SOURCES)
 
 format: $(STAMPS)/venv

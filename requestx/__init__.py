@@ -6,6 +6,8 @@
 200
 """
 
+from typing import TYPE_CHECKING
+
 from . import exceptions, status_codes, structures  # noqa: F401
 from .__version__ import __version__
 from ._engine import curl_version
@@ -35,6 +37,10 @@ from .status_codes import codes
 # without cookies never uses).
 _LAZY = {"HTTPTransport": "transports", "AsyncHTTPTransport": "transports"}
 _LAZY_MODULES = frozenset({"cookies", "utils"})
+
+if TYPE_CHECKING:  # what __getattr__ gives, for type checkers
+    from . import cookies, utils  # noqa: F401
+    from .transports import AsyncHTTPTransport, HTTPTransport
 
 
 def __getattr__(name: str) -> object:

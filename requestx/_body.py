@@ -125,7 +125,7 @@ def stream_length(body: Any) -> Optional[int]:
     """The number of bytes a streamed body will still give, when that can be
     known without reading it (requests' super_len: its total length minus
     the position it was read or seeked to); None for generators."""
-    total = None
+    total: Optional[int] = None
     if hasattr(body, "__len__"):
         total = len(body)
     elif hasattr(body, "len"):
@@ -138,7 +138,7 @@ def stream_length(body: Any) -> Optional[int]:
     if not hasattr(body, "tell"):
         return total
     try:
-        position = body.tell()
+        position: int = body.tell()
     except OSError:
         return total
     if total is None:

@@ -79,7 +79,7 @@ def select_proxy(url: str, proxies: Optional[dict[str, Any]]) -> Optional[str]:
         return None
     parts = urlsplit(url)
     if parts.hostname is None:
-        return proxies.get(parts.scheme, proxies.get("all"))  # type: ignore[no-any-return]
+        return proxies.get(parts.scheme, proxies.get("all"))
     for key in (
         f"{parts.scheme}://{parts.hostname}",
         parts.scheme,

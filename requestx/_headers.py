@@ -36,6 +36,7 @@ _VALUE_OK_B = re.compile(rb"^\S[^\r\n\x00]*$|^$")
 
 def check_header_validity(name: Any, value: Any) -> None:
     """Raise InvalidHeader for a header that must not be sent."""
+    pattern: re.Pattern[Any]
     for part, which in ((name, 0), (value, 1)):
         if isinstance(part, str):
             pattern = (_NAME_OK, _VALUE_OK)[which]
@@ -107,7 +108,7 @@ def default_user_agent(name: str = "python-requestx") -> str:
 # The default headers' store, made once: every session's headers start as a
 # copy of it (the (name, value) pairs are shared; a store replaces a pair, it
 # never changes one). Never changed itself.
-DEFAULT_HEADER_STORE = CaseInsensitiveDict(
+DEFAULT_HEADER_STORE: dict[str, tuple[str, str]] = CaseInsensitiveDict(
     {
         "User-Agent": default_user_agent(),
         "Accept-Encoding": ACCEPT_ENCODINGS,

@@ -9,10 +9,13 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator, Iterator
-from typing import Any, Optional
+from typing import TYPE_CHECKING, Any, Optional
 
 from . import _engine
 from .exceptions import from_transfer_error
+
+if TYPE_CHECKING:
+    from .models import Response
 
 __all__ = ["RawResponse", "AsyncRawResponse"]
 
@@ -28,7 +31,7 @@ class RawResponse:
     """What ``Response.raw`` offers: the (already decoded) body as a file-like
     object for stream=True responses, plus status, version and headers."""
 
-    def __init__(self, response: Any, stream: Any) -> None:
+    def __init__(self, response: Response, stream: Any) -> None:
         self._response = response
         self._stream = stream
         self._buffer = b""

@@ -133,7 +133,7 @@ def request_lines(headers: Mapping[Any, Any], has_body: bool) -> tuple[bytes, ..
                 known.clear()
             known[name, value] = line
         lines.append(line)
-    lines.extend(closing_lines(headers, has_body))  # type: ignore[arg-type]
+    lines.extend(closing_lines(headers, has_body))
     return tuple(lines)
 
 
@@ -148,20 +148,20 @@ def parse_head(raw: AnyStr) -> tuple[AnyStr, list[tuple[AnyStr, AnyStr]]]:
         nl, cr, sp, ws, colon = b"\n", b"\r", b" ", b" \t", b":"
     else:
         nl, cr, sp, ws, colon = "\n", "\r", " ", " \t", ":"
-    lines = raw.split(nl)  # type: ignore[arg-type]
-    status = lines[0].rstrip(cr).split(sp, 2)  # type: ignore[arg-type]
-    reason = status[2].strip(ws) if len(status) > 2 else raw[:0]  # type: ignore[arg-type]
+    lines = raw.split(nl)
+    status = lines[0].rstrip(cr).split(sp, 2)
+    reason = status[2].strip(ws) if len(status) > 2 else raw[:0]
     pairs: list[Any] = []
     for line in lines[1:]:
-        line = line.rstrip(cr)  # type: ignore[arg-type]
+        line = line.rstrip(cr)
         if not line:
             continue
         if line[:1] in (sp, ws[1:]):  # a folded line
             if pairs:
                 name, value = pairs[-1]
-                pairs[-1] = (name, value + sp + line.strip(ws))  # type: ignore[arg-type]
+                pairs[-1] = (name, value + sp + line.strip(ws))
             continue
-        name, sep, value = line.partition(colon)  # type: ignore[arg-type]
+        name, sep, value = line.partition(colon)
         if sep:
-            pairs.append((name.rstrip(ws), value.strip(ws)))  # type: ignore[arg-type]
-    return reason, pairs  # type: ignore[return-value]
+            pairs.append((name.rstrip(ws), value.strip(ws)))
+    return reason, pairs

@@ -48,7 +48,7 @@ def _hop_failed(
     if not isinstance(exc, _engine.TransferError):
         return exc
     if producer is not None and producer.done() and not producer.cancelled():
-        error = producer.exception()
+        error: Optional[BaseException] = producer.exception()
         if error is not None:
             return error  # the body's own error, as in Session
     return from_transfer_error(exc, request=prep, proxy=proxy_kind)
@@ -168,7 +168,7 @@ class AsyncSession(BaseSession[Awaitable[Response]]):
     # docstring).
     def get(self, url: Any, **kwargs: Any) -> Awaitable[Response]:
         if not kwargs and self._own_request and "request" not in vars(self):
-            return _engine.Pending(self, url)  # type: ignore[no-any-return]
+            return _engine.Pending(self, url)
         kwargs.setdefault("allow_redirects", True)
         return self.request("GET", url, **kwargs)
 
@@ -220,7 +220,7 @@ class AsyncSession(BaseSession[Awaitable[Response]]):
         transfer = self._aclient.submit(
             aio.port(loop),
             future,
-            prep.method,
+            prep.method,  # type: ignore[arg-type]  # set by _prepare: a str
             sendable(target),
             target.origin,
             lines,
@@ -354,6 +354,7 @@ class AsyncSessionConnection(BaseConnection):
     an awaitable of one more hop (see BaseConnection)."""
 
     __slots__ = ()
+    _session: AsyncSession
     is_async = True
 
     async def send(

@@ -29,7 +29,8 @@ def _to_bytes(value: Any) -> bytes:
             stacklevel=3,
         )
         value = str(value)
-    return value.encode("latin1")
+    text: str = value
+    return text.encode("latin1")
 
 
 def _basic_auth_str(username: Union[str, bytes], password: Union[str, bytes]) -> str:

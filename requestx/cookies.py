@@ -39,25 +39,28 @@ class MockRequest:
     def __init__(self, request: Any) -> None:
         self._r = request
         self._new_headers: dict[str, str] = {}
-        self.type = urlsplit(request.url).scheme
+        self.type: str = urlsplit(request.url).scheme
 
     def get_type(self) -> str:
         return self.type
 
     def get_host(self) -> str:
-        return urlsplit(self._r.url).netloc
+        url: str = self._r.url
+        return urlsplit(url).netloc
 
     def get_origin_req_host(self) -> str:
         return self.get_host()
 
     def get_full_url(self) -> str:
         host = self._r.headers.get("Host")
+        url: str = self._r.url
         if not host:
-            return self._r.url
+            return url
         if isinstance(host, bytes):
             host = host.decode("utf-8")
-        parts = urlsplit(self._r.url)
-        return urlunsplit((parts.scheme, host, parts.path, parts.query, parts.fragment))
+        parts = urlsplit(url)
+        full: str = urlunsplit((parts.scheme, host, parts.path, parts.query, parts.fragment))
+        return full
 
     def is_unverifiable(self) -> bool:
         return True
@@ -153,7 +156,7 @@ class RequestsCookieJar(cookielib.CookieJar, MutableMapping):  # type: ignore[ty
     """A CookieJar with a dict interface; names may repeat across domains and
     paths, so get() and set() take ``domain`` and ``path``."""
 
-    def get(  # type: ignore[override]
+    def get(
         self,
         name: str,
         default: Any = None,

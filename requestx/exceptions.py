@@ -32,7 +32,7 @@ in exactly one place: :func:`from_transfer_error`.
 from __future__ import annotations
 
 from json import JSONDecodeError as _StdJSONDecodeError
-from typing import Any, Optional
+from typing import Any, Optional, Union
 
 from ._engine import (  # libcurl's CURLcode values (curl/curl.h) and the engine's phases
     CURLE_ABORTED_BY_CALLBACK,
@@ -99,6 +99,8 @@ __all__ = [
 class RequestException(IOError):
     """There was an ambiguous exception that occurred while handling your request."""
 
+    curl_code: int  # set on the exceptions from_transfer_error() makes
+
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         response = kwargs.pop("response", None)
         self.response = response
@@ -119,7 +121,7 @@ class JSONDecodeError(InvalidJSONError, _StdJSONDecodeError):
         _StdJSONDecodeError.__init__(self, *args)
         InvalidJSONError.__init__(self, *self.args, **kwargs)
 
-    def __reduce__(self) -> tuple[Any, ...]:
+    def __reduce__(self) -> Union[str, tuple[Any, ...]]:
         return _StdJSONDecodeError.__reduce__(self)
 
 
@@ -292,6 +294,6 @@ def from_transfer_error(
         cls = _CURL_ERRORS.get(code, ConnectionError)
         if isinstance(cls, tuple):
             cls = cls[phase]
-    exc = cls(f"{message} (curl error {code})", request=request)
+    exc: RequestException = cls(f"{message} (curl error {code})", request=request)
     exc.curl_code = code
     return exc

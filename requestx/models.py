@@ -31,6 +31,7 @@ if TYPE_CHECKING:
     import datetime
 
     from .cookies import RequestsCookieJar
+    from .sse import ServerSentEvent
 
 __all__ = ["Request", "PreparedRequest", "Response", "HOOKS", "default_hooks", "dispatch_hook"]
 
@@ -188,7 +189,7 @@ class PreparedRequest(RequestHooksMixin):
     def headers(self, value: Any) -> None:
         self._headers = value
 
-    @property  # type: ignore[override]
+    @property
     def hooks(self) -> dict[str, list[Callable[..., Any]]]:
         """Made on first use: most requests never have a hook."""
         if self._hooks is None:
@@ -337,7 +338,7 @@ class PreparedRequest(RequestHooksMixin):
     @property
     def path_url(self) -> str:
         target = self._target or prepare_url(self.url)
-        rest = target.wire.split("://", 1)[1]
+        rest = target.wire.split("://", 1)[1]  # type: ignore[union-attr]  # None: not http(s)
         slash = rest.find("/")
         return rest[slash:] if slash >= 0 else "/"
 
@@ -491,6 +492,8 @@ class Response:
         "request",
     ]
 
+    _history: list[Response]  # a slot; _NO_HISTORY until read or set
+
     # Defaults for responses built by _from_engine(), which sets the slots.
     _next: Optional[PreparedRequest] = None
     _headers: Any = None
@@ -505,13 +508,15 @@ class Response:
         self._content: Any = False
         self._content_consumed = False
         self._next: Optional[PreparedRequest] = None
-        self.status_code: Optional[int] = None
+        # int as in requests' stubs, though a Response() not from a server
+        # has None, as in requests
+        self.status_code: int = None  # type: ignore[assignment]
         self._headers: Any = CaseInsensitiveDict()
         self._raw_head: Optional[bytes] = None
         self._pairs: Optional[list[tuple[str, str]]] = None
         self._reason: Any = None
         self.raw: Any = None
-        self.url: Optional[str] = None
+        self.url: str = None  # type: ignore[assignment]  # as status_code
         self._encoding: Any = _UNSET
         self.history: list[Response] = []
         self._cookies: Any = None
@@ -535,7 +540,7 @@ class Response:
         # the slots; the rest keeps the class-level defaults
         self.status_code = status
         self._raw_head = raw_head
-        self.url = request.url
+        self.url = request.url  # type: ignore[assignment]  # prepared: a str
         self._history = _NO_HISTORY
         self._timings = timings
         self._request = request
@@ -576,7 +581,7 @@ class Response:
         history = self._history
         if history is _NO_HISTORY:  # made on first use: most responses have none
             history = self._history = []
-        return history  # type: ignore[no-any-return]
+        return history
 
     @history.setter
     def history(self, value: list[Response]) -> None:
@@ -606,10 +611,10 @@ class Response:
         self._headers = value
 
     @property
-    def reason(self) -> Any:
+    def reason(self) -> str:
         if self._reason is None and self._raw_head is not None:
             self._parse()
-        return self._reason
+        return self._reason  # type: ignore[no-any-return]
 
     @reason.setter
     def reason(self, value: Any) -> None:
@@ -667,8 +672,8 @@ class Response:
         return TIMINGS.unpack(packed) if packed else (0.0,) * 6
 
     @property
-    def request(self) -> Any:
-        return self._request
+    def request(self) -> PreparedRequest:
+        return self._request  # type: ignore[no-any-return]
 
     @request.setter
     def request(self, value: Any) -> None:
@@ -886,14 +891,14 @@ class Response:
             return
         raise HTTPError(msg, response=self)
 
-    def iter_sse(self) -> Iterator[Any]:
+    def iter_sse(self) -> Iterator[ServerSentEvent]:
         """Server-sent events (``requestx.ServerSentEvent``), each yielded as
         soon as it is complete; use with ``stream=True``."""
         from .sse import iter_sse
 
         return iter_sse(self)
 
-    def aiter_sse(self) -> AsyncIterator[Any]:
+    def aiter_sse(self) -> AsyncIterator[ServerSentEvent]:
         """The async twin of iter_sse(), for AsyncSession responses."""
         from .sse import aiter_sse
 

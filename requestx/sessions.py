@@ -152,7 +152,7 @@ class Session(BaseSession[Response]):
             body = (stream_chunks(body[0]), body[1])
         try:
             result = self._client.perform(
-                prep.method,
+                prep.method,  # type: ignore[arg-type]  # set by _prepare: a str
                 sendable(target),
                 lines,
                 body,
@@ -243,6 +243,7 @@ class SessionConnection(BaseConnection):
     """``Response.connection`` of a Session response (see BaseConnection)."""
 
     __slots__ = ()
+    _session: Session
 
     def send(
         self,

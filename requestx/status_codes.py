@@ -85,7 +85,7 @@ _codes: dict[int, tuple[str, ...]] = {
     511: ("network_authentication_required", "network_auth", "network_authentication"),
 }
 
-codes = LookupDict(name="status_codes")
+codes: LookupDict[int] = LookupDict(name="status_codes")
 
 for _code, _titles in _codes.items():
     for _title in _titles:

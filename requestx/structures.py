@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import ItemsView, Iterator, Mapping, MutableMapping
-from typing import Any, Optional, TypeVar
+from collections.abc import ItemsView, Iterable, Iterator, Mapping, MutableMapping
+from typing import TYPE_CHECKING, Any, Optional, TypeVar, Union
 
 __all__ = ["CaseInsensitiveDict", "LookupDict"]
 
@@ -34,7 +34,11 @@ class CaseInsensitiveDict(MutableMapping[str, _V]):
 
     __slots__ = ("_store",)
 
-    def __init__(self, data: Optional[Any] = None, **kwargs: _V) -> None:
+    def __init__(
+        self,
+        data: Union[Mapping[str, _V], Iterable[tuple[str, _V]], None] = None,
+        **kwargs: _V,
+    ) -> None:
         self._store: dict[str, tuple[str, _V]] = {}
         if data is None:
             data = {}
@@ -58,7 +62,7 @@ class CaseInsensitiveDict(MutableMapping[str, _V]):
     def __contains__(self, key: object) -> bool:
         return isinstance(key, str) and key.lower() in self._store
 
-    def items(self):  # type: ignore[override]
+    def items(self) -> ItemsView[str, _V]:
         return _ItemsView(self)
 
     def lower_items(self) -> Iterator[tuple[str, _V]]:
@@ -84,14 +88,16 @@ class CaseInsensitiveDict(MutableMapping[str, _V]):
         return _slotted_state(self)
 
 
-class _ItemsView(ItemsView):  # type: ignore[type-arg]
+class _ItemsView(ItemsView[str, _V]):
     """items() without a __getitem__ call per key."""
 
-    def __iter__(self) -> Iterator[tuple[str, Any]]:
-        return iter(list(self._mapping._store.values()))  # type: ignore[attr-defined]
+    _mapping: CaseInsensitiveDict[_V]
+
+    def __iter__(self) -> Iterator[tuple[str, _V]]:
+        return iter(list(self._mapping._store.values()))
 
 
-class LookupDict(dict):  # type: ignore[type-arg]
+class LookupDict(dict[str, _V]):
     """A dict whose missing keys read as None, also through attributes."""
 
     def __init__(self, name: Optional[str] = None) -> None:
@@ -101,8 +107,12 @@ class LookupDict(dict):  # type: ignore[type-arg]
     def __repr__(self) -> str:
         return f"<lookup '{self.name}'>"
 
-    def __getitem__(self, key: Any) -> Any:
+    def __getitem__(self, key: Any) -> Any:  # None for a missing key, unlike dict's
         return self.__dict__.get(key, None)
+
+    if TYPE_CHECKING:  # the names are attributes (requestx.codes.ok)
+
+        def __getattr__(self, name: str) -> _V: ...
 
     def get(self, key: Any, default: Any = None) -> Any:
         return self.__dict__.get(key, default)

@@ -522,7 +522,9 @@ def get_environ_proxies(url: str, no_proxy: Optional[str] = None) -> dict[str, s
     return environment_proxies()
 
 
-def resolve_proxies(request: Any, proxies: Optional[dict[str, str]], trust_env: bool = True):
+def resolve_proxies(
+    request: Any, proxies: Optional[dict[str, str]], trust_env: bool = True
+) -> dict[str, str]:
     """``proxies`` plus, with ``trust_env``, the environment's proxy for the
     request's scheme (unless NO_PROXY, or proxies['no_proxy'], excludes the
     URL); an explicit entry wins."""
@@ -581,7 +583,7 @@ def rewind_body(prepared_request: Any) -> None:
     _rewind(prepared_request)
 
 
-def get_netrc_auth(url: Union[str, bytes], raise_errors: bool = False):
+def get_netrc_auth(url: Union[str, bytes], raise_errors: bool = False) -> Optional[tuple[str, str]]:
     """(login, password) for the URL's host from $NETRC, ~/.netrc or ~/_netrc,
     or None; parse errors are raised only with ``raise_errors``."""
     if isinstance(url, bytes):

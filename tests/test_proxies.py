@@ -729,9 +729,7 @@ def test_module_level_functions_see_environment_changes(set_env, proxy, httpbin)
     assert len(proxy.records) == 1
 
 
-def test_merge_environment_settings_follows_the_rule_requests_are_sent_by(
-    set_env, proxy, httpbin
-):
+def test_merge_environment_settings_follows_the_rule_requests_are_sent_by(set_env, proxy, httpbin):
     """One precedence rule, in the public merge and in what is sent: the
     request's proxies over the session's over the environment's."""
     set_env(HTTP_PROXY="http://127.0.0.1:9")  # nothing listens there

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Mapping
-from typing import Any, Generic, Optional, TypeVar
+from typing import Any, Callable, Generic, Optional, TypeVar
 from urllib.parse import unquote, urljoin, urlsplit
 
 from .._body import rewind
@@ -165,7 +165,7 @@ def should_strip_auth(old_url: str, new_url: str) -> bool:
     return changed_port or changed_scheme
 
 
-def native_names(headers: Any) -> CaseInsensitiveDict[Any]:
+def native_names(headers: Mapping[Any, Any]) -> CaseInsensitiveDict[Any]:
     """Header names as plain str (requests decodes bytes names)."""
     if not isinstance(headers, CaseInsensitiveDict):
         headers = CaseInsensitiveDict(headers)
@@ -299,8 +299,8 @@ class BaseSession(Generic[ResponseT]):
 
     # the verbs: request() is the face's -------------------------------------------
 
-    def request(self, method: Any, url: Any, **kwargs: Any) -> ResponseT:
-        raise NotImplementedError  # each face sends in its own way
+    # Each face sends in its own way: Session.request, AsyncSession.request.
+    request: Callable[..., ResponseT]
 
     def get(self, url: Any, **kwargs: Any) -> ResponseT:
         kwargs.setdefault("allow_redirects", True)
@@ -651,7 +651,10 @@ class BaseSession(Generic[ResponseT]):
         """Drop Authorization when the redirect leaves the original host."""
         headers = prepared_request.headers
         url = prepared_request.url or ""
-        if "Authorization" in headers and self.should_strip_auth(response.request.url, url):
+        if "Authorization" in headers and self.should_strip_auth(
+            response.request.url,  # type: ignore[arg-type]  # a sent request's: a str
+            url,
+        ):
             del headers["Authorization"]
         new_auth = netrc_auth(url) if self.trust_env and self._environment()[2] else None
         if new_auth is not None:

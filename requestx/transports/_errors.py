@@ -111,9 +111,11 @@ def httpx_error(
         name = _CURL_ERRORS.get(code, _DEFAULT)
         if isinstance(name, tuple):
             name = name[phase]
-    return package.exception(name)(f"{message} (curl error {code})", request=request)
+    exc: Exception = package.exception(name)(f"{message} (curl error {code})", request=request)
+    return exc
 
 
 def transport_error(package: HttpxPackage, name: str, message: str, request: Any) -> Exception:
     """An httpx exception the transport raises itself (bad URL, pool timeout, ...)."""
-    return package.exception(name)(message, request=request)
+    exc: Exception = package.exception(name)(message, request=request)
+    return exc

@@ -23,11 +23,13 @@ if TYPE_CHECKING:
     import httpx
     import httpx2
 
+    # The two packages' Request and Response are different classes: the
+    # methods take and return either.
     class SyncTransportBase(httpx.BaseTransport, httpx2.BaseTransport):
-        pass
+        def handle_request(self, request: Any) -> Any: ...
 
     class AsyncTransportBase(httpx.AsyncBaseTransport, httpx2.AsyncBaseTransport):
-        pass
+        async def handle_async_request(self, request: Any) -> Any: ...
 
 else:
     SyncTransportBase = AsyncTransportBase = object
@@ -44,7 +46,7 @@ class HttpxPackage:
         self.RequestNotRead = module.RequestNotRead
         self._streams: dict[type, type] = {}
 
-    def stream_class(self, body: type) -> type:
+    def stream_class(self, body: type[Any]) -> type:
         """``body`` (a response body class of ours) made a subclass of this
         package's byte-stream base, which httpx checks with isinstance()."""
         cls = self._streams.get(body)

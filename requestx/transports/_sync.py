@@ -82,7 +82,7 @@ class HTTPTransport(ConfiguredTransport, SyncTransportBase):
         attempt = 0
         while True:
             try:
-                return self._client.perform(  # type: ignore[no-any-return]
+                return self._client.perform(
                     request.method, url, lines, body, connect, read, self._settings, True
                 )
             except _engine.TransferError as exc:
