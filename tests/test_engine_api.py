@@ -122,3 +122,22 @@ def test_perform_survives_each_allocation_failing(fault_server):
     assert out.returncode == 0, out.stderr
     ok, failed = map(int, out.stdout.split())
     assert failed > 0 and ok > 0
+
+
+def test_the_result_layout_is_the_one_wire_names(httpbin):
+    """perform()'s result, read by the positions requestx/_wire.py names."""
+    from requestx import _wire
+
+    url = httpbin + "/cookies/set?k=v"
+    with requestx.Session() as s:
+        settings, _ = s._engine_settings(url, None, None, None)
+        result = s._client.perform("GET", url, (b"Accept:",), None, 0.0, 0.0, settings, False)
+    assert len(result) == 6
+    assert result[_wire.RESULT_STATUS] == 302
+    assert result[_wire.RESULT_VERSION] == 11
+    assert result[_wire.RESULT_HEAD].startswith(b"HTTP/1.1 302")
+    assert type(result[_wire.RESULT_BODY]) is bytes
+    timings = _wire.TIMINGS.unpack(result[_wire.RESULT_TIMINGS])
+    assert len(timings) == len(_wire.TIMING_NAMES) and timings[-1] > 0
+    flags = result[_wire.RESULT_FLAGS]
+    assert flags & _wire.FLAG_SETS_COOKIE and not flags & _wire.FLAG_LENGTH_CONFLICT
