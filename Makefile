@@ -12,7 +12,7 @@ STAMPS := .stamps
 APT_PACKAGES := libcurl4-openssl-dev pkg-config nginx-light wrk clang-format
 C_SOURCES := $(wildcard requestx/_engine/*.c requestx/_engine/*.h)
 
-.PHONY: all setup build test demo bench bench-quick asan lint format clean
+.PHONY: all setup build test demo bench bench-quick asan lint format clean pictures
 
 all: build
 
@@ -91,6 +91,11 @@ lint: $(STAMPS)/venv
 format: $(STAMPS)/venv
 	$(VENV)/bin/ruff format requestx tests benchmarks scripts
 	clang-format -i $(C_SOURCES)
+
+# docs/pictures/layers.svg, drawn from the package's imports (fails on an
+# import that runs up a layer).
+pictures:
+	$(PYTHON) scripts/draw_layers.py docs/pictures/layers.svg
 
 clean:
 	rm -rf build $(STAMPS) requestx/*.so *.egg-info

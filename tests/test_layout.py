@@ -52,3 +52,23 @@ def test_async_session_has_no_sync_hop(async_session, name):
     assert method is None or inspect.iscoroutinefunction(method), (
         f"AsyncSession.{name} is the sync {method.__qualname__}"
     )
+
+
+def test_no_import_runs_up_a_layer(tmp_path):
+    """scripts/draw_layers.py (make pictures) places every module in a band
+    and exits 1 for an import from a lower band to a higher one."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    script = Path(__file__).resolve().parent.parent / "scripts" / "draw_layers.py"
+    if not script.exists():
+        pytest.skip("not a requestx checkout")
+    out = subprocess.run(
+        [sys.executable, str(script), str(tmp_path / "layers.svg")],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert out.returncode == 0, out.stderr
+    assert (tmp_path / "layers.svg").read_text().startswith("<svg")

@@ -1,6 +1,6 @@
 /* lend.h: bytes objects a stream's body is written into directly.
  *
- * A streamed body used to be copied twice in user space: by the body callback
+ * A streamed body would be copied twice in user space: by the body callback
  * out of libcurl's read buffer into the slot's buffer, then into a new bytes
  * object for the reader. For a fast download the reader instead lends the
  * slot the inside of a bytes object (rx_slot.lent); the callback copies into
