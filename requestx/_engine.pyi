@@ -29,6 +29,7 @@ SyncBody = Union[bytes, None, tuple[Iterator[Any], int]]
 # Response flags (result item 5).
 FLAG_SETS_COOKIE: Final[int]
 FLAG_LENGTH_CONFLICT: Final[int]
+FLAG_RESENT: Final[int]
 
 # How far a failed exchange got (TransferError.args[2]).
 PHASE_CONNECT: Final[int]
@@ -106,6 +107,7 @@ class Settings:
         decode: object,
         interface: Optional[str],
         unix_socket: Optional[str],
+        resend_unsafe: object = False,
     ) -> Settings: ...
     @property
     def http_version(self) -> int:
@@ -137,6 +139,11 @@ class Settings:
     @property
     def unix_socket(self) -> Optional[str]:
         """A Unix socket to connect to instead of the URL's host."""
+    @property
+    def resend_unsafe(self) -> bool:
+        """Let libcurl send a non-idempotent request again when its reused
+        connection died before any response byte (False: such a request
+        fails with TransferError instead; idempotent ones are re-sent)."""
 
 @final
 class Client:
@@ -152,6 +159,7 @@ class Client:
         body: SyncBody,
         connect_timeout: float,
         read_timeout: float,
+        total_timeout: float,
         settings: Settings,
         stream: bool,
         /,
@@ -197,6 +205,7 @@ class AsyncClient:
         body: Union[bytes, None, int],
         connect_timeout: float,
         read_timeout: float,
+        total_timeout: float,
         settings: Settings,
         stream: bool,
         /,

@@ -227,6 +227,7 @@ class AsyncSession(BaseSession[Awaitable[Response]]):
             body,
             hop_timeouts[0],
             hop_timeouts[1],
+            0.0,
             settings,
             stream,
         )

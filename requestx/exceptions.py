@@ -8,6 +8,7 @@
         ├── ConnectionError
         │   ├── ProxyError
         │   ├── SSLError
+        │   ├── CircuitOpenError   the origin's circuit breaker is open (nothing sent)
         │   └── ConnectTimeout (also Timeout)
         ├── Timeout
         │   └── ReadTimeout
@@ -27,6 +28,25 @@
 
 Engine failures (``requestx._engine.TransferError``) become these exceptions
 in exactly one place: :func:`from_transfer_error`.
+
+Every exception carries ``error_type``, one of ERROR_TYPES: what went wrong,
+in words that retries, circuit breakers and metrics use (the engine's
+failures by CURLcode and phase, never by message text):
+
+    name_resolution_error    the host name did not resolve
+    connection_error         no connection, or it broke before the request was sent
+    connect_timeout          the connect timeout ran out
+    secure_connection_error  the TLS handshake failed, certificates included
+    proxy_error              the proxy could not be reached or refused
+    read_timeout             the read timeout ran out (headers or body)
+    response_ended           the connection ended before the whole response arrived
+    http_protocol_error      a response requestx cannot read (bad framing, HTTP/0.9, ...)
+    content_decoding_error   a body that does not decode as its Content-Encoding says
+    too_many_redirects       more redirects than max_redirects
+    circuit_open             the origin's circuit breaker refused the call
+    deadline_exceeded        Timeout(total=...) ran out
+    invalid_request          refused before sending (URL, header, body)
+    other                    anything else
 """
 
 from __future__ import annotations
@@ -61,6 +81,7 @@ from ._engine import (  # libcurl's CURLcode values (curl/curl.h) and the engine
     CURLE_TOO_MANY_REDIRECTS,
     CURLE_UNSUPPORTED_PROTOCOL,
     CURLE_URL_MALFORMAT,
+    CURLE_WEIRD_SERVER_REPLY,
     PHASE_CONNECT,
     PHASE_WAIT,
 )
@@ -88,6 +109,9 @@ __all__ = [
     "ContentDecodingError",
     "StreamConsumedError",
     "RetryError",
+    "CircuitOpenError",
+    "DeadlineExceeded",
+    "ERROR_TYPES",
     "UnrewindableBodyError",
     "BaseHTTPError",
     "RequestsWarning",
@@ -100,6 +124,8 @@ class RequestException(IOError):
     """There was an ambiguous exception that occurred while handling your request."""
 
     curl_code: int  # set on the exceptions from_transfer_error() makes
+    phase: int  # likewise: how far the exchange got (PHASE_*)
+    error_type: str = "other"  # one of ERROR_TYPES; engine failures set their own
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         response = kwargs.pop("response", None)
@@ -132,13 +158,19 @@ class HTTPError(RequestException):
 class ConnectionError(RequestException):  # noqa: A001 - requests' name
     """A Connection error occurred."""
 
+    error_type = "connection_error"
+
 
 class ProxyError(ConnectionError):
     """A proxy error occurred."""
 
+    error_type = "proxy_error"
+
 
 class SSLError(ConnectionError):
     """An SSL error occurred."""
+
+    error_type = "secure_connection_error"
 
 
 class Timeout(RequestException):
@@ -148,9 +180,13 @@ class Timeout(RequestException):
 class ConnectTimeout(ConnectionError, Timeout):
     """The request timed out while trying to connect to the remote server."""
 
+    error_type = "connect_timeout"
+
 
 class ReadTimeout(Timeout):
     """The server did not send any data in the allotted amount of time."""
+
+    error_type = "read_timeout"
 
 
 class BodyReadTimeout(ReadTimeout, ConnectionError):
@@ -165,21 +201,31 @@ class URLRequired(RequestException):
 class TooManyRedirects(RequestException):
     """Too many redirects."""
 
+    error_type = "too_many_redirects"
+
 
 class MissingSchema(RequestException, ValueError):
     """The URL scheme (e.g. http or https) is missing."""
+
+    error_type = "invalid_request"
 
 
 class InvalidSchema(RequestException, ValueError):
     """The URL scheme provided is either invalid or unsupported."""
 
+    error_type = "invalid_request"
+
 
 class InvalidURL(RequestException, ValueError):
     """The URL provided was somehow invalid."""
 
+    error_type = "invalid_request"
+
 
 class InvalidHeader(RequestException, ValueError):
     """The header value provided was somehow invalid."""
+
+    error_type = "invalid_request"
 
 
 class InvalidProxyURL(InvalidURL):
@@ -190,6 +236,8 @@ class ChunkedEncodingError(RequestException):
     """The server declared chunked encoding but sent an invalid chunk, or the
     body ended before its declared length."""
 
+    error_type = "response_ended"
+
 
 class BaseHTTPError(Exception):
     """Stands in for urllib3's HTTPError, which ContentDecodingError also derives from."""
@@ -198,9 +246,41 @@ class BaseHTTPError(Exception):
 class ContentDecodingError(RequestException, BaseHTTPError):
     """Failed to decode response content."""
 
+    error_type = "content_decoding_error"
+
 
 class StreamConsumedError(RequestException, TypeError):
     """The content for this response was already consumed."""
+
+
+class CircuitOpenError(ConnectionError):
+    """The circuit breaker of the request's origin is open (or its half-open
+    probes are all taken): the call failed at once, without touching the
+    network. ``key`` names the circuit (scheme://host:port), ``retry_after``
+    says in how many seconds it lets a probe through, ``state`` is "open" or
+    "half_open"."""
+
+    error_type = "circuit_open"
+
+    def __init__(
+        self,
+        *args: Any,
+        key: Optional[str] = None,
+        retry_after: Optional[float] = None,
+        state: str = "open",
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(*args, **kwargs)
+        self.key = key
+        self.retry_after = retry_after
+        self.state = state
+
+
+class DeadlineExceeded(Timeout):
+    """``Timeout(total=...)`` ran out: the whole call (every attempt, redirect
+    and backoff sleep) took longer than allowed."""
+
+    error_type = "deadline_exceeded"
 
 
 class RetryError(RequestException):
@@ -209,6 +289,8 @@ class RetryError(RequestException):
 
 class UnrewindableBodyError(RequestException):
     """Requests encountered an error when trying to rewind a body."""
+
+    error_type = "invalid_request"
 
 
 class RequestsWarning(Warning):
@@ -256,6 +338,42 @@ _CURL_ERRORS: dict[int, Any] = {
     CURLE_PROXY: ProxyError,
 }
 
+# CURLcode -> error_type (a tuple: by phase, as above); codes not named here
+# take the error_type of the exception class they map to.
+_ERROR_TYPES: dict[int, Any] = {
+    CURLE_UNSUPPORTED_PROTOCOL: "http_protocol_error",
+    CURLE_COULDNT_RESOLVE_HOST: "name_resolution_error",
+    CURLE_COULDNT_RESOLVE_PROXY: "proxy_error",
+    CURLE_COULDNT_CONNECT: "connection_error",
+    CURLE_PARTIAL_FILE: ("connection_error", "response_ended", "response_ended"),
+    CURLE_GOT_NOTHING: ("connection_error", "response_ended", "response_ended"),
+    CURLE_RECV_ERROR: ("connection_error", "response_ended", "response_ended"),
+    CURLE_SEND_ERROR: ("connection_error", "response_ended", "response_ended"),
+    CURLE_ABORTED_BY_CALLBACK: ("connection_error", "response_ended", "response_ended"),
+    CURLE_HTTP2: ("connection_error", "http_protocol_error", "http_protocol_error"),
+    CURLE_HTTP2_STREAM: ("connection_error", "http_protocol_error", "http_protocol_error"),
+    CURLE_WEIRD_SERVER_REPLY: "http_protocol_error",
+}
+
+ERROR_TYPES = frozenset(
+    {
+        "name_resolution_error",
+        "connection_error",
+        "connect_timeout",
+        "secure_connection_error",
+        "proxy_error",
+        "read_timeout",
+        "response_ended",
+        "http_protocol_error",
+        "content_decoding_error",
+        "too_many_redirects",
+        "circuit_open",
+        "deadline_exceeded",
+        "invalid_request",
+        "other",
+    }
+)
+
 # Before a connection exists, these mean the proxy (not the origin) failed.
 _PROXY_CONNECT_CODES = frozenset(
     {
@@ -296,4 +414,8 @@ def from_transfer_error(
             cls = cls[phase]
     exc: RequestException = cls(f"{message} (curl error {code})", request=request)
     exc.curl_code = code
+    exc.phase = phase
+    error_type = _ERROR_TYPES.get(code) if cls is not ProxyError else None
+    if error_type is not None:
+        exc.error_type = error_type if type(error_type) is str else error_type[phase]
     return exc

@@ -158,6 +158,7 @@ class Session(BaseSession[Response]):
                 body,
                 hop_timeouts[0],
                 hop_timeouts[1],
+                0.0,
                 settings,
                 stream,
             )

@@ -26,10 +26,11 @@ ARGS = (
     True,
     None,
     None,
+    True,
 )
 NAMES = (
     "http_version", "verify", "ca_info", "ca_path", "cert", "key", "proxy", "decode",
-    "interface", "unix_socket",
+    "interface", "unix_socket", "resend_unsafe",
 )  # fmt: skip
 
 
@@ -41,8 +42,9 @@ def test_settings_keep_their_arguments_as_read_only_attributes():
     assert repr(settings) == (
         f"Settings(http_version={_engine.HTTP_VERSION_1_1}, verify=True, ca_info='/ca.pem', "
         "ca_path=None, cert=None, key=None, proxy='http://p:3128', decode=True, "
-        "interface=None, unix_socket=None)"
+        "interface=None, unix_socket=None, resend_unsafe=True)"
     )
+    assert _engine.Settings(*ARGS[:-1]).resend_unsafe is False  # the default
 
 
 def test_settings_take_keywords_in_the_same_order():
@@ -76,7 +78,7 @@ def test_perform_and_submit_want_a_settings_object(fault_server):
     old_tuple = tuple(ARGS)
     client = _engine.Client()
     with pytest.raises(TypeError, match="settings must be a requestx._engine.Settings"):
-        client.perform("GET", fault_server.url + "/ok", None, None, 0.0, 0.0, old_tuple, False)
+        client.perform("GET", fault_server.url + "/ok", None, None, 0.0, 0.0, 0.0, old_tuple, False)
 
     async def submit():
         loop = asyncio.get_running_loop()
@@ -84,7 +86,7 @@ def test_perform_and_submit_want_a_settings_object(fault_server):
         with pytest.raises(TypeError, match="settings must be a requestx._engine.Settings"):
             aclient.submit(
                 _engine.Port(), loop.create_future(), "GET", fault_server.url, "127.0.0.1",
-                None, None, 0.0, 0.0, old_tuple, False,
+                None, None, 0.0, 0.0, 0.0, old_tuple, False,
             )  # fmt: skip
 
     asyncio.run(submit())
@@ -131,7 +133,7 @@ def test_the_result_layout_is_the_one_wire_names(httpbin):
     url = httpbin + "/cookies/set?k=v"
     with requestx.Session() as s:
         settings, _ = s._engine_settings(url, None, None, None)
-        result = s._client.perform("GET", url, (b"Accept:",), None, 0.0, 0.0, settings, False)
+        result = s._client.perform("GET", url, (b"Accept:",), None, 0.0, 0.0, 0.0, settings, False)
     assert len(result) == 6
     assert result[_wire.RESULT_STATUS] == 302
     assert result[_wire.RESULT_VERSION] == 11

@@ -494,7 +494,7 @@ static rx_shared_headers *async_client_headers(AsyncClientObject *self, PyObject
 }
 
 /* submit(port, future, method, url, host, headers, body, connect_timeout,
- *        read_timeout, settings, stream) -> AsyncTransfer
+ *        read_timeout, total_timeout, settings, stream) -> AsyncTransfer
  * body: bytes, None, or an int: the announced length (-1: unknown, sent
  * chunked) of a body the caller then streams with AsyncTransfer.feed().
  * A closed AsyncClient raises RuntimeError (a misuse, as in httpx); what the
@@ -503,8 +503,8 @@ static rx_shared_headers *async_client_headers(AsyncClientObject *self, PyObject
 static PyObject *AsyncClient_submit(AsyncClientObject *self, PyTypeObject *defining_class,
                                     PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
 {
-    if (nargs != 11 || kwnames != NULL) {
-        PyErr_SetString(PyExc_TypeError, "submit() takes exactly 11 positional arguments");
+    if (nargs != 12 || kwnames != NULL) {
+        PyErr_SetString(PyExc_TypeError, "submit() takes exactly 12 positional arguments");
         return NULL;
     }
     rx_state *state = get_state(PyType_GetModule(defining_class));
@@ -571,7 +571,10 @@ static PyObject *AsyncClient_submit(AsyncClientObject *self, PyTypeObject *defin
         }
         memcpy(x->body, PyBytes_AS_STRING(body), (size_t)x->body_len);
     }
-    x->connect_timeout_ms = call.connect_timeout_ms;
+    x->connect_timeout_ms =
+        (int32_t)(call.connect_timeout_ms > INT32_MAX ? INT32_MAX : call.connect_timeout_ms);
+    x->total_timeout_ms =
+        (int32_t)(call.total_timeout_ms > INT32_MAX ? INT32_MAX : call.total_timeout_ms);
     x->read_timeout_us = call.read_timeout_us;
     x->stream = call.stream;
 

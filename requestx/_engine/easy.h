@@ -94,6 +94,7 @@ typedef struct {
     int upload_stream;       /* the body is fed chunk by chunk (rx_slot_feed) */
     long connect_timeout_ms; /* 0: libcurl's default */
     int64_t read_timeout_us; /* 0: wait forever */
+    long total_timeout_ms;   /* the whole transfer (a call's deadline); 0: none */
     int stream;
 } rx_request;
 
@@ -108,6 +109,7 @@ typedef struct {
     int decode;              /* undo Content-Encoding (requests); 0: bytes as sent (httpx) */
     const char *interface;   /* local address to bind ("host!1.2.3.4"), or NULL */
     const char *unix_socket; /* connect to this Unix socket instead, or NULL */
+    int resend_unsafe;       /* let libcurl re-send any method on a stale connection */
 } rx_settings;
 
 /* What a slot tells its owner from inside libcurl's callbacks (async engine). */
@@ -164,6 +166,14 @@ struct rx_slot {
     size_t up_pos;
     int up_eof;    /* the body's producer is exhausted */
     int up_wanted; /* libcurl paused the upload for want of data */
+    /* libcurl re-sends a request whose reused connection died before any
+     * response byte (every send of it calls rx_on_prereq): allowed for the
+     * idempotent methods, refused for the others unless the settings allow */
+    int sends;          /* rx_on_prereq calls of this transfer */
+    int resend_unsafe;  /* from the settings applied last */
+    int may_resend;     /* this request may be sent again */
+    int resent;         /* it was */
+    int resend_refused; /* it would have been, and was stopped instead */
 };
 
 static int64_t rx_now_us(void)
@@ -409,9 +419,33 @@ static int rx_on_prereq(void *userp, char *conn_primary_ip, char *conn_local_ip,
     (void)conn_primary_port;
     (void)conn_local_port;
     rx_slot *slot = userp;
+    if (++slot->sends > 1) {
+        /* requestx follows redirects itself: a second send is libcurl's
+         * re-send on a fresh connection */
+        if (!slot->may_resend) {
+            slot->resend_refused = 1;
+            snprintf(slot->note, sizeof(slot->note), "%s",
+                     "the connection closed before any response, and the request is not "
+                     "sent again: it is not idempotent (or its body cannot be replayed)");
+            return CURL_PREREQFUNC_ABORT;
+        }
+        slot->resent = 1;
+    }
     slot->phase = RX_PHASE_WAIT;
     slot->last_activity_us = rx_now_us();
     return CURL_PREREQFUNC_OK;
+}
+
+/* The methods RFC 9110 calls idempotent: a re-send cannot do harm twice. */
+static int rx_method_idempotent(const char *method)
+{
+    static const char *const names[] = {"GET", "HEAD", "PUT", "DELETE", "OPTIONS", "TRACE"};
+    for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+        if (strcmp(method, names[i]) == 0) {
+            return 1;
+        }
+    }
+    return 0;
 }
 
 /*** slot life cycle ***/
@@ -516,6 +550,7 @@ static void rx_slot_apply_settings(rx_slot *slot, const rx_settings *st)
     curl_easy_setopt(e, CURLOPT_HTTP_CONTENT_DECODING, st->decode ? 1L : 0L);
     curl_easy_setopt(e, CURLOPT_INTERFACE, st->interface);
     curl_easy_setopt(e, CURLOPT_UNIX_SOCKET_PATH, st->unix_socket);
+    slot->resend_unsafe = st->resend_unsafe;
 }
 
 /* A buffer-size option, set only when it changes (``*current`` is what the
@@ -572,6 +607,13 @@ static CURLcode rx_slot_start(rx_slot *slot, const rx_request *req)
     }
     curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, (plain || (head && !has_body)) ? NULL : req->method);
     curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, req->connect_timeout_ms);
+    curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, req->total_timeout_ms);
+    slot->sends = 0;
+    slot->resent = 0;
+    slot->resend_refused = 0;
+    /* a streamed body cannot be sent again: libcurl would fail the rewind */
+    slot->may_resend =
+        !req->upload_stream && (slot->resend_unsafe || rx_method_idempotent(req->method));
 
     slot->head.len = 0;
     slot->body.len = 0;
@@ -667,11 +709,13 @@ static int rx_slot_error_phase(const rx_slot *slot)
 /* Bit flags about a response that Python acts on (the result's last item, ``flags``). */
 #define RX_FLAG_SETS_COOKIE 1
 #define RX_FLAG_LENGTH_CONFLICT 2
+#define RX_FLAG_RESENT 4 /* libcurl sent the request again on a fresh connection */
 
 static int rx_slot_flags(const rx_slot *slot)
 {
     return (slot->sets_cookie ? RX_FLAG_SETS_COOKIE : 0) |
-           (slot->length_conflict ? RX_FLAG_LENGTH_CONFLICT : 0);
+           (slot->length_conflict ? RX_FLAG_LENGTH_CONFLICT : 0) |
+           (slot->resent ? RX_FLAG_RESENT : 0);
 }
 
 /* CURL_HTTP_VERSION_* to 10, 11, 20, 30 as requests' raw.version reports. */

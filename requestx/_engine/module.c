@@ -64,6 +64,9 @@ static PyGetSetDef Settings_getset[] = {
     {"decode", (getter)Settings_get, NULL, "Undo Content-Encoding.", (void *)7},
     {"interface", (getter)Settings_get, NULL, "The local address to bind, or None.", (void *)8},
     {"unix_socket", (getter)Settings_get, NULL, "A Unix socket to connect to, or None.", (void *)9},
+    {"resend_unsafe", (getter)Settings_get, NULL,
+     "Re-send a non-idempotent request whose reused connection died before any response.",
+     (void *)10},
     {NULL, NULL, NULL, NULL, NULL},
 };
 
@@ -72,10 +75,11 @@ static PyType_Slot Settings_slots[] = {
     {Py_tp_dealloc, Settings_dealloc},
     {Py_tp_repr, Settings_repr},
     {Py_tp_getset, Settings_getset},
-    {Py_tp_doc, "Settings(http_version, verify, ca_info, ca_path, cert, key, proxy, decode, "
-                "interface, unix_socket): one configuration of TLS, proxy, HTTP version, "
-                "decoding and local address, built once and passed to perform() and submit(). "
-                "Compared and hashed by identity."},
+    {Py_tp_doc,
+     "Settings(http_version, verify, ca_info, ca_path, cert, key, proxy, decode, "
+     "interface, unix_socket, resend_unsafe=False): one configuration of TLS, proxy, HTTP version, "
+     "decoding and local address, built once and passed to perform() and submit(). "
+     "Compared and hashed by identity."},
     {0, NULL},
 };
 
@@ -119,7 +123,8 @@ static PyType_Spec Stream_spec = {
 static PyMethodDef Client_methods[] = {
     {"perform", (PyCFunction)(void (*)(void))Client_perform,
      METH_METHOD | METH_FASTCALL | METH_KEYWORDS,
-     "perform(method, url, headers, body, connect_timeout, read_timeout, settings, stream)\n"
+     "perform(method, url, headers, body, connect_timeout, read_timeout, total_timeout, "
+     "settings, stream)\n"
      "-> (status, http_version, raw_headers, body_or_stream, timings, flags)"},
     {"close", (PyCFunction)Client_close, METH_NOARGS,
      "Close the pooled connections; the next request opens new ones."},
@@ -210,7 +215,7 @@ static PyMethodDef AsyncClient_methods[] = {
     {"submit", (PyCFunction)(void (*)(void))AsyncClient_submit,
      METH_METHOD | METH_FASTCALL | METH_KEYWORDS,
      "submit(port, future, method, url, host, headers, body, connect_timeout, read_timeout, "
-     "settings, stream) -> AsyncTransfer"},
+     "total_timeout, settings, stream) -> AsyncTransfer"},
     {"close", (PyCFunction)AsyncClient_close, METH_NOARGS,
      "Close the pooled connections once in-flight transfers end."},
     {NULL, NULL, 0, NULL},
@@ -410,6 +415,7 @@ static const struct {
 } engine_constants[] = {
     RX_CONSTANT("FLAG_SETS_COOKIE", RX_FLAG_SETS_COOKIE),
     RX_CONSTANT("FLAG_LENGTH_CONFLICT", RX_FLAG_LENGTH_CONFLICT),
+    RX_CONSTANT("FLAG_RESENT", RX_FLAG_RESENT),
     RX_CONSTANT("PHASE_CONNECT", RX_PHASE_CONNECT),
     RX_CONSTANT("PHASE_WAIT", RX_PHASE_WAIT),
     RX_CONSTANT("PHASE_BODY", RX_PHASE_BODY),

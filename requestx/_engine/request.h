@@ -24,9 +24,9 @@
 
 /*** Settings ***/
 
-/* The constructor's arguments, in order; the first and the two flags are
+/* The constructor's arguments, in order; the first and the three flags are
  * not strings. */
-#define RX_SETTINGS_SIZE 10
+#define RX_SETTINGS_SIZE 11
 #define RX_SETTINGS_STRINGS 7
 
 /* The C side of a Settings object. Refcounted (atomic): the Python object
@@ -61,8 +61,8 @@ typedef struct {
 } SettingsObject;
 
 static const char *const rx_settings_names[RX_SETTINGS_SIZE] = {
-    "http_version", "verify", "ca_info", "ca_path",   "cert",
-    "key",          "proxy",  "decode",  "interface", "unix_socket",
+    "http_version", "verify", "ca_info",   "ca_path",     "cert",          "key",
+    "proxy",        "decode", "interface", "unix_socket", "resend_unsafe",
 };
 
 /* A copy of an optional str argument (None: NULL). 0, or -1 with an error. */
@@ -95,14 +95,17 @@ static int settings_string(PyObject *obj, int index, char **out)
 }
 
 /* Settings(http_version, verify, ca_info, ca_path, cert, key, proxy, decode,
- *          interface, unix_socket) */
+ *          interface, unix_socket, resend_unsafe=False) */
 static PyObject *Settings_new(PyTypeObject *type, PyObject *args, PyObject *kwargs)
 {
-    static char *kwlist[] = {"http_version", "verify", "ca_info",   "ca_path",     "cert", "key",
-                             "proxy",        "decode", "interface", "unix_socket", NULL};
+    static char *kwlist[] = {"http_version", "verify",      "ca_info",       "ca_path",
+                             "cert",         "key",         "proxy",         "decode",
+                             "interface",    "unix_socket", "resend_unsafe", NULL};
     PyObject *v[RX_SETTINGS_SIZE];
-    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "OOOOOOOOOO:Settings", kwlist, &v[0], &v[1],
-                                     &v[2], &v[3], &v[4], &v[5], &v[6], &v[7], &v[8], &v[9])) {
+    v[10] = Py_False;
+    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "OOOOOOOOOO|O:Settings", kwlist, &v[0], &v[1],
+                                     &v[2], &v[3], &v[4], &v[5], &v[6], &v[7], &v[8], &v[9],
+                                     &v[10])) {
         return NULL;
     }
     if (!PyLong_Check(v[0])) {
@@ -117,7 +120,8 @@ static PyObject *Settings_new(PyTypeObject *type, PyObject *args, PyObject *kwar
     c->refs = 1;
     c->st.http_version = PyLong_AsLong(v[0]);
     if ((c->st.http_version == -1 && PyErr_Occurred()) ||
-        (c->st.verify = PyObject_IsTrue(v[1])) < 0 || (c->st.decode = PyObject_IsTrue(v[7])) < 0) {
+        (c->st.verify = PyObject_IsTrue(v[1])) < 0 || (c->st.decode = PyObject_IsTrue(v[7])) < 0 ||
+        (c->st.resend_unsafe = PyObject_IsTrue(v[10])) < 0) {
         goto fail;
     }
     /* the string arguments, in order, and where the C side reads them */
@@ -172,6 +176,9 @@ static PyObject *Settings_get(SettingsObject *self, void *closure)
     }
     if (i == 7) {
         return PyBool_FromLong(self->shared->st.decode);
+    }
+    if (i == 10) {
+        return PyBool_FromLong(self->shared->st.resend_unsafe);
     }
     return Py_NewRef(PyTuple_GET_ITEM(self->args, i));
 }
@@ -262,11 +269,12 @@ typedef struct {
     rx_shared_settings *settings; /* borrowed from the Settings object */
     long connect_timeout_ms;      /* 0: libcurl's default */
     int64_t read_timeout_us;      /* 0: no limit */
+    long total_timeout_ms;        /* the whole transfer; 0: no limit */
     int stream;
 } rx_call;
 
-/* Seconds (a float; <= 0: no limit) to a connect timeout in ms, at least 1. */
-static int connect_timeout_arg(PyObject *obj, long *out)
+/* Seconds (a float; <= 0: no limit) to a timeout in ms, at least 1. */
+static int milliseconds_arg(PyObject *obj, long *out)
 {
     double seconds = PyFloat_AsDouble(obj);
     if (seconds == -1.0 && PyErr_Occurred()) {
@@ -300,17 +308,18 @@ static int rx_call_decode(rx_state *state, PyObject *method, PyObject *url, PyOb
 {
     call->method = PyUnicode_AsUTF8AndSize(method, &call->method_len);
     call->url = call->method ? PyUnicode_AsUTF8AndSize(url, &call->url_len) : NULL;
-    if (call->url == NULL || connect_timeout_arg(tail[0], &call->connect_timeout_ms) < 0 ||
-        read_timeout_arg(tail[1], &call->read_timeout_us) < 0) {
+    if (call->url == NULL || milliseconds_arg(tail[0], &call->connect_timeout_ms) < 0 ||
+        read_timeout_arg(tail[1], &call->read_timeout_us) < 0 ||
+        milliseconds_arg(tail[2], &call->total_timeout_ms) < 0) {
         return -1;
     }
-    if (!PyObject_TypeCheck(tail[2], state->settings_type)) {
+    if (!PyObject_TypeCheck(tail[3], state->settings_type)) {
         PyErr_Format(PyExc_TypeError, "settings must be a requestx._engine.Settings, not %.100s",
-                     Py_TYPE(tail[2])->tp_name);
+                     Py_TYPE(tail[3])->tp_name);
         return -1;
     }
-    call->settings = ((SettingsObject *)tail[2])->shared;
-    call->stream = PyObject_IsTrue(tail[3]);
+    call->settings = ((SettingsObject *)tail[3])->shared;
+    call->stream = PyObject_IsTrue(tail[4]);
     return call->stream < 0 ? -1 : 0;
 }
 

@@ -288,15 +288,16 @@ static PyObject *sync_result(rx_slot *slot, PyObject *payload)
     return NULL;
 }
 
-/* perform(method, url, headers, body, connect_timeout, read_timeout, settings, stream)
+/* perform(method, url, headers, body, connect_timeout, read_timeout, total_timeout, settings,
+ *         stream)
  *   -> (status, http_version, raw_headers, body_or_stream, timings, flags)
  * body: bytes, None, or (iterator, length) for a streamed body (length -1:
  * unknown, sent chunked). */
 static PyObject *Client_perform(ClientObject *self, PyTypeObject *defining_class,
                                 PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
 {
-    if (nargs != 8 || kwnames != NULL) {
-        PyErr_SetString(PyExc_TypeError, "perform() takes exactly 8 positional arguments");
+    if (nargs != 9 || kwnames != NULL) {
+        PyErr_SetString(PyExc_TypeError, "perform() takes exactly 9 positional arguments");
         return NULL;
     }
     rx_state *state = get_state(PyType_GetModule(defining_class));
@@ -310,6 +311,7 @@ static PyObject *Client_perform(ClientObject *self, PyTypeObject *defining_class
         .url = call.url,
         .connect_timeout_ms = call.connect_timeout_ms,
         .read_timeout_us = call.read_timeout_us,
+        .total_timeout_ms = call.total_timeout_ms,
         .stream = call.stream,
     };
     PyObject *upload_iter = NULL;

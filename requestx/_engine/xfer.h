@@ -174,8 +174,9 @@ struct rx_xfer {
     rx_shared_headers *headers; /* NULL: none */
     rx_shared_settings *settings;
     char *body;
-    curl_off_t body_len; /* a streamed body's announced length, or -1 */
-    long connect_timeout_ms;
+    curl_off_t body_len;        /* a streamed body's announced length, or -1 */
+    int32_t connect_timeout_ms; /* int32: ms up to 24 days, and the struct stays small */
+    int32_t total_timeout_ms;
     int64_t read_timeout_us;
     rx_xfer *next; /* command queue / pending list / stop list */
     rx_xfer *run_prev, *run_next;
@@ -450,6 +451,7 @@ static CURLcode rx_engine_start(rx_engine *eng, rx_xfer *x)
         .upload_stream = x->upload_stream,
         .connect_timeout_ms = x->connect_timeout_ms,
         .read_timeout_us = x->read_timeout_us,
+        .total_timeout_ms = x->total_timeout_ms,
         .stream = x->stream,
     };
     CURLcode rc = rx_slot_start(slot, &req);

@@ -99,7 +99,7 @@ class AsyncHTTPTransport(ConfiguredTransport, AsyncTransportBase):
         while True:
             port, future = backend.submission()
             transfer = self._aclient.submit(
-                port, future, request.method, url, origin, lines, body, connect, read,
+                port, future, request.method, url, origin, lines, body, connect, read, 0.0,
                 self._settings, True,
             )  # fmt: skip
             producer = None if upload is None else backend.start_upload(transfer, upload)

@@ -83,7 +83,7 @@ class HTTPTransport(ConfiguredTransport, SyncTransportBase):
         while True:
             try:
                 return self._client.perform(
-                    request.method, url, lines, body, connect, read, self._settings, True
+                    request.method, url, lines, body, connect, read, 0.0, self._settings, True
                 )
             except _engine.TransferError as exc:
                 delay = connect_retry_delay(exc, attempt, self._retries)

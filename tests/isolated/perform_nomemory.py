@@ -21,12 +21,12 @@ def main() -> None:
         _engine.HTTP_VERSION_1_1, True, None, None, None, None, None, True, None, None
     )
     headers = (b"Accept: */*",)
-    client.perform("GET", url, headers, None, 0.0, 0.0, settings, False)  # warm the pool
+    client.perform("GET", url, headers, None, 0.0, 0.0, 0.0, settings, False)  # warm the pool
     ok = failed = 0
     for n in range(1, 40):
         _testcapi.set_nomemory(n, n + 1)  # the n-th allocation from here fails
         try:
-            result = client.perform("GET", url, headers, None, 0.0, 0.0, settings, False)
+            result = client.perform("GET", url, headers, None, 0.0, 0.0, 0.0, settings, False)
         except MemoryError:
             failed += 1
             continue

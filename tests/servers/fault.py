@@ -55,13 +55,22 @@ Endpoints (FaultServer.routes):
   /chunked-trailers   chunked body followed by a trailer field
   /not-modified-with-length  304 with Content-Length: 50 and (correctly) no body
   /redirect-utf8-location    302 whose Location has raw UTF-8 bytes
+  /fail-n-times       ?n=2&key=k&status=503&retry_after=V&mode=status|close|stall: the
+                      first n requests of key k (default: the path and query) fail
+                      (that status, with Retry-After: V when given; or the connection
+                      closed after reading the request; or no answer until the stall
+                      ends), later ones get 200 with the request body echoed
+  /status/<code>      also ?retry_after=V: a Retry-After field with that value
+  /stale-second       the first request on a connection is answered (keep-alive);
+                      a later one on the same connection is read, then the
+                      connection is closed without a response; 200 on a fresh one
   absolute-form target ("GET http://...")  answered as a forward proxy would be
                       asked: JSON {"proxied": true, "target", "host",
                       "proxy_authorization"}; CONNECT gets 405.
 
 Everything the server received is recorded (``FaultServer.requests``) together
 with the number of accepted connections, so tests can assert exactly what went
-over the wire, or that nothing did.
+over the wire, or that nothing did; ``hits(path)`` counts the requests of a path.
 
 The server is also used, wrapped in TLS, by ``tests/servers/tls.py``.
 """
@@ -397,6 +406,7 @@ class RawHTTPServer:
         self._threads: set = set()
         self._conns: set = set()
         self._gates: dict = {}
+        self._failures: dict = {}  # /fail-n-times: requests seen per key
         self._next_conn_id = 0
         self.requests: list = []  # RecordedRequest, in arrival order
         self.handler_errors: list = []  # unexpected exceptions in handlers
@@ -413,6 +423,11 @@ class RawHTTPServer:
 
     def join(self, path: str) -> str:
         return self.url + path
+
+    def hits(self, path: str) -> int:
+        """How many requests of ``path`` (without the query) arrived."""
+        with self._lock:
+            return sum(1 for r in self.requests if r.path == path)
 
     def __add__(self, path: str) -> str:
         return self.join(path)
@@ -600,7 +615,42 @@ def _status(server, conn, req) -> bool:
     except ValueError:
         code = 400
     body = b"" if code in (204, 304) else f"status {code}\n".encode()
-    conn.respond(req, code, body)
+    retry_after = req.arg("retry_after")
+    headers = [("Retry-After", retry_after)] if retry_after is not None else []
+    conn.respond(req, code, body, headers=headers)
+    return True
+
+
+def _fail_n_times(server, conn, req) -> bool:
+    """/fail-n-times?n=2&key=k&status=503&retry_after=V&mode=status|close|stall."""
+    key = req.arg("key") or req.target
+    with server._lock:
+        seen = server._failures.get(key, 0)
+        server._failures[key] = seen + 1
+    if seen >= int(req.arg("n", "1")):
+        conn.respond(req, 200, req.body or b"ok\n")
+        return True
+    mode = req.arg("mode", "status")
+    if mode == "close":
+        conn.close()
+        return False
+    if mode == "stall":
+        server.wait_stalls(STALL_LIMIT)
+        conn.close()
+        return False
+    retry_after = req.arg("retry_after")
+    headers = [("Retry-After", retry_after)] if retry_after is not None else []
+    status = int(req.arg("status", "503"))
+    conn.respond(req, status, f"failure {seen + 1}\n".encode(), headers=headers)
+    return True
+
+
+def _stale_second(server, conn, req) -> bool:
+    """The second request of a connection finds it dead (read, no answer)."""
+    if conn.requests_served > 0:
+        conn.close()
+        return False
+    conn.respond(req, 200, req.body or b"ok\n")
     return True
 
 
@@ -1033,6 +1083,8 @@ class FaultServer(RawHTTPServer):
         "/chunked-trailers": _chunked_trailers,
         "/not-modified-with-length": _not_modified_with_length,
         "/redirect-utf8-location": _redirect_utf8_location,
+        "/fail-n-times": _fail_n_times,
+        "/stale-second": _stale_second,
         "<proxy>": _proxy,
     }
     prefix_routes = {"/status/": _status, "/echo-raw/": _echo_raw}
