@@ -8,7 +8,7 @@
 
 from typing import TYPE_CHECKING
 
-from . import exceptions, status_codes, structures  # noqa: F401
+from . import adapters, exceptions, status_codes, structures  # noqa: F401
 from .__version__ import __version__
 from ._engine import curl_version
 from .api import delete, get, head, options, patch, post, put, request
@@ -27,6 +27,8 @@ from .exceptions import (
     URLRequired,
 )
 from .models import PreparedRequest, Request, Response
+from .policy.breaker import CircuitBreaker
+from .policy.retry import Retry
 from .sessions import Session, session
 from .sse import ServerSentEvent
 from .status_codes import codes
@@ -64,6 +66,7 @@ __all__ = [
     "__version__",
     "AsyncHTTPTransport",
     "AsyncSession",
+    "CircuitBreaker",
     "ConnectionError",
     "ConnectTimeout",
     "FileModeWarning",
@@ -78,6 +81,7 @@ __all__ = [
     "Request",
     "RequestException",
     "Response",
+    "Retry",
     "ServerSentEvent",
     "Session",
     "Timeout",

@@ -26,6 +26,7 @@ from ._raw import AsyncRawResponse
 from ._url import sendable
 from .exceptions import ChunkedEncodingError, ContentDecodingError, from_transfer_error
 from .models import PreparedRequest, Response
+from .policy.call import run_async
 
 __all__ = ["AsyncSession"]
 
@@ -63,7 +64,11 @@ class AsyncSession(BaseSession[Awaitable[Response]]):
     queue that holds only their description, not a libcurl handle.
     """
 
-    _init_state = ("http2", "max_connections", "max_connections_per_host")
+    _init_state = (
+        *BaseSession._init_state,
+        "max_connections",
+        "max_connections_per_host",
+    )
 
     # Whether request() is AsyncSession's own: get() takes Pending's path only
     # then (set per class, below; an instance may still replace it).
@@ -79,13 +84,23 @@ class AsyncSession(BaseSession[Awaitable[Response]]):
         max_connections: int = 100,
         max_connections_per_host: Optional[int] = None,
         http2: Any = False,
+        retries: Any = None,
+        breaker: Any = None,
+        resend_stale_connections: str = "idempotent",
         _aclient: Optional[_engine.AsyncClient] = None,
     ) -> None:
+        """See BaseSession for ``http2``, ``retries``, ``breaker`` and
+        ``resend_stale_connections``."""
         if max_connections < 1 or (
             max_connections_per_host is not None and max_connections_per_host < 1
         ):
             raise ValueError("connection limits must be at least 1")
-        super().__init__(http2=http2)
+        super().__init__(
+            http2=http2,
+            retries=retries,
+            breaker=breaker,
+            resend_stale_connections=resend_stale_connections,
+        )
         self.max_connections = max_connections
         self.max_connections_per_host = max_connections_per_host
         self._connection = AsyncSessionConnection(self)
@@ -136,19 +151,27 @@ class AsyncSession(BaseSession[Awaitable[Response]]):
         verify: Any = None,
         cert: Any = None,
         json: Any = None,
+        retries: Any = None,
+        breaker: Any = None,
     ) -> Response:
         """Send a request; the arguments are those of Session.request."""
         prep = self._prepare(method, url, params, data, headers, cookies, files, auth, json, hooks)
-        # the hop inlined: one coroutine per request instead of two
         hop_timeouts = timeouts(timeout)
-        future, transfer, producer, proxy_kind = self._start_hop(
-            prep, hop_timeouts, proxies, bool(stream), verify, cert
-        )
-        try:
-            result = await future
-        except BaseException as exc:
-            raise _hop_failed(exc, transfer, producer, prep, proxy_kind) from None
-        response = self._received(result, prep, AsyncRawResponse, self._connection)
+        policy = self._policy(timeout, retries, breaker)
+        if policy is not None:
+            response = await self._send_hop(
+                prep, hop_timeouts, proxies, bool(stream), verify, cert, policy
+            )
+        else:
+            # the hop inlined: one coroutine per request instead of two
+            future, transfer, producer, proxy_kind = self._start_hop(
+                prep, hop_timeouts, proxies, bool(stream), verify, cert
+            )
+            try:
+                result = await future
+            except BaseException as exc:
+                raise _hop_failed(exc, transfer, producer, prep, proxy_kind) from None
+            response = self._received(result, prep, AsyncRawResponse, self._connection)
         if prep._hooks or self._may_redirect(response):
             return await self._after_hop(
                 response,
@@ -160,6 +183,7 @@ class AsyncSession(BaseSession[Awaitable[Response]]):
                 stream,
                 verify,
                 cert,
+                policy,
             )
         return response
 
@@ -167,7 +191,14 @@ class AsyncSession(BaseSession[Awaitable[Response]]):
     # less per request. A plain GET returns _engine.Pending (see the module
     # docstring).
     def get(self, url: Any, **kwargs: Any) -> Awaitable[Response]:
-        if not kwargs and self._own_request and "request" not in vars(self):
+        if (
+            not kwargs
+            and self._own_request
+            and self.retries is None
+            and self.breaker is None
+            and self._adapters is None
+            and "request" not in vars(self)
+        ):
             return _engine.Pending(self, url)
         kwargs.setdefault("allow_redirects", True)
         return self.request("GET", url, **kwargs)
@@ -179,7 +210,10 @@ class AsyncSession(BaseSession[Awaitable[Response]]):
         proxies, stream = kwargs.get("proxies"), kwargs.get("stream")
         verify, cert = kwargs.get("verify"), kwargs.get("cert")
         hop_timeouts = timeouts(timeout)
-        response = await self._send_hop(request, hop_timeouts, proxies, bool(stream), verify, cert)
+        policy = self._policy(timeout, kwargs.get("retries"), kwargs.get("breaker"))
+        response = await self._send_hop(
+            request, hop_timeouts, proxies, bool(stream), verify, cert, policy
+        )
         return await self._after_hop(
             response,
             request,
@@ -190,6 +224,7 @@ class AsyncSession(BaseSession[Awaitable[Response]]):
             stream,
             verify,
             cert,
+            policy,
         )
 
     def stream(self, method: str, url: Any, **kwargs: Any) -> _StreamContext:
@@ -205,9 +240,15 @@ class AsyncSession(BaseSession[Awaitable[Response]]):
         stream: bool = False,
         verify: Any = None,
         cert: Any = None,
+        total: float = 0.0,
     ) -> _Hop:
         """Hand one request (no redirects) to the engine; await the future
-        (the first item of what is returned)."""
+        (the first item of what is returned). ``total``: see Session._attempt."""
+        connect, read = hop_timeouts
+        if total:
+            connect = min(connect or total, total)
+            if stream:
+                read, total = min(read or total, total), 0.0
         target = prep._target
         assert target is not None
         settings, proxy_kind = self._engine_settings(target.url, proxies, verify, cert)
@@ -225,9 +266,9 @@ class AsyncSession(BaseSession[Awaitable[Response]]):
             target.origin,
             lines,
             body,
-            hop_timeouts[0],
-            hop_timeouts[1],
-            0.0,
+            connect,
+            read,
+            total,
             settings,
             stream,
         )
@@ -242,10 +283,59 @@ class AsyncSession(BaseSession[Awaitable[Response]]):
         stream: bool,
         verify: Any,
         cert: Any,
+        policy: Any = None,
     ) -> Response:
-        """One request, one response: no redirects followed."""
+        """One request, one response: no redirects followed; with a policy
+        (see BaseSession._policy), retried and guarded by its breaker."""
+        if policy is not None:
+            adapter = self._custom_adapter(prep.url or "")
+            if adapter is not None:
+                return await self._adapter_hop(
+                    adapter, prep, hop_timeouts, proxies, stream, verify, cert
+                )
+            attempts = self._attempts(prep, policy)
+            if attempts is not None:
+                return await run_async(  # type: ignore[no-any-return]
+                    attempts,
+                    lambda total: self._attempt(
+                        prep, hop_timeouts, proxies, stream, verify, cert, total
+                    ),
+                )
+        return await self._attempt(prep, hop_timeouts, proxies, stream, verify, cert, 0.0)
+
+    async def _adapter_hop(
+        self,
+        adapter: Any,
+        prep: PreparedRequest,
+        hop_timeouts: tuple[float, float],
+        proxies: Any,
+        stream: bool,
+        verify: Any,
+        cert: Any,
+    ) -> Response:
+        """A hop through a mounted adapter of the user's: its send() answers;
+        one that returns an awaitable is awaited (a sync one runs on the loop)."""
+        timeout = hop_timeouts if any(hop_timeouts) else None
+        response = adapter.send(
+            prep, stream=stream, timeout=timeout, verify=verify, cert=cert, proxies=proxies
+        )
+        if inspect.isawaitable(response):
+            response = await response
+        return response  # type: ignore[no-any-return]
+
+    async def _attempt(
+        self,
+        prep: PreparedRequest,
+        hop_timeouts: tuple[float, float],
+        proxies: Any,
+        stream: bool,
+        verify: Any,
+        cert: Any,
+        total: float,
+    ) -> Response:
+        """One attempt: one transfer on the engine thread."""
         future, transfer, producer, proxy_kind = self._start_hop(
-            prep, hop_timeouts, proxies, stream, verify, cert
+            prep, hop_timeouts, proxies, stream, verify, cert, total
         )
         try:
             result = await future
@@ -264,6 +354,7 @@ class AsyncSession(BaseSession[Awaitable[Response]]):
         stream: Any = None,
         verify: Any = None,
         cert: Any = None,
+        policy: Any = None,
     ) -> Response:
         """Response hooks, then redirects (followed, or noted in ``next``)."""
         hooks = prep._hooks
@@ -280,7 +371,7 @@ class AsyncSession(BaseSession[Awaitable[Response]]):
         if self._may_redirect(response) and self.get_redirect_target(response):
             if allow_redirects:
                 response = await self._follow(
-                    response, prep, hop_timeouts, proxies, stream, verify, cert
+                    response, prep, hop_timeouts, proxies, stream, verify, cert, policy
                 )
             else:
                 response._next = self._redirect_request(response, prep)
@@ -297,6 +388,7 @@ class AsyncSession(BaseSession[Awaitable[Response]]):
         stream: Any,
         verify: Any,
         cert: Any,
+        policy: Any = None,
     ) -> Response:
         history: list[Response] = []
         while self.get_redirect_target(resp):
@@ -305,7 +397,9 @@ class AsyncSession(BaseSession[Awaitable[Response]]):
             except (ChunkedEncodingError, ContentDecodingError, RuntimeError):
                 pass
             req, hop_proxies = self._redirect_step(resp, req, history, proxies)
-            resp = await self._send_hop(req, hop_timeouts, hop_proxies, bool(stream), verify, cert)
+            resp = await self._send_hop(
+                req, hop_timeouts, hop_proxies, bool(stream), verify, cert, policy
+            )
             resp.history = history[:]
             if req._hooks and req._hooks.get("response"):
                 resp = await _dispatch_hook(req._hooks, resp)

@@ -85,6 +85,7 @@ from ._engine import (  # libcurl's CURLcode values (curl/curl.h) and the engine
     PHASE_CONNECT,
     PHASE_WAIT,
 )
+from ._timeout import TimeoutSetting
 
 __all__ = [
     "RequestException",
@@ -118,6 +119,9 @@ __all__ = [
     "FileModeWarning",
     "RequestsDependencyWarning",
 ]
+
+
+_SETTING_KEYWORDS = frozenset({"connect", "read", "total"})
 
 
 class RequestException(IOError):
@@ -175,6 +179,13 @@ class SSLError(ConnectionError):
 
 class Timeout(RequestException):
     """The request timed out."""
+
+    def __new__(cls, *args: Any, **kwargs: Any) -> Any:
+        # requestx.Timeout(connect=, read=, total=) is the timeout setting
+        # (requestx/_timeout.py); with anything else, this exception
+        if cls is Timeout and not args and kwargs and kwargs.keys() <= _SETTING_KEYWORDS:
+            return TimeoutSetting(**kwargs)
+        return super().__new__(cls, *args)
 
 
 class ConnectTimeout(ConnectionError, Timeout):

@@ -29,8 +29,10 @@ from ._environment import netrc_auth
 from ._headers import default_headers, default_user_agent
 from ._raw import RawResponse
 from ._url import sendable
+from .adapters import SENDING
 from .exceptions import ChunkedEncodingError, ContentDecodingError, from_transfer_error
 from .models import PreparedRequest, Response, dispatch_hook
+from .policy.call import run_sync
 
 __all__ = [
     "Session",
@@ -69,10 +71,22 @@ class Session(BaseSession[Response]):
 
     __attrs__ = [*BaseSession.__attrs__, "stream"]
 
-    def __init__(self, *, http2: Any = False, _client: Optional[_engine.Client] = None) -> None:
-        """``http2=True`` negotiates HTTP/2 over TLS (ALPN), HTTP/1.1 elsewhere;
-        ``http2="prior_knowledge"`` speaks HTTP/2 (h2c) even over plain http."""
-        super().__init__(http2=http2)
+    def __init__(
+        self,
+        *,
+        http2: Any = False,
+        retries: Any = None,
+        breaker: Any = None,
+        resend_stale_connections: str = "idempotent",
+        _client: Optional[_engine.Client] = None,
+    ) -> None:
+        """See BaseSession for the arguments."""
+        super().__init__(
+            http2=http2,
+            retries=retries,
+            breaker=breaker,
+            resend_stale_connections=resend_stale_connections,
+        )
         self.stream = False
         self._owns_client = _client is None
         self._client = _engine.Client() if _client is None else _client
@@ -112,21 +126,29 @@ class Session(BaseSession[Response]):
         verify: Any = None,
         cert: Any = None,
         json: Any = None,
+        retries: Any = None,
+        breaker: Any = None,
     ) -> Response:
-        """Send a request; the arguments are those of requests.Session.request."""
+        """Send a request; the arguments are those of requests.Session.request,
+        plus ``retries`` and ``breaker`` for this request (False: none; None:
+        the mounted adapter's or the session's). ``timeout`` may also be a
+        requestx.Timeout, whose ``total`` bounds the whole call."""
         prep = self._prepare(method, url, params, data, headers, cookies, files, auth, json, hooks)
-        return self._send(prep, timeout, allow_redirects, proxies, stream, verify, cert)
+        policy = self._policy(timeout, retries, breaker)
+        return self._send(prep, timeout, allow_redirects, proxies, stream, verify, cert, policy)
 
     def send(self, request: PreparedRequest, **kwargs: Any) -> Response:
         """Send a PreparedRequest (requests' Session.send)."""
+        timeout = kwargs.get("timeout")
         return self._send(
             self._to_send(request),
-            kwargs.get("timeout"),
+            timeout,
             kwargs.get("allow_redirects", True),
             kwargs.get("proxies"),
             kwargs.get("stream"),
             kwargs.get("verify"),
             kwargs.get("cert"),
+            self._policy(timeout, kwargs.get("retries"), kwargs.get("breaker")),
         )
 
     def _send_hop(
@@ -137,8 +159,81 @@ class Session(BaseSession[Response]):
         stream: bool,
         verify: Any,
         cert: Any,
+        policy: Any = None,
     ) -> Response:
-        """One request, one response: no redirects followed."""
+        """One request, one response: no redirects followed; with a policy
+        (see BaseSession._policy), retried and guarded by its breaker."""
+        if policy is None:
+            return self._attempt(prep, hop_timeouts, proxies, stream, verify, cert, 0.0)
+        adapter = self._custom_adapter(prep.url or "")
+        if adapter is not None:
+            return self._adapter_hop(adapter, prep, hop_timeouts, proxies, stream, verify, cert)
+        attempts = self._attempts(prep, policy)
+        if attempts is None:
+            return self._attempt(prep, hop_timeouts, proxies, stream, verify, cert, 0.0)
+        return run_sync(  # type: ignore[no-any-return]
+            attempts,
+            lambda total: self._attempt(prep, hop_timeouts, proxies, stream, verify, cert, total),
+        )
+
+    def _adapter_hop(
+        self,
+        adapter: Any,
+        prep: PreparedRequest,
+        hop_timeouts: tuple[float, float],
+        proxies: Any,
+        stream: bool,
+        verify: Any,
+        cert: Any,
+    ) -> Response:
+        """A hop through a mounted adapter of the user's: its send() answers
+        (requests' contract); the session keeps the cookies it sets."""
+        timeout = hop_timeouts if any(hop_timeouts) else None
+        token = SENDING.set(self)
+        try:
+            response = adapter.send(
+                prep, stream=stream, timeout=timeout, verify=verify, cert=cert, proxies=proxies
+            )
+        finally:
+            SENDING.reset(token)
+        return response  # type: ignore[no-any-return]
+
+    def _adapter_send(
+        self,
+        adapter: Any,
+        request: PreparedRequest,
+        stream: bool,
+        timeout: Any,
+        verify: Any,
+        cert: Any,
+        proxies: Any,
+    ) -> Response:
+        """HTTPAdapter.send(): one hop with the adapter's retry policy."""
+        request = self._to_send(request)
+        attempts = self._attempts(request, (adapter.max_retries, None, None))
+        args = (request, timeouts(timeout), proxies, bool(stream), verify, cert)
+        if attempts is None:
+            return self._attempt(*args, 0.0)
+        return run_sync(attempts, lambda total: self._attempt(*args, total))  # type: ignore[no-any-return]
+
+    def _attempt(
+        self,
+        prep: PreparedRequest,
+        hop_timeouts: tuple[float, float],
+        proxies: Any,
+        stream: bool,
+        verify: Any,
+        cert: Any,
+        total: float,
+    ) -> Response:
+        """One attempt: the engine's one call. ``total``: the seconds the
+        call's deadline leaves (0: none), the whole transfer's bound unless
+        streamed (then the connect and read timeouts are kept within it)."""
+        connect, read = hop_timeouts
+        if total:
+            connect = min(connect or total, total)
+            if stream:
+                read, total = min(read or total, total), 0.0
         target = prep._target
         assert target is not None
         settings, proxy_kind = self._engine_settings(target.url, proxies, verify, cert)
@@ -156,9 +251,9 @@ class Session(BaseSession[Response]):
                 sendable(target),
                 lines,
                 body,
-                hop_timeouts[0],
-                hop_timeouts[1],
-                0.0,
+                connect,
+                read,
+                total,
                 settings,
                 stream,
             )
@@ -175,11 +270,12 @@ class Session(BaseSession[Response]):
         stream: Any,
         verify: Any,
         cert: Any,
+        policy: Any = None,
     ) -> Response:
         if stream is None:
             stream = self.stream
         hop_timeouts = timeouts(timeout)
-        response = self._send_hop(prep, hop_timeouts, proxies, bool(stream), verify, cert)
+        response = self._send_hop(prep, hop_timeouts, proxies, bool(stream), verify, cert, policy)
         hooks = prep._hooks
         if hooks and hooks.get("response"):
             response = dispatch_hook(
@@ -196,7 +292,9 @@ class Session(BaseSession[Response]):
             if allow_redirects:
                 history = [response]
                 history.extend(
-                    self.resolve_redirects(response, prep, stream, timeout, verify, cert, proxies)
+                    self.resolve_redirects(
+                        response, prep, stream, timeout, verify, cert, proxies, _policy=policy
+                    )
                 )
                 response = with_history(history.pop(), history)
             else:
@@ -223,6 +321,7 @@ class Session(BaseSession[Response]):
         with ``yield_requests``, the first redirected PreparedRequest)."""
         history: list[Response] = []
         hop_timeouts = timeouts(timeout)
+        policy = adapter_kwargs.get("_policy")
         while self.get_redirect_target(resp):
             try:
                 resp.content
@@ -232,7 +331,9 @@ class Session(BaseSession[Response]):
             if yield_requests:
                 yield req
                 return
-            resp = self._send_hop(req, hop_timeouts, hop_proxies, bool(stream), verify, cert)
+            resp = self._send_hop(
+                req, hop_timeouts, hop_proxies, bool(stream), verify, cert, policy
+            )
             resp.history = history[:]
             hooks = req._hooks
             if hooks and hooks.get("response"):

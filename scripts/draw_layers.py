@@ -26,6 +26,11 @@ BANDS = [
     ("faces", "what a user calls", ["api", "sessions", "async_sessions", "transports."]),
     ("core", "shared by every face, no I/O", ["_core.base", "_core.settings", "_core.aio"]),
     (
+        "policy",
+        "retries, breakers, deadlines",
+        ["adapters", "policy.call", "policy.retry", "policy.breaker", "policy.deadline"],
+    ),
+    (
         "model",
         "requests and responses",
         ["models", "sse", "_raw", "_body", "_url", "_wire", "auth", "cookies"],
@@ -33,7 +38,15 @@ BANDS = [
     (
         "foundations",
         "leaves",
-        ["_headers", "exceptions", "_environment", "structures", "status_codes", "__version__"],
+        [
+            "_headers",
+            "exceptions",
+            "_timeout",
+            "_environment",
+            "structures",
+            "status_codes",
+            "__version__",
+        ],
     ),
     ("engine", "C over libcurl", ["_engine"]),
 ]

@@ -19,6 +19,7 @@ from collections.abc import Mapping
 from typing import Any, Callable, Generic, Optional, TypeVar
 from urllib.parse import unquote, urljoin, urlsplit
 
+from .. import adapters as _adapters
 from .._body import rewind
 from .._environment import (
     DEFAULT_PORTS,
@@ -30,6 +31,7 @@ from .._environment import (
     should_bypass_proxy,
 )
 from .._headers import DEFAULT_HEADER_STORE, default_headers
+from .._timeout import TimeoutSetting
 from .._url import prepare_url, requote_uri, sendable
 from .._wire import (
     FLAG_LENGTH_CONFLICT,
@@ -39,7 +41,7 @@ from .._wire import (
     request_lines,
 )
 from ..auth import _basic_auth_str
-from ..exceptions import InvalidHeader, TooManyRedirects
+from ..exceptions import InvalidHeader, InvalidSchema, TooManyRedirects
 from ..models import (
     DEFAULT_REDIRECT_LIMIT,
     REDIRECT_STATI,
@@ -49,6 +51,9 @@ from ..models import (
     SharedHeaders,
     default_hooks,
 )
+from ..policy.call import Attempts
+from ..policy.deadline import Deadline
+from ..policy.retry import as_retry
 from ..status_codes import codes
 from ..structures import CaseInsensitiveDict
 from . import settings as _settings
@@ -119,6 +124,8 @@ def timeouts(timeout: Any) -> tuple[float, float]:
     """(connect, read) seconds from requests' timeout argument; 0 = no limit."""
     if timeout is None:
         return _NO_TIMEOUTS
+    if type(timeout) is TimeoutSetting:  # already checked; its total is the call's (see _policy)
+        return timeout.connect or 0.0, timeout.read or 0.0
     if isinstance(timeout, tuple):
         try:
             connect, read = timeout
@@ -177,6 +184,12 @@ def native_names(headers: Mapping[Any, Any]) -> CaseInsensitiveDict[Any]:
     return native
 
 
+def _never_retries(retry: Any) -> bool:
+    """Whether a Retry can never allow another attempt (requests' default
+    ``Retry(0, read=False)``, or any total of 0): the hop runs without the loop."""
+    return retry.total == 0 or retry.total is False
+
+
 def with_history(resp: Response, history: list[Response]) -> Response:
     """Give every hop the hops before it, and the final response them all."""
     for i, hop in enumerate(history):
@@ -210,7 +223,7 @@ class BaseSession(Generic[ResponseT]):
     ]
 
     # Constructor arguments a pickle keeps, beside __attrs__.
-    _init_state: tuple[str, ...] = ("http2",)
+    _init_state: tuple[str, ...] = ("http2", "retries", "resend_stale_connections")
 
     # Whether get_redirect_target is BaseSession's own: _may_redirect's
     # shortcut skips calling it only then (set per class, below).
@@ -220,9 +233,30 @@ class BaseSession(Generic[ResponseT]):
         super().__init_subclass__(**kwargs)
         cls._own_redirect_target = cls.get_redirect_target is BaseSession.get_redirect_target
 
-    def __init__(self, *, http2: Any = False) -> None:
+    def __init__(
+        self,
+        *,
+        http2: Any = False,
+        retries: Any = None,
+        breaker: Any = None,
+        resend_stale_connections: str = "idempotent",
+    ) -> None:
         """``http2=True`` negotiates HTTP/2 over TLS (ALPN), HTTP/1.1 elsewhere;
-        ``http2="prior_knowledge"`` speaks HTTP/2 (h2c) even over plain http."""
+        ``http2="prior_knowledge"`` speaks HTTP/2 (h2c) even over plain http.
+        ``retries``: an int (as requests' ``Retry.from_int``) or a Retry, the
+        policy of every request (see docs/resilience.md); ``breaker``: a
+        CircuitBreaker consulted per attempt. ``resend_stale_connections``:
+        when a reused connection turns out dead before any response byte,
+        libcurl sends the request again on a new one: "idempotent" (the
+        default) allows that for GET, HEAD, PUT, DELETE, OPTIONS and TRACE
+        only (the others fail with ConnectionError, sent once); "always" for
+        every method."""
+        if resend_stale_connections not in ("idempotent", "always"):
+            raise ValueError(
+                "resend_stale_connections must be 'idempotent' or 'always', "
+                f"not {resend_stale_connections!r}"
+            )
+        as_retry(retries, None)  # TypeError now, not at the first request
         self.headers: Any = default_headers()
         self.auth: Any = None
         self.proxies: dict[str, str] = {}
@@ -233,8 +267,11 @@ class BaseSession(Generic[ResponseT]):
         self.max_redirects = DEFAULT_REDIRECT_LIMIT
         self.trust_env = True
         self._cookie_jar: Any = _NO_JAR  # made when first used: see cookies
-        self.adapters: dict[str, Any] = {}
+        self._adapters: Optional[dict[str, Any]] = None  # made when first used: see adapters
         self.http2 = http2
+        self.retries = retries
+        self.breaker = breaker
+        self.resend_stale_connections = resend_stale_connections
         # what the environment holds, read once (see _environment)
         self._env: Optional[tuple[dict[str, str], Optional[str], bool]] = None
         # the settings of a hop with no per-request option: (key, settings)
@@ -278,6 +315,92 @@ class BaseSession(Generic[ResponseT]):
     @hooks.setter
     def hooks(self, value: Any) -> None:
         self._hooks = _SET_TO_NONE if value is None else value
+
+    @property
+    def adapters(self) -> dict[str, Any]:
+        """requests' transport adapters by URL prefix, longest first (an
+        HTTPAdapter for "https://" and "http://" until others are mounted)."""
+        if self._adapters is None:
+            self._adapters = {
+                "https://": _adapters.HTTPAdapter(),
+                "http://": _adapters.HTTPAdapter(),
+            }
+        return self._adapters
+
+    @adapters.setter
+    def adapters(self, value: dict[str, Any]) -> None:
+        self._adapters = value
+
+    def mount(self, prefix: str, adapter: Any) -> None:
+        """Use ``adapter`` for the URLs that start with ``prefix`` (the longest
+        prefix wins): an HTTPAdapter's max_retries, or a BaseAdapter's send."""
+        adapters = self.adapters
+        adapters[prefix] = adapter
+        for key in [k for k in adapters if len(k) < len(prefix)]:
+            adapters[key] = adapters.pop(key)
+
+    def get_adapter(self, url: str) -> Any:
+        """The adapter mounted for ``url``."""
+        for prefix, adapter in self.adapters.items():
+            if url.lower().startswith(prefix.lower()):
+                return adapter
+        raise InvalidSchema(f"No connection adapters were found for {url!r}")
+
+    def _mounted(self, url: str) -> Any:
+        """The adapter the user mounted for ``url``, or None (the defaults,
+        or none mounted: the session sends as configured)."""
+        if self._adapters is None:
+            return None
+        try:
+            adapter = self.get_adapter(url)
+        except InvalidSchema:
+            return None
+        if (
+            type(adapter) is _adapters.HTTPAdapter
+            and adapter.max_retries.total == 0
+            and adapter.max_retries.read is False
+        ):
+            return None  # requests' default adapter: no policy of its own
+        return adapter
+
+    def _policy(self, timeout: Any, retries: Any, breaker: Any) -> Any:
+        """What the call adds to each hop: (retries, breaker, deadline), or
+        None when it adds nothing (the common case, checked cheaply)."""
+        total = timeout.total if type(timeout) is TimeoutSetting else None
+        if (
+            retries is None
+            and breaker is None
+            and total is None
+            and self.retries is None
+            and self.breaker is None
+            and self._adapters is None
+        ):
+            return None
+        return (retries, breaker, Deadline(total) if total is not None else None)
+
+    def _attempts(self, prep: PreparedRequest, policy: Any) -> Optional[Attempts]:
+        """The retry and breaker state of one hop, or None for a plain hop."""
+        retries, breaker, deadline = policy
+        if retries is None:
+            adapter = self._mounted(prep.url or "")
+            retries = adapter.max_retries if adapter is not None else self.retries
+        retry = as_retry(retries, None)
+        if retry is not None and _never_retries(retry):
+            retry = None
+        if breaker is None:
+            breaker = self.breaker
+        elif breaker is False:
+            breaker = None
+        if retry is None and breaker is None and deadline is None:
+            return None
+        return Attempts(prep, retry, breaker, deadline)
+
+    def _custom_adapter(self, url: str) -> Any:
+        """A mounted adapter that sends requests itself (its own send())."""
+        adapter = self._mounted(url) if self._adapters is not None else None
+        if adapter is None or getattr(type(adapter).send, "policy_only", False):
+            return None
+        return adapter
 
     def __getstate__(self) -> dict[str, Any]:
         state = {attr: getattr(self, attr, None) for attr in self.__attrs__}
@@ -485,7 +608,13 @@ class BaseSession(Generic[ResponseT]):
         "forward" (an http URL sent to an HTTP proxy) or "tunnel"."""
         if proxies is None and verify is None and cert is None and not self.proxies:
             # the common case: nothing per request, no proxy anywhere
-            key = (self.verify, self.cert, self.trust_env, self.http2)
+            key = (
+                self.verify,
+                self.cert,
+                self.trust_env,
+                self.http2,
+                self.resend_stale_connections,
+            )
             cached = self._default_settings
             if cached is not None and cached[0] == key:
                 return cached[1], None
@@ -508,7 +637,7 @@ class BaseSession(Generic[ResponseT]):
         proxy = _settings.selected_proxy(url, proxy_map)
         kind = _settings.proxy_kind(url, proxy)
         cert_key = tuple(cert) if isinstance(cert, list) else cert
-        key = ("session", verify, cert_key, proxy, self.http2)
+        key = ("session", verify, cert_key, proxy, self.http2, self.resend_stale_connections)
         settings = _settings.cached_settings(key)
         names_files = type(verify) is not bool or cert is not None
         if settings is None or (names_files and self._files_checked != key):
@@ -545,6 +674,7 @@ class BaseSession(Generic[ResponseT]):
             key_file,
             proxy,
             True,  # libcurl undoes Content-Encoding (httpx's transports do it themselves)
+            resend_unsafe=self.resend_stale_connections == "always",
         )
 
     def _body_and_lines(

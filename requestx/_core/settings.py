@@ -151,11 +151,22 @@ def engine_settings(
     decode: bool,
     interface: Optional[str] = None,
     unix_socket: Optional[str] = None,
+    resend_unsafe: bool = False,
 ) -> Any:
     """A Settings object for these values (already checked); keep it with
     keep_settings() to share it."""
     return _engine.Settings(
-        version, verify, ca_info, ca_path, cert, key, proxy, decode, interface, unix_socket
+        version,
+        verify,
+        ca_info,
+        ca_path,
+        cert,
+        key,
+        proxy,
+        decode,
+        interface,
+        unix_socket,
+        resend_unsafe,
     )
 
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 from typing import Any, Optional
 
 from .. import _engine
+from ..policy.call import run_async
 from ._backends import running_backend
 from ._errors import connect_retry_delay, httpx_error, transport_error
 from ._limits import AsyncLimit
@@ -53,6 +54,14 @@ class AsyncHTTPTransport(ConfiguredTransport, AsyncTransportBase):
         self._open()
 
     async def handle_async_request(self, request: Any) -> Any:
+        attempts = self._attempts(request, _discard)
+        if attempts is None:
+            return await self._handle(request)
+        sleeper = running_backend().sleep
+        return await run_async(attempts, lambda total: self._handle(request), sleeper)
+
+    async def _handle(self, request: Any) -> Any:
+        """One request through the engine: the response at its headers."""
         package, url, origin, body, length, lines, connect, read, pool = outgoing(request)
         lines = self._lines_for(url, lines)
         upload = None
@@ -182,3 +191,9 @@ class AsyncResponseStream:
         # under the connection limit) alive
         if self._transfer is not None:
             self._finish(True)
+
+
+def _discard(response: Any) -> None:
+    """Close a response the retry loop drops (an async one cannot be closed
+    with close(): its stream is stopped as aclose() would)."""
+    response.stream.discard()

@@ -36,6 +36,8 @@ from urllib.parse import quote, urlsplit
 from .. import _engine
 from .._core import settings as _settings
 from .._wire import forwarded_lines
+from ..policy.call import Attempts
+from ..policy.retry import as_retry
 
 __all__ = ["ConfiguredTransport", "DEFAULT_MAX_CONNECTIONS"]
 
@@ -58,8 +60,10 @@ class ConfiguredTransport:
         proxy: Any = None,
         uds: Optional[str] = None,
         local_address: Optional[str] = None,
-        retries: int = 0,
+        retries: Any = 0,
         socket_options: Any = None,
+        *,
+        breaker: Any = None,
     ) -> None:
         if socket_options:
             raise ValueError(
@@ -70,8 +74,11 @@ class ConfiguredTransport:
             raise ValueError("At least one of http1 or http2 must be enabled.")
         if http2 and "http2" not in _engine.features():
             raise RuntimeError("this libcurl was built without HTTP/2 support (nghttp2)")
-        if isinstance(retries, bool) or not isinstance(retries, int) or retries < 0:
-            raise ValueError(f"retries must be an int >= 0, not {retries!r}")
+        retry = None
+        if not isinstance(retries, int) and as_retry(retries, None) is not None:
+            retry, retries = retries, 0  # a Retry: the whole policy
+        elif isinstance(retries, bool) or not isinstance(retries, int) or retries < 0:
+            raise ValueError(f"retries must be an int >= 0 or a Retry, not {retries!r}")
         max_connections = DEFAULT_MAX_CONNECTIONS
         if limits is not None:
             max_connections = limits.max_connections
@@ -92,7 +99,9 @@ class ConfiguredTransport:
             fields = (*key[1:7], self._proxy, False, interface, uds or None)
             settings = _settings.keep_settings(key, _settings.engine_settings(*fields))
         self._settings = settings
-        self._retries = retries
+        self._retries = retries  # httpx's meaning: connect failures, this many times
+        self._retry = retry
+        self._breaker = breaker
         self._max_connections: Optional[int] = max_connections  # None: no limit
         self._http2 = bool(http2)
         self._open()
@@ -104,11 +113,40 @@ class ConfiguredTransport:
         """How a request to ``url`` uses the proxy (see _errors.httpx_error)."""
         return _settings.proxy_kind(url, self._proxy)
 
+    def _attempts(self, request: Any, close: Any) -> Optional[Attempts]:
+        """The retry (a Retry given to the transport, or in the request's
+        ``extensions["retries"]``) and breaker state of one request, or None."""
+        retry = self._retry
+        extension = request.extensions.get("retries")
+        if extension is not None:
+            retry = None if isinstance(extension, int) else as_retry(extension, None)
+        if retry is None and self._breaker is None:
+            return None
+        return Attempts(_Request(request), retry, self._breaker, None, close=close)
+
     def _lines_for(self, url: str, lines: tuple[bytes, ...]) -> tuple[bytes, ...]:
         """The header lines of a request to ``url`` (see _wire.forwarded_lines)."""
         if self._proxy and self._proxy_kind(url) == "forward":
             return forwarded_lines(lines)
         return lines
+
+
+class _Request:
+    """What the retry loop reads of an httpx request: its URL and method, its
+    headers (an Idempotency-Key), and its body (bytes are replayed; a stream
+    is not, see policy.call.replay)."""
+
+    __slots__ = ("url", "method", "headers", "body", "_body_position")
+
+    def __init__(self, request: Any) -> None:
+        self.url = str(request.url)
+        self.method = request.method
+        self.headers = request.headers
+        try:
+            self.body: Any = request.content
+        except Exception:  # httpx's RequestNotRead: a streamed body
+            self.body = request.stream
+        self._body_position = None
 
 
 # TLS ---------------------------------------------------------------------------

@@ -14,6 +14,7 @@ import time
 from typing import Any, Optional
 
 from .. import _engine
+from ..policy.call import run_sync
 from ._errors import connect_retry_delay, httpx_error, transport_error
 from ._limits import SyncLimit
 from ._options import ConfiguredTransport
@@ -49,6 +50,13 @@ class HTTPTransport(ConfiguredTransport, SyncTransportBase):
         self._client.close()
 
     def handle_request(self, request: Any) -> Any:
+        attempts = self._attempts(request, _close)
+        if attempts is None:
+            return self._exchange(request)
+        return run_sync(attempts, lambda total: self._exchange(request))
+
+    def _exchange(self, request: Any) -> Any:
+        """One request through the engine: the response at its headers."""
         package, url, _, body, length, lines, connect, read, pool = outgoing(request)
         lines = self._lines_for(url, lines)
         if length is not None:
@@ -135,3 +143,7 @@ class ResponseStream:
     def __del__(self) -> None:
         if self._stream is not None:
             self.close()
+
+
+def _close(response: Any) -> None:
+    response.close()

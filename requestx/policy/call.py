@@ -1,0 +1,240 @@
+"""The loop around one hop: deadline -> retries -> per attempt the breaker,
+the engine, the classification of what came back.
+
+``Attempts`` is the loop's state and every decision in it, with no I/O: the
+sync and the async drivers below (and the transports') only run the hop,
+sleep and ask it what next. One call of ``begin()`` per attempt, then
+exactly one of ``failed(exc)`` or ``answered(response)``:
+
+    begin()        the deadline's remaining seconds (0: none); the breaker's
+                   permit for this attempt (CircuitOpenError when open)
+    failed(exc)    the breaker records a transport failure; the seconds to
+                   wait before the next attempt, or the exception re-raised
+                   when it may not be retried (or the budget is spent)
+    answered(r)    the breaker records the status; None: the response is the
+                   call's; else the seconds to wait (a status to retry)
+
+How a failure counts: by the engine's CURLcode and phase, never by message
+text. Before the request went out (the connect phase: DNS, refused, connect
+timeout, TLS handshake, proxy) it is a *connect* error, retried for any
+method; after, a *read* error, retried only for an idempotent method (or a
+request carrying an Idempotency-Key); certificate and configuration errors,
+bad URLs and the like never. Before each new attempt the body is replayed:
+bytes as they are, a file rewound to where it started, anything else
+raises UnrewindableBodyError.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from typing import Any, Awaitable, Callable, Optional
+
+from .. import _engine
+from .._body import rewind
+from ..exceptions import DeadlineExceeded, RequestException, RetryError, UnrewindableBodyError
+from .deadline import Deadline
+from .retry import Failure, next_retry, retry_after_seconds, retry_delay, status_retry
+
+__all__ = ["Attempts", "failure_kind", "run_async", "run_sync"]
+
+# How the drivers wait between attempts (tests replace them to keep time out
+# of the suite): the sync one releases the GIL, the async one lets the loop run.
+sleep = time.sleep
+async_sleep = asyncio.sleep
+
+# Deterministic failures: another attempt would fail the same way.
+_NEVER_RETRIED = frozenset(
+    {
+        _engine.CURLE_UNSUPPORTED_PROTOCOL,
+        _engine.CURLE_URL_MALFORMAT,
+        _engine.CURLE_PEER_FAILED_VERIFICATION,
+        _engine.CURLE_SSL_CERTPROBLEM,
+        _engine.CURLE_SSL_CACERT_BADFILE,
+        _engine.CURLE_SSL_ISSUER_ERROR,
+        _engine.CURLE_SSL_CLIENTCERT,
+        _engine.CURLE_SSL_CRL_BADFILE,
+        _engine.CURLE_SSL_ENGINE_NOTFOUND,
+        _engine.CURLE_SSL_CIPHER,
+        _engine.CURLE_BAD_CONTENT_ENCODING,
+        _engine.CURLE_TOO_MANY_REDIRECTS,
+    }
+)
+
+
+def failure_kind(exc: BaseException) -> Optional[str]:
+    """How the retry budget counts ``exc``: "connect", "read", or None (never
+    retried: not an engine failure, or a deterministic one)."""
+    code = getattr(exc, "curl_code", None)
+    if code is None or code in _NEVER_RETRIED or not isinstance(exc, RequestException):
+        return None
+    return "connect" if exc.phase == _engine.PHASE_CONNECT else "read"
+
+
+class Attempts:
+    """The retry and breaker state of one hop (see the module docstring)."""
+
+    __slots__ = ("retry", "breaker", "deadline", "prep", "url", "idempotent", "_permit", "_close")
+
+    def __init__(
+        self,
+        prep: Any,
+        retry: Any,
+        breaker: Any,
+        deadline: Optional[Deadline],
+        close: Optional[Callable[[Any], None]] = None,
+    ) -> None:
+        self.prep = prep
+        self._close = close or _close
+        self.url = prep.url
+        self.retry = retry
+        self.breaker = breaker
+        self.deadline = deadline
+        self.idempotent = retry is not None and "Idempotency-Key" in prep.headers
+        self._permit: Any = None
+
+    def begin(self) -> float:
+        remaining = self.deadline.remaining() if self.deadline is not None else 0.0
+        if self.breaker is not None:
+            self._permit = self.breaker.before(self.url)
+        return remaining
+
+    def _settle(self, failed: Optional[bool]) -> None:
+        permit, self._permit = self._permit, None
+        if permit is not None:
+            if failed is None:
+                self.breaker.released(permit)
+            elif failed:
+                self.breaker.failed(permit)
+            else:
+                self.breaker.succeeded(permit)
+
+    def failed(self, exc: BaseException) -> float:
+        """The wait before the next attempt; ``exc`` re-raised when final."""
+        engine_failure = getattr(exc, "curl_code", None) is not None
+        # a failure of the exchange counts against the origin; a cancellation
+        # or an error raised before anything was sent does not
+        if self._permit is not None:
+            self._settle(self.breaker.is_failure_outcome(error=exc) if engine_failure else None)
+        deadline = self.deadline
+        if engine_failure and deadline is not None and deadline.at <= time.monotonic():
+            raise DeadlineExceeded(
+                f"the call took longer than its total timeout ({deadline.total} s)",
+                request=self.prep,
+            ) from exc
+        kind = failure_kind(exc) if self.retry is not None else None
+        if kind is None:
+            raise exc
+        following = next_retry(
+            self.retry,
+            self.prep.method,
+            Failure(kind, error=exc, url=self.url),
+            idempotent=self.idempotent,
+        )
+        if following is None:
+            exc.retries = self.retry  # type: ignore[attr-defined]
+            raise exc
+        self.retry = following
+        return self._before_next(retry_delay(following, None))
+
+    def answered(self, response: Any) -> Optional[float]:
+        """None: ``response`` ends the hop; else the wait before the next attempt."""
+        breaker = self.breaker
+        if self._permit is not None:
+            self._settle(breaker.is_failure_outcome(response=response))
+        retry = self.retry
+        if retry is None:
+            return None
+        status = response.status_code
+        forced = retry.status_forcelist
+        if status < 400 and not (forced and status in forced):
+            response.retries = retry  # the common case: no header parsed
+            return None
+        header = response.headers.get("Retry-After")
+        if not status_retry(retry, self.prep.method, status, header):
+            response.retries = retry
+            return None
+        following = next_retry(
+            retry, self.prep.method, Failure("status", status=status, url=self.url)
+        )
+        if following is None:
+            if retry.raise_on_status:
+                self._close(response)
+                raise RetryError(
+                    f"Max retries exceeded with url: {self.url} "
+                    f"(too many {status} error responses)",
+                    response=response,
+                    request=self.prep,
+                )
+            response.retries = retry
+            return None
+        self.retry = following
+        self._close(response)
+        return self._before_next(retry_delay(following, retry_after_seconds(following, header)))
+
+    def _before_next(self, delay: float) -> float:
+        deadline = self.deadline
+        if deadline is not None and delay >= deadline.remaining():
+            raise DeadlineExceeded(
+                f"the call would outlast its total timeout ({deadline.total} s) "
+                f"waiting {delay:.3g} s to retry"
+            )
+        replay(self.prep)
+        return delay
+
+
+def _close(response: Any) -> None:
+    response.close()
+
+
+def replay(prep: Any) -> None:
+    """Make ``prep``'s body ready to be sent again."""
+    body = prep.body
+    if body is None or isinstance(body, (bytes, str, bytearray, memoryview)):
+        return
+    if prep._body_position is not None:
+        rewind(prep)
+        return
+    raise UnrewindableBodyError(
+        "the request body is an iterator that may be partly sent: it cannot be "
+        "replayed for a retry (pass bytes or a file)"
+    )
+
+
+def run_sync(attempts: Attempts, hop: Callable[[float], Any]) -> Any:
+    """Run ``hop(total_seconds)`` until ``attempts`` is satisfied."""
+    while True:
+        total = attempts.begin()
+        try:
+            response = hop(total)
+        except BaseException as exc:
+            delay = attempts.failed(exc)
+        else:
+            wait = attempts.answered(response)
+            if wait is None:
+                return response
+            delay = wait
+        if delay > 0:
+            sleep(delay)
+
+
+async def run_async(
+    attempts: Attempts,
+    hop: Callable[[float], Awaitable[Any]],
+    sleeper: Optional[Callable[[float], Awaitable[Any]]] = None,
+) -> Any:
+    """``run_sync`` for a coroutine hop; the waits let the loop run
+    (``sleeper``: another event loop's sleep, trio's for the transports)."""
+    while True:
+        total = attempts.begin()
+        try:
+            response = await hop(total)
+        except BaseException as exc:
+            delay = attempts.failed(exc)
+        else:
+            wait = attempts.answered(response)
+            if wait is None:
+                return response
+            delay = wait
+        if delay > 0:
+            await (sleeper or async_sleep)(delay)
