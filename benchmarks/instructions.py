@@ -13,9 +13,12 @@ libc, the engine, the rest), from callgrind's per-object totals.
 
 Scenarios:
     seq      Session.get(url).content, one after another (keep-alive)
+    post     Session.post(url, data=100 bytes), one after another
     async64  AsyncSession, 64 tasks each doing GETs back to back
 
-``--vs TREE`` runs the same scenarios with requestx imported from TREE (a
+``--options "retries=requestx.Retry(total=3)"`` passes keyword arguments to
+the Session / AsyncSession (what a configured policy costs). ``--vs TREE``
+runs the same scenarios with requestx imported from TREE (a
 checkout with its extension built in place, e.g. a ``git worktree`` of an
 older commit), so both figures come from one run.
 """
@@ -39,15 +42,23 @@ CLIENTS = {
     "seq": """
 import sys, requestx
 url, n = sys.argv[1], int(sys.argv[2])
-with requestx.Session() as s:
+with requestx.Session({options}) as s:
     for _ in range(200 + n):
         assert len(s.get(url).content) > 0
+""",
+    "post": """
+import sys, requestx
+url, n = sys.argv[1].replace("/json", "/upload"), int(sys.argv[2])
+body = b"x" * 100
+with requestx.Session({options}) as s:
+    for _ in range(200 + n):
+        assert s.post(url, data=body).status_code == 200
 """,
     "async64": """
 import asyncio, sys, requestx
 url, n = sys.argv[1], int(sys.argv[2])
 async def main():
-    async with requestx.AsyncSession() as s:
+    async with requestx.AsyncSession({options}) as s:
         left = 640 + n
         async def worker():
             nonlocal left
@@ -69,6 +80,9 @@ GROUPS = (
 )
 
 
+OPTIONS = ""  # --options: keyword arguments of the Session / AsyncSession
+
+
 def count(tree: Path, scenario: str, url: str, n: int) -> dict[str, int]:
     """Instructions of one client run, by group."""
     with tempfile.TemporaryDirectory() as tmp:
@@ -82,7 +96,7 @@ def count(tree: Path, scenario: str, url: str, n: int) -> dict[str, int]:
                 "--trace-children=no",
                 sys.executable,
                 "-c",
-                CLIENTS[scenario],
+                CLIENTS[scenario].replace("{options}", OPTIONS),
                 url,
                 str(n),
             ],
@@ -150,7 +164,14 @@ def main() -> None:
     parser.add_argument("--scenarios", default="seq,async64")
     parser.add_argument("-n", type=int, default=2000, help="requests of the shorter run")
     parser.add_argument("--vs", type=Path, help="another checkout to compare with")
+    parser.add_argument(
+        "--options",
+        default="",
+        help='session keyword arguments, e.g. "retries=requestx.Retry(total=3)"',
+    )
     args = parser.parse_args()
+    global OPTIONS
+    OPTIONS = args.options
     trees = [("this", HERE.parent)]
     if args.vs:
         trees.append(("vs", args.vs.resolve()))

@@ -47,6 +47,7 @@ RESULT_STATUS, RESULT_VERSION, RESULT_HEAD, RESULT_BODY, RESULT_TIMINGS, RESULT_
 # Bits of the result's flags.
 FLAG_SETS_COOKIE = _engine.FLAG_SETS_COOKIE  # a Set-Cookie field arrived (on any hop)
 FLAG_LENGTH_CONFLICT = _engine.FLAG_LENGTH_CONFLICT  # Content-Length fields that disagree
+FLAG_RESENT = _engine.FLAG_RESENT  # libcurl sent it again: its reused connection had died
 
 # The packed timings: seconds since the request started, per phase.
 TIMINGS = struct.Struct("6d")

@@ -73,7 +73,10 @@ class HTTPAdapter(BaseAdapter):
         self._pool_block = pool_block
 
     def __getstate__(self) -> dict[str, Any]:
-        return {attr: getattr(self, attr, None) for attr in self.__attrs__}
+        state = {attr: getattr(self, attr, None) for attr in self.__attrs__}
+        if getattr(self, "_builtin", False):
+            state["_builtin"] = True  # a session's own default (see _core/base.py)
+        return state
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         for attr, value in state.items():

@@ -496,6 +496,11 @@ class Response:
 
     # Defaults for responses built by _from_engine(), which sets the slots.
     _next: Optional[PreparedRequest] = None
+    # the Retry that got this response, once a retry happened (see policy/call.py)
+    retries: Any = None
+    # libcurl sent the request a second time on a fresh connection: the reused
+    # one had died before any response byte (idempotent requests only)
+    resent = False
     _headers: Any = None
     _pairs: Optional[list[tuple[str, str]]] = None
     _reason: Any = None

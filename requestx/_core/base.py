@@ -35,6 +35,7 @@ from .._timeout import TimeoutSetting
 from .._url import prepare_url, requote_uri, sendable
 from .._wire import (
     FLAG_LENGTH_CONFLICT,
+    FLAG_RESENT,
     FLAG_SETS_COOKIE,
     RESULT_FLAGS,
     forwarded_lines,
@@ -184,6 +185,14 @@ def native_names(headers: Mapping[Any, Any]) -> CaseInsensitiveDict[Any]:
     return native
 
 
+def _builtin_adapter() -> Any:
+    """One of a session's two default adapters (not mounted by the user: the
+    session's own retries apply under it)."""
+    adapter = _adapters.HTTPAdapter()
+    adapter._builtin = True  # type: ignore[attr-defined]
+    return adapter
+
+
 def _never_retries(retry: Any) -> bool:
     """Whether a Retry can never allow another attempt (requests' default
     ``Retry(0, read=False)``, or any total of 0): the hop runs without the loop."""
@@ -321,10 +330,7 @@ class BaseSession(Generic[ResponseT]):
         """requests' transport adapters by URL prefix, longest first (an
         HTTPAdapter for "https://" and "http://" until others are mounted)."""
         if self._adapters is None:
-            self._adapters = {
-                "https://": _adapters.HTTPAdapter(),
-                "http://": _adapters.HTTPAdapter(),
-            }
+            self._adapters = {"https://": _builtin_adapter(), "http://": _builtin_adapter()}
         return self._adapters
 
     @adapters.setter
@@ -355,12 +361,8 @@ class BaseSession(Generic[ResponseT]):
             adapter = self.get_adapter(url)
         except InvalidSchema:
             return None
-        if (
-            type(adapter) is _adapters.HTTPAdapter
-            and adapter.max_retries.total == 0
-            and adapter.max_retries.read is False
-        ):
-            return None  # requests' default adapter: no policy of its own
+        if getattr(adapter, "_builtin", False):
+            return None  # the session's own default: the session's policy applies
         return adapter
 
     def _policy(self, timeout: Any, retries: Any, breaker: Any) -> Any:
@@ -738,6 +740,8 @@ class BaseSession(Generic[ResponseT]):
                 raise InvalidHeader(
                     "the response has Content-Length fields that disagree", request=prep
                 )
+            if flags & FLAG_RESENT:
+                response.resent = True
             if flags & FLAG_SETS_COOKIE:
                 from ..cookies import extract_cookies_to_jar
 

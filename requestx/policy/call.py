@@ -32,7 +32,7 @@ from typing import Any, Awaitable, Callable, Optional
 
 from .. import _engine
 from .._body import rewind
-from ..exceptions import DeadlineExceeded, RequestException, RetryError, UnrewindableBodyError
+from ..exceptions import DeadlineExceeded, RetryError, UnrewindableBodyError
 from .deadline import Deadline
 from .retry import Failure, next_retry, retry_after_seconds, retry_delay, status_retry
 
@@ -65,16 +65,16 @@ _NEVER_RETRIED = frozenset(
 def failure_kind(exc: BaseException) -> Optional[str]:
     """How the retry budget counts ``exc``: "connect", "read", or None (never
     retried: not an engine failure, or a deterministic one)."""
-    code = getattr(exc, "curl_code", None)
-    if code is None or code in _NEVER_RETRIED or not isinstance(exc, RequestException):
+    code = getattr(exc, "curl_code", None)  # requests' and the transports' exceptions
+    if code is None or code in _NEVER_RETRIED:
         return None
-    return "connect" if exc.phase == _engine.PHASE_CONNECT else "read"
+    return "connect" if getattr(exc, "phase", None) == _engine.PHASE_CONNECT else "read"
 
 
 class Attempts:
     """The retry and breaker state of one hop (see the module docstring)."""
 
-    __slots__ = ("retry", "breaker", "deadline", "prep", "url", "idempotent", "_permit", "_close")
+    __slots__ = ("retry", "breaker", "deadline", "prep", "url", "_permit", "_close")
 
     def __init__(
         self,
@@ -90,7 +90,6 @@ class Attempts:
         self.retry = retry
         self.breaker = breaker
         self.deadline = deadline
-        self.idempotent = retry is not None and "Idempotency-Key" in prep.headers
         self._permit: Any = None
 
     def begin(self) -> float:
@@ -112,24 +111,28 @@ class Attempts:
     def failed(self, exc: BaseException) -> float:
         """The wait before the next attempt; ``exc`` re-raised when final."""
         engine_failure = getattr(exc, "curl_code", None) is not None
-        # a failure of the exchange counts against the origin; a cancellation
-        # or an error raised before anything was sent does not
+        kind = failure_kind(exc)
+        # a failure of the exchange counts against the origin; a cancellation,
+        # an error raised before anything was sent, or a deterministic one
+        # (a certificate, a bad URL) does not
         if self._permit is not None:
-            self._settle(self.breaker.is_failure_outcome(error=exc) if engine_failure else None)
+            self._settle(self.breaker.is_failure_outcome(error=exc) if kind else None)
         deadline = self.deadline
-        if engine_failure and deadline is not None and deadline.at <= time.monotonic():
+        # libcurl's whole-transfer limit (the deadline's remaining seconds,
+        # rounded to ms) may fire a moment before the deadline itself
+        if engine_failure and deadline is not None and deadline.at - time.monotonic() < 0.005:
             raise DeadlineExceeded(
                 f"the call took longer than its total timeout ({deadline.total} s)",
                 request=self.prep,
             ) from exc
-        kind = failure_kind(exc) if self.retry is not None else None
-        if kind is None:
+        if kind is None or self.retry is None:
             raise exc
         following = next_retry(
             self.retry,
             self.prep.method,
             Failure(kind, error=exc, url=self.url),
-            idempotent=self.idempotent,
+            # a POST carrying an Idempotency-Key may be sent again (Go's rule)
+            idempotent=kind == "read" and "Idempotency-Key" in self.prep.headers,
         )
         if following is None:
             exc.retries = self.retry  # type: ignore[attr-defined]
@@ -148,11 +151,11 @@ class Attempts:
         status = response.status_code
         forced = retry.status_forcelist
         if status < 400 and not (forced and status in forced):
-            response.retries = retry  # the common case: no header parsed
+            self._done(response)  # the common case: no header parsed
             return None
         header = response.headers.get("Retry-After")
         if not status_retry(retry, self.prep.method, status, header):
-            response.retries = retry
+            self._done(response)
             return None
         following = next_retry(
             retry, self.prep.method, Failure("status", status=status, url=self.url)
@@ -166,11 +169,17 @@ class Attempts:
                     response=response,
                     request=self.prep,
                 )
-            response.retries = retry
+            self._done(response)
             return None
         self.retry = following
         self._close(response)
         return self._before_next(retry_delay(following, retry_after_seconds(following, header)))
+
+    def _done(self, response: Any) -> None:
+        """The response ends the hop: it carries the Retry that got it, once a
+        retry happened (``Response.retries`` is None otherwise)."""
+        if self.retry.history:
+            response.retries = self.retry
 
     def _before_next(self, delay: float) -> float:
         deadline = self.deadline
@@ -192,7 +201,7 @@ def replay(prep: Any) -> None:
     body = prep.body
     if body is None or isinstance(body, (bytes, str, bytearray, memoryview)):
         return
-    if prep._body_position is not None:
+    if hasattr(body, "seek") and isinstance(prep._body_position, int):
         rewind(prep)
         return
     raise UnrewindableBodyError(

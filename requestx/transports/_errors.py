@@ -112,6 +112,9 @@ def httpx_error(
         if isinstance(name, tuple):
             name = name[phase]
     exc: Exception = package.exception(name)(f"{message} (curl error {code})", request=request)
+    # what the retry loop and the breaker classify by (policy/call.py)
+    exc.curl_code = code  # type: ignore[attr-defined]
+    exc.phase = phase  # type: ignore[attr-defined]
     return exc
 
 
