@@ -94,8 +94,9 @@ format: $(STAMPS)/venv
 
 # docs/pictures/layers.svg, drawn from the package's imports (fails on an
 # import that runs up a layer).
-pictures:
-	$(PYTHON) scripts/draw_layers.py docs/pictures/layers.svg
+pictures: build
+	$(PY) scripts/draw_layers.py docs/pictures/layers.svg
+	$(PY) scripts/draw_resilience.py docs/pictures
 
 clean:
 	rm -rf build $(STAMPS) requestx/*.so *.egg-info
