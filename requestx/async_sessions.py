@@ -23,6 +23,7 @@ from . import _engine
 from ._core import aio
 from ._core.base import BaseConnection, BaseSession, timeouts, with_history
 from ._raw import AsyncRawResponse
+from ._timeout import TimeoutSetting
 from ._url import sendable
 from .exceptions import ChunkedEncodingError, ContentDecodingError, from_transfer_error
 from .models import PreparedRequest, Response
@@ -157,7 +158,14 @@ class AsyncSession(BaseSession[Awaitable[Response]]):
         """Send a request; the arguments are those of Session.request."""
         prep = self._prepare(method, url, params, data, headers, cookies, files, auth, json, hooks)
         hop_timeouts = timeouts(timeout)
-        policy = self._policy(timeout, retries, breaker)
+        policy = None
+        if (
+            self._has_policy
+            or retries is not None
+            or breaker is not None
+            or type(timeout) is TimeoutSetting
+        ):
+            policy = self._policy(timeout, retries, breaker)
         if policy is not None:
             response = await self._send_hop(
                 prep, hop_timeouts, proxies, bool(stream), verify, cert, policy
@@ -194,9 +202,7 @@ class AsyncSession(BaseSession[Awaitable[Response]]):
         if (
             not kwargs
             and self._own_request
-            and self.retries is None
-            and self.breaker is None
-            and self._adapters is None
+            and not self._has_policy
             and "request" not in vars(self)
         ):
             return _engine.Pending(self, url)
@@ -284,24 +290,32 @@ class AsyncSession(BaseSession[Awaitable[Response]]):
         verify: Any,
         cert: Any,
         policy: Any = None,
+        total: float = 0.0,
     ) -> Response:
-        """One request, one response: no redirects followed; with a policy
-        (see BaseSession._policy), retried and guarded by its breaker."""
-        if policy is not None:
+        """One request, one response: no redirects followed; one transfer on
+        the engine thread, or under a policy, as many attempts as it allows
+        (``total``: see Session._send_hop)."""
+        if policy is not None:  # awaited here: no coroutine of its own per hop
             adapter = self._custom_adapter(prep.url or "")
             if adapter is not None:
-                return await self._adapter_hop(
-                    adapter, prep, hop_timeouts, proxies, stream, verify, cert
-                )
+                hop = (prep, hop_timeouts, proxies, stream, verify, cert)
+                return await self._adapter_hop(adapter, *hop)
             attempts = self._attempts(prep, policy)
             if attempts is not None:
                 return await run_async(  # type: ignore[no-any-return]
                     attempts,
-                    lambda total: self._attempt(
-                        prep, hop_timeouts, proxies, stream, verify, cert, total
+                    lambda total: self._send_hop(
+                        prep, hop_timeouts, proxies, stream, verify, cert, None, total
                     ),
                 )
-        return await self._attempt(prep, hop_timeouts, proxies, stream, verify, cert, 0.0)
+        future, transfer, producer, proxy_kind = self._start_hop(
+            prep, hop_timeouts, proxies, stream, verify, cert, total
+        )
+        try:
+            result = await future
+        except BaseException as exc:
+            raise _hop_failed(exc, transfer, producer, prep, proxy_kind) from None
+        return self._received(result, prep, AsyncRawResponse, self._connection)
 
     async def _adapter_hop(
         self,
@@ -322,26 +336,6 @@ class AsyncSession(BaseSession[Awaitable[Response]]):
         if inspect.isawaitable(response):
             response = await response
         return response  # type: ignore[no-any-return]
-
-    async def _attempt(
-        self,
-        prep: PreparedRequest,
-        hop_timeouts: tuple[float, float],
-        proxies: Any,
-        stream: bool,
-        verify: Any,
-        cert: Any,
-        total: float,
-    ) -> Response:
-        """One attempt: one transfer on the engine thread."""
-        future, transfer, producer, proxy_kind = self._start_hop(
-            prep, hop_timeouts, proxies, stream, verify, cert, total
-        )
-        try:
-            result = await future
-        except BaseException as exc:
-            raise _hop_failed(exc, transfer, producer, prep, proxy_kind) from None
-        return self._received(result, prep, AsyncRawResponse, self._connection)
 
     async def _after_hop(
         self,

@@ -28,6 +28,7 @@ from ._core.base import (
 from ._environment import netrc_auth
 from ._headers import default_headers, default_user_agent
 from ._raw import RawResponse
+from ._timeout import TimeoutSetting
 from ._url import sendable
 from .adapters import SENDING
 from .exceptions import ChunkedEncodingError, ContentDecodingError, from_transfer_error
@@ -134,7 +135,14 @@ class Session(BaseSession[Response]):
         the mounted adapter's or the session's). ``timeout`` may also be a
         requestx.Timeout, whose ``total`` bounds the whole call."""
         prep = self._prepare(method, url, params, data, headers, cookies, files, auth, json, hooks)
-        policy = self._policy(timeout, retries, breaker)
+        policy = None
+        if (
+            self._has_policy
+            or retries is not None
+            or breaker is not None
+            or type(timeout) is TimeoutSetting
+        ):
+            policy = self._policy(timeout, retries, breaker)
         return self._send(prep, timeout, allow_redirects, proxies, stream, verify, cert, policy)
 
     def send(self, request: PreparedRequest, **kwargs: Any) -> Response:
@@ -151,7 +159,7 @@ class Session(BaseSession[Response]):
             self._policy(timeout, kwargs.get("retries"), kwargs.get("breaker")),
         )
 
-    def _send_hop(
+    def _policy_hop(
         self,
         prep: PreparedRequest,
         hop_timeouts: tuple[float, float],
@@ -159,21 +167,21 @@ class Session(BaseSession[Response]):
         stream: bool,
         verify: Any,
         cert: Any,
-        policy: Any = None,
+        policy: Any,
     ) -> Response:
-        """One request, one response: no redirects followed; with a policy
-        (see BaseSession._policy), retried and guarded by its breaker."""
-        if policy is None:
-            return self._attempt(prep, hop_timeouts, proxies, stream, verify, cert, 0.0)
+        """A hop under a policy (see BaseSession._policy): retried and guarded
+        by its breaker, or sent by the user's adapter mounted for it."""
         adapter = self._custom_adapter(prep.url or "")
         if adapter is not None:
             return self._adapter_hop(adapter, prep, hop_timeouts, proxies, stream, verify, cert)
         attempts = self._attempts(prep, policy)
         if attempts is None:
-            return self._attempt(prep, hop_timeouts, proxies, stream, verify, cert, 0.0)
+            return self._send_hop(prep, hop_timeouts, proxies, stream, verify, cert)
         return run_sync(  # type: ignore[no-any-return]
             attempts,
-            lambda total: self._attempt(prep, hop_timeouts, proxies, stream, verify, cert, total),
+            lambda total: self._send_hop(
+                prep, hop_timeouts, proxies, stream, verify, cert, None, total
+            ),
         )
 
     def _adapter_hop(
@@ -213,10 +221,10 @@ class Session(BaseSession[Response]):
         attempts = self._attempts(request, (adapter.max_retries, None, None))
         args = (request, timeouts(timeout), proxies, bool(stream), verify, cert)
         if attempts is None:
-            return self._attempt(*args, 0.0)
-        return run_sync(attempts, lambda total: self._attempt(*args, total))  # type: ignore[no-any-return]
+            return self._send_hop(*args)
+        return run_sync(attempts, lambda total: self._send_hop(*args, None, total))  # type: ignore[no-any-return]
 
-    def _attempt(
+    def _send_hop(
         self,
         prep: PreparedRequest,
         hop_timeouts: tuple[float, float],
@@ -224,11 +232,16 @@ class Session(BaseSession[Response]):
         stream: bool,
         verify: Any,
         cert: Any,
-        total: float,
+        policy: Any = None,
+        total: float = 0.0,
     ) -> Response:
-        """One attempt: the engine's one call. ``total``: the seconds the
-        call's deadline leaves (0: none), the whole transfer's bound unless
-        streamed (then the connect and read timeouts are kept within it)."""
+        """One request, one response: no redirects followed; one call into the
+        engine, or under a policy, as many attempts as it allows. ``total``:
+        the seconds the call's deadline leaves (0: none), the whole transfer's
+        bound unless streamed (then the connect and read timeouts are kept
+        within it)."""
+        if policy is not None:
+            return self._policy_hop(prep, hop_timeouts, proxies, stream, verify, cert, policy)
         connect, read = hop_timeouts
         if total:
             connect = min(connect or total, total)

@@ -278,8 +278,11 @@ class BaseSession(Generic[ResponseT]):
         self._cookie_jar: Any = _NO_JAR  # made when first used: see cookies
         self._adapters: Optional[dict[str, Any]] = None  # made when first used: see adapters
         self.http2 = http2
-        self.retries = retries
-        self.breaker = breaker
+        self._retries = retries
+        self._breaker = breaker
+        # whether anything of the session's own may add a policy to a call:
+        # kept by the setters, so a request without one checks one flag
+        self._has_policy = retries is not None or breaker is not None
         self.resend_stale_connections = resend_stale_connections
         # what the environment holds, read once (see _environment)
         self._env: Optional[tuple[dict[str, str], Optional[str], bool]] = None
@@ -326,16 +329,40 @@ class BaseSession(Generic[ResponseT]):
         self._hooks = _SET_TO_NONE if value is None else value
 
     @property
+    def retries(self) -> Any:
+        """The session's retry policy: None (requests' default: none), an int
+        (``Retry.from_int``) or a Retry."""
+        return self._retries
+
+    @retries.setter
+    def retries(self, value: Any) -> None:
+        as_retry(value, None)  # TypeError now, not at the next request
+        self._retries = value
+        self._has_policy = True
+
+    @property
+    def breaker(self) -> Any:
+        """The CircuitBreaker every request of the session consults, or None."""
+        return self._breaker
+
+    @breaker.setter
+    def breaker(self, value: Any) -> None:
+        self._breaker = value
+        self._has_policy = True
+
+    @property
     def adapters(self) -> dict[str, Any]:
         """requests' transport adapters by URL prefix, longest first (an
         HTTPAdapter for "https://" and "http://" until others are mounted)."""
         if self._adapters is None:
             self._adapters = {"https://": _builtin_adapter(), "http://": _builtin_adapter()}
+            self._has_policy = True  # the dict may be changed in place from now on
         return self._adapters
 
     @adapters.setter
     def adapters(self, value: dict[str, Any]) -> None:
         self._adapters = value
+        self._has_policy = True
 
     def mount(self, prefix: str, adapter: Any) -> None:
         """Use ``adapter`` for the URLs that start with ``prefix`` (the longest
@@ -367,14 +394,16 @@ class BaseSession(Generic[ResponseT]):
 
     def _policy(self, timeout: Any, retries: Any, breaker: Any) -> Any:
         """What the call adds to each hop: (retries, breaker, deadline), or
-        None when it adds nothing (the common case, checked cheaply)."""
+        None when it adds nothing. The faces call it only when a request or
+        the session has something (see _has_policy): the common request
+        costs one check."""
         total = timeout.total if type(timeout) is TimeoutSetting else None
         if (
             retries is None
             and breaker is None
             and total is None
-            and self.retries is None
-            and self.breaker is None
+            and self._retries is None
+            and self._breaker is None
             and self._adapters is None
         ):
             return None
@@ -405,7 +434,8 @@ class BaseSession(Generic[ResponseT]):
         return adapter
 
     def __getstate__(self) -> dict[str, Any]:
-        state = {attr: getattr(self, attr, None) for attr in self.__attrs__}
+        state = {attr: getattr(self, attr, None) for attr in self.__attrs__ if attr != "adapters"}
+        state["adapters"] = self._adapters  # None: the defaults, made when first read
         for name in self._init_state:
             state[name] = getattr(self, name)
         return state
@@ -415,7 +445,7 @@ class BaseSession(Generic[ResponseT]):
         kwargs = {name: state.pop(name) for name in self._init_state if name in state}
         self.__init__(**kwargs)  # type: ignore[misc]
         for attr, value in state.items():
-            if attr in self.__attrs__:
+            if attr in self.__attrs__ and not (attr == "adapters" and value is None):
                 setattr(self, attr, value)
 
     def _session_stream(self) -> bool:

@@ -169,11 +169,12 @@ struct rx_slot {
     /* libcurl re-sends a request whose reused connection died before any
      * response byte (every send of it calls rx_on_prereq): allowed for the
      * idempotent methods, refused for the others unless the settings allow */
-    int sends;          /* rx_on_prereq calls of this transfer */
-    int resend_unsafe;  /* from the settings applied last */
-    int may_resend;     /* this request may be sent again */
-    int resent;         /* it was */
-    int resend_refused; /* it would have been, and was stopped instead */
+    long total_timeout_ms; /* the CURLOPT_TIMEOUT_MS set on the handle */
+    int sends;             /* rx_on_prereq calls of this transfer */
+    int resend_unsafe;     /* from the settings applied last */
+    int may_resend;        /* this request may be sent again */
+    int resent;            /* it was */
+    int resend_refused;    /* it would have been, and was stopped instead */
 };
 
 static int64_t rx_now_us(void)
@@ -607,7 +608,10 @@ static CURLcode rx_slot_start(rx_slot *slot, const rx_request *req)
     }
     curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, (plain || (head && !has_body)) ? NULL : req->method);
     curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, req->connect_timeout_ms);
-    curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, req->total_timeout_ms);
+    if (slot->total_timeout_ms != req->total_timeout_ms) { /* set only when it changes */
+        curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, req->total_timeout_ms);
+        slot->total_timeout_ms = req->total_timeout_ms;
+    }
     slot->sends = 0;
     slot->resent = 0;
     slot->resend_refused = 0;
