@@ -193,10 +193,14 @@ def _builtin_adapter() -> Any:
     return adapter
 
 
-def _never_retries(retry: Any) -> bool:
-    """Whether a Retry can never allow another attempt (requests' default
-    ``Retry(0, read=False)``, or any total of 0): the hop runs without the loop."""
-    return retry.total == 0 or retry.total is False
+def _usable_retry(value: Any) -> Any:
+    """The Retry a ``retries=`` value amounts to, or None when it can never
+    allow another attempt (False, 0, requests' default ``Retry(0, read=False)``):
+    the hop then runs without the loop."""
+    retry = as_retry(value, None)
+    if retry is None or retry.total == 0 or retry.total is False:
+        return None
+    return retry
 
 
 def with_history(resp: Response, history: list[Response]) -> Response:
@@ -265,7 +269,6 @@ class BaseSession(Generic[ResponseT]):
                 "resend_stale_connections must be 'idempotent' or 'always', "
                 f"not {resend_stale_connections!r}"
             )
-        as_retry(retries, None)  # TypeError now, not at the first request
         self.headers: Any = default_headers()
         self.auth: Any = None
         self.proxies: dict[str, str] = {}
@@ -279,6 +282,7 @@ class BaseSession(Generic[ResponseT]):
         self._adapters: Optional[dict[str, Any]] = None  # made when first used: see adapters
         self.http2 = http2
         self._retries = retries
+        self._retry = _usable_retry(retries)  # what _attempts uses of it
         self._breaker = breaker
         # whether anything of the session's own may add a policy to a call:
         # kept by the setters, so a request without one checks one flag
@@ -336,7 +340,7 @@ class BaseSession(Generic[ResponseT]):
 
     @retries.setter
     def retries(self, value: Any) -> None:
-        as_retry(value, None)  # TypeError now, not at the next request
+        self._retry = _usable_retry(value)  # TypeError now, not at the next request
         self._retries = value
         self._has_policy = True
 
@@ -412,12 +416,11 @@ class BaseSession(Generic[ResponseT]):
     def _attempts(self, prep: PreparedRequest, policy: Any) -> Optional[Attempts]:
         """The retry and breaker state of one hop, or None for a plain hop."""
         retries, breaker, deadline = policy
-        if retries is None:
-            adapter = self._mounted(prep.url or "")
-            retries = adapter.max_retries if adapter is not None else self.retries
-        retry = as_retry(retries, None)
-        if retry is not None and _never_retries(retry):
-            retry = None
+        if retries is not None:
+            retry = _usable_retry(retries)
+        else:
+            adapter = self._mounted(prep.url or "") if self._adapters is not None else None
+            retry = self._retry if adapter is None else _usable_retry(adapter.max_retries)
         if breaker is None:
             breaker = self.breaker
         elif breaker is False:

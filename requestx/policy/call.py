@@ -151,7 +151,8 @@ class Attempts:
         status = response.status_code
         forced = retry.status_forcelist
         if status < 400 and not (forced and status in forced):
-            self._done(response)  # the common case: no header parsed
+            if retry.history:  # the common case: no header parsed
+                response.retries = retry
             return None
         header = response.headers.get("Retry-After")
         if not status_retry(retry, self.prep.method, status, header):
