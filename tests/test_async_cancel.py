@@ -11,6 +11,7 @@ import time
 
 import pytest
 from _helpers import token
+from servers.fault import counting_body
 from servers.watch import WatchServer
 
 import requestx
@@ -301,12 +302,19 @@ def test_loop_keeps_ticking_while_requests_wait(watch):
     assert all(isinstance(r, exc.ReadTimeout) for r in results), results[:3]
     assert elapsed < 3.0
     gaps = [b - a for a, b in zip(ticks, ticks[1:])]
-    assert max(gaps) < 0.1, max(gaps)
-    assert len(ticks) >= 0.5 * elapsed / interval
+    # a loop blocked by the waiting requests would show a gap of their 0.8 s
+    # timeout; a busy machine stretches gaps too, so the bound stays far below
+    # that and far above a scheduler's hiccup
+    assert max(gaps) < 0.5, max(gaps)
+    assert len(ticks) >= 0.25 * elapsed / interval
 
 
 def test_loop_keeps_ticking_during_a_big_download(fault_server):
+    """32 MiB, all but the last 256 KiB at once, the rest over about a second
+    (/counting's trickle): a loop blocked for the download would show a gap
+    of most of that second."""
     size = 32 * 1024 * 1024
+    trickle = 256 * 1024
 
     async def go():
         stop = asyncio.Event()
@@ -319,16 +327,16 @@ def test_loop_keeps_ticking_during_a_big_download(fault_server):
 
         ticking = asyncio.ensure_future(ticker())
         async with requestx.AsyncSession() as s:
-            r = await s.get(fault_server + f"/big?size={size}")
+            r = await s.get(fault_server + f"/counting?size={size}&trickle={trickle}")
         stop.set()
         await ticking
-        return ticks, len(r.content)
+        return ticks, r.content
 
-    ticks, length = asyncio.run(go())
-    assert length == size
+    ticks, body = asyncio.run(go())
+    assert body == counting_body(size)
     gaps = [b - a for a, b in zip(ticks, ticks[1:])]
     assert len(ticks) >= 2
-    assert max(gaps) < 0.1, max(gaps)
+    assert max(gaps) < 0.5, max(gaps)
 
 
 def test_loop_keeps_ticking_during_a_digest_auth_retry(watch):
@@ -357,4 +365,4 @@ def test_loop_keeps_ticking_during_a_digest_auth_retry(watch):
     assert r.status_code == 200 and r.text == "authorized\n"
     assert [h.status_code for h in r.history] == [401]
     gaps = [b - a for a, b in zip(ticks, ticks[1:])]
-    assert max(gaps) < 0.1, max(gaps)
+    assert max(gaps) < 0.4, max(gaps)  # blocked, the loop would wait out the 0.5 s delay
