@@ -296,18 +296,14 @@ class AsyncSession(BaseSession[Awaitable[Response]]):
         the engine thread, or under a policy, as many attempts as it allows
         (``total``: see Session._send_hop)."""
         if policy is not None:  # awaited here: no coroutine of its own per hop
-            adapter = self._custom_adapter(prep.url or "")
-            if adapter is not None:
-                hop = (prep, hop_timeouts, proxies, stream, verify, cert)
-                return await self._adapter_hop(adapter, *hop)
+            hop = (prep, hop_timeouts, proxies, stream, verify, cert)
+            if self._adapters is not None:
+                adapter = self._custom_adapter(prep.url or "")
+                if adapter is not None:
+                    return await self._adapter_hop(adapter, *hop)
             attempts = self._attempts(prep, policy)
             if attempts is not None:
-                return await run_async(  # type: ignore[no-any-return]
-                    attempts,
-                    lambda total: self._send_hop(
-                        prep, hop_timeouts, proxies, stream, verify, cert, None, total
-                    ),
-                )
+                return await run_async(attempts, self._send_hop, hop)  # type: ignore[no-any-return]
         future, transfer, producer, proxy_kind = self._start_hop(
             prep, hop_timeouts, proxies, stream, verify, cert, total
         )

@@ -171,18 +171,15 @@ class Session(BaseSession[Response]):
     ) -> Response:
         """A hop under a policy (see BaseSession._policy): retried and guarded
         by its breaker, or sent by the user's adapter mounted for it."""
-        adapter = self._custom_adapter(prep.url or "")
-        if adapter is not None:
-            return self._adapter_hop(adapter, prep, hop_timeouts, proxies, stream, verify, cert)
+        hop = (prep, hop_timeouts, proxies, stream, verify, cert)
+        if self._adapters is not None:
+            adapter = self._custom_adapter(prep.url or "")
+            if adapter is not None:
+                return self._adapter_hop(adapter, *hop)
         attempts = self._attempts(prep, policy)
         if attempts is None:
-            return self._send_hop(prep, hop_timeouts, proxies, stream, verify, cert)
-        return run_sync(  # type: ignore[no-any-return]
-            attempts,
-            lambda total: self._send_hop(
-                prep, hop_timeouts, proxies, stream, verify, cert, None, total
-            ),
-        )
+            return self._send_hop(*hop)
+        return run_sync(attempts, self._send_hop, hop)  # type: ignore[no-any-return]
 
     def _adapter_hop(
         self,
@@ -222,7 +219,7 @@ class Session(BaseSession[Response]):
         args = (request, timeouts(timeout), proxies, bool(stream), verify, cert)
         if attempts is None:
             return self._send_hop(*args)
-        return run_sync(attempts, lambda total: self._send_hop(*args, None, total))  # type: ignore[no-any-return]
+        return run_sync(attempts, self._send_hop, args)  # type: ignore[no-any-return]
 
     def _send_hop(
         self,

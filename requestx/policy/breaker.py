@@ -246,6 +246,9 @@ class CircuitBreaker:
 
     def _setup(self) -> None:
         self._key_of = self.key or origin_key
+        # the keys of URLs seen, so that an attempt on a known URL costs a
+        # dict lookup (emptied when full; only for the default key function)
+        self._keys: dict[str, str] = {}
         self._lock = threading.Lock()
         self._circuits: dict[str, _Circuit] = {}
         self._epochs = 0
@@ -270,7 +273,13 @@ class CircuitBreaker:
 
     def before(self, url: str) -> Permit:
         """A permit for one attempt at ``url``, or CircuitOpenError."""
-        key = self._key_of(url)
+        key = self._keys.get(url)
+        if key is None:
+            key = self._key_of(url)
+            if self.key is None and "@" not in url:  # credentials stay out of it
+                if len(self._keys) >= 1024:
+                    self._keys.clear()
+                self._keys[url] = key
         circuit = self._circuits.get(key)  # see "The closed path" above
         if circuit is None or circuit.state == CLOSED:
             return Permit(key, False, 0)

@@ -142,9 +142,14 @@ class Attempts:
 
     def answered(self, response: Any) -> Optional[float]:
         """None: ``response`` ends the hop; else the wait before the next attempt."""
-        breaker = self.breaker
-        if self._permit is not None:
-            self._settle(breaker.is_failure_outcome(response=response))
+        permit = self._permit
+        if permit is not None:
+            self._permit = None
+            breaker = self.breaker
+            if breaker.is_failure_outcome(response=response):
+                breaker.failed(permit)
+            else:
+                breaker.succeeded(permit)
         retry = self.retry
         if retry is None:
             return None
@@ -211,12 +216,13 @@ def replay(prep: Any) -> None:
     )
 
 
-def run_sync(attempts: Attempts, hop: Callable[[float], Any]) -> Any:
-    """Run ``hop(total_seconds)`` until ``attempts`` is satisfied."""
+def run_sync(attempts: Attempts, hop: Callable[..., Any], args: tuple[Any, ...]) -> Any:
+    """Run ``hop(*args, None, total_seconds)`` until ``attempts`` is satisfied
+    (None: the hop runs under no policy of its own)."""
     while True:
         total = attempts.begin()
         try:
-            response = hop(total)
+            response = hop(*args, None, total)
         except BaseException as exc:
             delay = attempts.failed(exc)
         else:
@@ -230,7 +236,8 @@ def run_sync(attempts: Attempts, hop: Callable[[float], Any]) -> Any:
 
 async def run_async(
     attempts: Attempts,
-    hop: Callable[[float], Awaitable[Any]],
+    hop: Callable[..., Awaitable[Any]],
+    args: tuple[Any, ...],
     sleeper: Optional[Callable[[float], Awaitable[Any]]] = None,
 ) -> Any:
     """``run_sync`` for a coroutine hop; the waits let the loop run
@@ -238,7 +245,7 @@ async def run_async(
     while True:
         total = attempts.begin()
         try:
-            response = await hop(total)
+            response = await hop(*args, None, total)
         except BaseException as exc:
             delay = attempts.failed(exc)
         else:

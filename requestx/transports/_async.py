@@ -58,7 +58,7 @@ class AsyncHTTPTransport(ConfiguredTransport, AsyncTransportBase):
         if attempts is None:
             return await self._handle(request)
         sleeper = running_backend().sleep
-        return await run_async(attempts, lambda total: self._handle(request), sleeper)
+        return await run_async(attempts, _once, (self._handle, request), sleeper)
 
     async def _handle(self, request: Any) -> Any:
         """One request through the engine: the response at its headers."""
@@ -197,3 +197,8 @@ def _discard(response: Any) -> None:
     """Close a response the retry loop drops (an async one cannot be closed
     with close(): its stream is stopped as aclose() would)."""
     response.stream.discard()
+
+
+async def _once(handle: Any, request: Any, _policy: Any, _total: float) -> Any:
+    """One attempt for the retry loop (the transports take no deadline)."""
+    return await handle(request)

@@ -53,7 +53,7 @@ class HTTPTransport(ConfiguredTransport, SyncTransportBase):
         attempts = self._attempts(request, _close)
         if attempts is None:
             return self._exchange(request)
-        return run_sync(attempts, lambda total: self._exchange(request))
+        return run_sync(attempts, _once, (self._exchange, request))
 
     def _exchange(self, request: Any) -> Any:
         """One request through the engine: the response at its headers."""
@@ -147,3 +147,8 @@ class ResponseStream:
 
 def _close(response: Any) -> None:
     response.close()
+
+
+def _once(exchange: Any, request: Any, _policy: Any, _total: float) -> Any:
+    """One attempt for the retry loop (the transports take no deadline)."""
+    return exchange(request)
