@@ -21,7 +21,7 @@ from typing import Any, Awaitable, Optional
 
 from . import _engine
 from ._core import aio
-from ._core.base import BaseConnection, BaseSession, timeouts, with_history
+from ._core.base import _NO_TIMEOUTS, BaseConnection, BaseSession, timeouts, with_history
 from ._raw import AsyncRawResponse
 from ._timeout import TimeoutSetting
 from ._url import sendable
@@ -36,8 +36,6 @@ __all__ = ["AsyncSession"]
 # and how a proxy is used. A plain tuple, unpacked into the awaiting frame:
 # many gathered requests would each hold an object of a class of its own.
 _Hop = tuple[Any, Any, Optional[asyncio.Task[None]], Optional[str]]
-
-_NO_TIMEOUTS = (0.0, 0.0)  # timeouts(None)
 
 
 def _hop_failed(

@@ -137,6 +137,25 @@ def stalled_connect_url(_stalled_target):
 
 
 @pytest.fixture
+def sleeps(monkeypatch):
+    """The delays requestx's retry loop waited (sync and async), recorded
+    instead of waited (requestx.policy.call's sleep and async_sleep)."""
+    from requestx.policy import call
+
+    recorded: list = []
+
+    def fake_sleep(seconds):
+        recorded.append(seconds)
+
+    async def fake_async_sleep(seconds):
+        recorded.append(seconds)
+
+    monkeypatch.setattr(call, "sleep", fake_sleep)
+    monkeypatch.setattr(call, "async_sleep", fake_async_sleep)
+    return recorded
+
+
+@pytest.fixture
 def session():
     import requestx
 

@@ -37,22 +37,6 @@ pytestmark = pytest.mark.requestx_only
 # -- helpers ----------------------------------------------------------------------
 
 
-@pytest.fixture
-def sleeps(monkeypatch):
-    """The delays the retry loop waited (sync and async), without waiting."""
-    recorded: list = []
-
-    def fake_sleep(seconds):
-        recorded.append(seconds)
-
-    async def fake_async_sleep(seconds):
-        recorded.append(seconds)
-
-    monkeypatch.setattr(call, "sleep", fake_sleep)
-    monkeypatch.setattr(call, "async_sleep", fake_async_sleep)
-    return recorded
-
-
 class Fail:
     """A /fail-n-times URL of its own key, and the requests the server saw of it."""
 

@@ -12,24 +12,8 @@ from _helpers import token
 
 import requestx
 from requestx.adapters import HTTPAdapter
-from requestx.policy import call
 
 httpx = pytest.importorskip("httpx")
-
-
-@pytest.fixture
-def sleeps(monkeypatch):
-    recorded: list = []
-
-    def fake_sleep(seconds):
-        recorded.append(seconds)
-
-    async def fake_async_sleep(seconds):
-        recorded.append(seconds)
-
-    monkeypatch.setattr(call, "sleep", fake_sleep)
-    monkeypatch.setattr(call, "async_sleep", fake_async_sleep)
-    return recorded
 
 
 def fail_url(server, **query):

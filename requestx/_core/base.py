@@ -431,7 +431,7 @@ class BaseSession(Generic[ResponseT]):
 
     def _custom_adapter(self, url: str) -> Any:
         """A mounted adapter that sends requests itself (its own send())."""
-        adapter = self._mounted(url) if self._adapters is not None else None
+        adapter = self._mounted(url)
         if adapter is None or getattr(type(adapter).send, "policy_only", False):
             return None
         return adapter
