@@ -4,15 +4,22 @@
 #   make bench  the benchmark against peers (benchmarks/); bench-quick: a smoke run
 #   make asan   the test suite under AddressSanitizer + UBSan
 #   make lint   ruff, mypy --strict and clang-format checks
+#   make libcurl the bundled libcurl alone (native/libcurl/build.sh), cached in build/libcurl
+#
+# The engine links the bundled libcurl (static, built from Debian's source
+# packages on first use, about 5 minutes on 2 cores). LIBCURL=system links the
+# system's libcurl instead (libcurl4-openssl-dev); if the bundled one cannot be
+# built, the build says why and uses the system's.
 
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMPS := .stamps
-APT_PACKAGES := libcurl4-openssl-dev pkg-config nginx-light wrk clang-format
+APT_PACKAGES := libcurl4-openssl-dev pkg-config nginx-light wrk clang-format cmake perl xz-utils
+LIBCURL ?= bundled
 C_SOURCES := $(wildcard requestx/_engine/*.c requestx/_engine/*.h)
 
-.PHONY: all setup build test demo bench bench-quick asan lint format clean pictures
+.PHONY: all setup build test demo bench bench-quick asan lint format clean pictures libcurl check-system-build FORCE
 
 all: build
 
@@ -36,12 +43,38 @@ $(STAMPS)/venv: $(STAMPS)/apt pyproject.toml
 
 setup: $(STAMPS)/venv
 
+# The bundled libcurl: a no-op once built (build.sh keeps a stamp per
+# component). A failed build is reported and leaves the system libcurl in use.
+$(STAMPS)/libcurl: native/libcurl/build.sh native/libcurl/sources.lock $(STAMPS)/apt
+	@if [ "$(LIBCURL)" = system ]; then echo "LIBCURL=system: not building the bundled libcurl"; \
+	elif ! native/libcurl/build.sh build/libcurl; then \
+	  echo "*** The bundled libcurl could not be built (see above): the engine links the system libcurl."; \
+	  echo "*** Tests that need libcurl 8 features skip, saying so."; fi
+	@touch $@
+
+libcurl: $(STAMPS)/apt
+	native/libcurl/build.sh build/libcurl
+
+# Which libcurl the engine was built against: the engine is rebuilt when it changes.
+$(STAMPS)/libcurl-choice: FORCE
+	@mkdir -p $(STAMPS)
+	@echo "$(LIBCURL)" | cmp -s - $@ || echo "$(LIBCURL)" > $@
+
+ENGINE_LIBCURL = $(if $(filter system,$(LIBCURL)),system,)
+
 # Rebuild the extension in place whenever a C file changes.
 build: $(STAMPS)/venv $(STAMPS)/ext
 
-$(STAMPS)/ext: $(C_SOURCES) setup.py $(STAMPS)/venv
-	$(PY) setup.py -q build_ext --inplace --force --build-temp build/release
+$(STAMPS)/ext: $(C_SOURCES) setup.py native/engine.map $(STAMPS)/venv $(STAMPS)/libcurl $(STAMPS)/libcurl-choice
+	REQUESTX_LIBCURL=$(ENGINE_LIBCURL) $(PY) setup.py -q build_ext --inplace --force --build-temp build/release
+	@$(PY) -c "import requestx; print('requestx engine:', requestx.curl_version())"
 	@touch $@
+
+# The engine still builds against the system libcurl (built aside, not in place).
+check-system-build: $(STAMPS)/venv
+	rm -rf build/system-lib
+	REQUESTX_LIBCURL=system $(PY) setup.py -q build_ext --force --build-temp build/system --build-lib build/system-lib
+	$(PY) scripts/check_engine.py build/system-lib/requestx/_engine*.so --expect-libcurl 7.
 
 PYTEST := $(PY) -m pytest tests -q -p no:cacheprovider --timeout 300
 
@@ -71,15 +104,15 @@ bench-quick: build $(STAMPS)/bench-apt
 # The suite against an ASan/UBSan build of the engine, then the normal build
 # again. Each build has its own object directory and is forced: setuptools
 # reuses object files by timestamp alone, whatever flags made them.
-asan: $(STAMPS)/venv
+asan: $(STAMPS)/venv $(STAMPS)/libcurl
 	rm -f requestx/_engine*.so $(STAMPS)/ext
-	REQUESTX_SANITIZE=1 $(PY) setup.py -q build_ext --inplace --force --build-temp build/asan
+	REQUESTX_LIBCURL=$(ENGINE_LIBCURL) REQUESTX_SANITIZE=1 $(PY) setup.py -q build_ext --inplace --force --build-temp build/asan
 	ASAN_OPTIONS=detect_leaks=0:abort_on_error=1 \
 	UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 	LD_PRELOAD="$$(gcc -print-file-name=libasan.so) $$(gcc -print-file-name=libubsan.so)" \
 	  $(PYTEST)
 	rm -f requestx/_engine*.so
-	$(PY) setup.py -q build_ext --inplace --force --build-temp build/release
+	REQUESTX_LIBCURL=$(ENGINE_LIBCURL) $(PY) setup.py -q build_ext --inplace --force --build-temp build/release
 	@touch $(STAMPS)/ext
 
 lint: $(STAMPS)/venv

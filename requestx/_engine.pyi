@@ -86,7 +86,11 @@ def curl_version() -> str:
 
 def features() -> frozenset[str]:
     """What this libcurl supports that requestx uses: a subset of gzip, br,
-    zstd, http2, ssl, https-proxy, idn, threadsafe."""
+    zstd, http2, http3, alt-svc, websockets, ssl, https-proxy, idn, threadsafe."""
+
+def default_ca() -> tuple[str | None, str | None]:
+    """The CA file and directory that verify=True uses: libcurl's built-in
+    ones if they exist here, else the first of the usual system locations."""
 
 @final
 class Settings:

@@ -27,8 +27,9 @@ Where requestx deliberately differs from requests, so does its helper:
   in requests >= 2.33: a body without a charset is decoded as UTF-8 (2.32
   returned the bytes), a zipped file is extracted to a new temporary file
   (2.32 reused a predictable name in the temporary directory);
-* ``DEFAULT_CA_BUNDLE_PATH`` is libcurl's default CA file (None when
-  libcurl has none or it cannot be asked), not certifi's bundle.
+* ``DEFAULT_CA_BUNDLE_PATH`` is the CA file verify=True uses: libcurl's
+  built-in one if it exists, else the first of the usual system locations
+  (None when there is none), not certifi's bundle.
 """
 
 from __future__ import annotations
@@ -129,63 +130,15 @@ UNRESERVED_SET = _url._UNRESERVED
 
 
 # --------------------------------------------------------------------------
-# The CA bundle: libcurl's own default, asked for when first used
-
-
-def _loaded_libcurl() -> Optional[str]:
-    """The path of the libcurl the engine was loaded with (Linux), if known."""
-    from . import _engine  # noqa: F401  (makes sure libcurl is mapped)
-
-    try:
-        with open("/proc/self/maps", encoding="utf-8", errors="replace") as maps:
-            for line in maps:
-                path = line.rstrip("\n").split(None, 5)[-1]
-                if "libcurl" in os.path.basename(path):
-                    return path
-    except OSError:
-        pass
-    return None
-
-
-def _libcurl_default_ca_file() -> Optional[str]:
-    """libcurl's built-in CURLOPT_CAINFO (CURLINFO_CAINFO, libcurl >= 7.84)."""
-    try:
-        import ctypes
-    except ImportError:
-        return None
-    curlinfo_cainfo = 0x100000 + 61  # CURLINFO_STRING + 61
-    candidates = [_loaded_libcurl(), "libcurl.so.4", "libcurl.4.dylib", "libcurl.dll"]
-    for name in filter(None, candidates):
-        try:
-            lib = ctypes.CDLL(name)
-            lib.curl_easy_init.restype = ctypes.c_void_p
-            lib.curl_easy_init.argtypes = []
-            lib.curl_easy_cleanup.argtypes = [ctypes.c_void_p]
-            # variadic: declare only the fixed arguments
-            lib.curl_easy_getinfo.argtypes = [ctypes.c_void_p, ctypes.c_int]
-            lib.curl_easy_getinfo.restype = ctypes.c_int
-        except (OSError, AttributeError):
-            continue
-        handle = lib.curl_easy_init()
-        if not handle:
-            return None
-        value = ctypes.c_char_p()
-        try:
-            status = lib.curl_easy_getinfo(handle, curlinfo_cainfo, ctypes.byref(value))
-            found = value.value if status == 0 else None
-        finally:
-            lib.curl_easy_cleanup(handle)
-        return os.fsdecode(found) if found else None
-    return None
+# The CA bundle: the engine's default (libcurl's built-in, else the system's)
 
 
 def __getattr__(name: str) -> Any:
-    # DEFAULT_CA_BUNDLE_PATH is computed on first use: it loads ctypes.
+    # DEFAULT_CA_BUNDLE_PATH is computed on first use: it loads the engine.
     if name == "DEFAULT_CA_BUNDLE_PATH":
-        try:
-            path = _libcurl_default_ca_file()
-        except Exception:  # never let a probe break an import
-            path = None
+        from . import _engine
+
+        path = _engine.default_ca()[0]
         globals()[name] = path
         return path
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -61,6 +61,15 @@ def parse_wire(raw: bytes) -> Wire:
     return Wire(lines[0], headers, body)
 
 
+def connection_last(headers: list) -> list:
+    """Header fields with Connection moved to the end: libcurl 8 writes it
+    after every other field, 7.88 where it was given. The order of fields
+    with different names carries no meaning (RFC 9110, section 5.3)."""
+    return [f for f in headers if f[0].lower() != "connection"] + [
+        f for f in headers if f[0].lower() == "connection"
+    ]
+
+
 def token() -> str:
     """A unique marker to find one test's requests in a shared server's log."""
     return uuid.uuid4().hex

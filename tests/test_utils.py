@@ -105,9 +105,13 @@ def test_cookiejar_from_dict_is_requestx_cookies():
 
 
 @pytest.mark.requestx_only
-def test_default_ca_bundle_is_libcurl_file_or_none():
+def test_default_ca_bundle_is_the_engines_and_a_readable_file():
     path = requestx.utils.DEFAULT_CA_BUNDLE_PATH
-    assert path is None or os.path.isfile(path)
+    assert path == requestx._engine.default_ca()[0]
+    # this machine is Debian: its bundle is where every Debian keeps it
+    assert path == "/etc/ssl/certs/ca-certificates.crt"
+    assert os.access(path, os.R_OK)
+    assert requestx._engine.default_ca()[1] == "/etc/ssl/certs"
 
 
 def test_default_ca_bundle_in_dir():

@@ -693,6 +693,31 @@ static void rx_slot_note_read_timeout(rx_slot *slot, int64_t read_timeout_us)
              read_timeout_us / 1e6);
 }
 
+/* The result of a finished transfer, as requestx reports it: where libcurl 8
+ * answers otherwise than 7.88 did, requestx keeps one answer for both. */
+static CURLcode rx_slot_outcome(rx_slot *slot, CURLcode result)
+{
+    if (result == CURLE_WEIRD_SERVER_REPLY && slot->content_length >= 0 &&
+        strncmp(slot->errbuf, "Invalid Content-Length", 22) == 0) {
+        /* libcurl 8 refuses a second Content-Length that disagrees before the
+         * header callback sees it (7.88 took the first). requestx reports
+         * that case itself, as a response with RX_FLAG_LENGTH_CONFLICT, so
+         * the faces raise what requests and httpx raise. */
+        slot->length_conflict = 1;
+        return CURLE_OK;
+    }
+    if (result == CURLE_OK && !slot->headers_done) {
+        /* A header block cut off by the connection's end: libcurl 8 (from
+         * about 8.10) ends it with CURLE_OK, its client writers seeing the
+         * end of the stream only once the headers are done; 7.88 said
+         * CURLE_PARTIAL_FILE, and no complete response did arrive. */
+        snprintf(slot->note, sizeof(slot->note), "%s",
+                 "the connection closed before the end of the response's header block");
+        return CURLE_PARTIAL_FILE;
+    }
+    return result;
+}
+
 /* The words for a failed exchange: our own diagnosis, else libcurl's. */
 static const char *rx_slot_message(const rx_slot *slot, CURLcode rc)
 {

@@ -100,7 +100,7 @@ static void rx_engine_collect(rx_engine *eng)
         rx_slot *slot = NULL;
         curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, (char **)&slot);
         if (slot != NULL && slot->owner != NULL) {
-            rx_engine_finish(eng, slot->owner, msg->data.result, NULL);
+            rx_engine_finish(eng, slot->owner, rx_slot_outcome(slot, msg->data.result), NULL);
         }
     }
     while (eng->stop_list != NULL) { /* HEAD with a body: done at the headers */

@@ -376,10 +376,11 @@ static PyObject *engine_features(PyObject *module, PyObject *unused)
         int bit;
         const char *name;
     } known[] = {
-        {CURL_VERSION_LIBZ, "gzip"}, {CURL_VERSION_BROTLI, "br"},
-        {CURL_VERSION_ZSTD, "zstd"}, {CURL_VERSION_HTTP2, "http2"},
-        {CURL_VERSION_SSL, "ssl"},   {CURL_VERSION_HTTPS_PROXY, "https-proxy"},
-        {CURL_VERSION_IDN, "idn"},   {CURL_VERSION_THREADSAFE, "threadsafe"},
+        {CURL_VERSION_LIBZ, "gzip"},   {CURL_VERSION_BROTLI, "br"},
+        {CURL_VERSION_ZSTD, "zstd"},   {CURL_VERSION_HTTP2, "http2"},
+        {CURL_VERSION_SSL, "ssl"},     {CURL_VERSION_HTTPS_PROXY, "https-proxy"},
+        {CURL_VERSION_IDN, "idn"},     {CURL_VERSION_THREADSAFE, "threadsafe"},
+        {CURL_VERSION_HTTP3, "http3"}, {CURL_VERSION_ALTSVC, "alt-svc"},
     };
     PyObject *names = PySet_New(NULL);
     if (names == NULL) {
@@ -397,9 +398,30 @@ static PyObject *engine_features(PyObject *module, PyObject *unused)
         }
         Py_DECREF(name);
     }
+    /* WebSocket support has no feature bit: it shows as the ws protocol */
+    for (const char *const *proto = info->protocols; proto != NULL && *proto != NULL; proto++) {
+        if (strcmp(*proto, "ws") == 0) {
+            PyObject *name = PyUnicode_FromString("websockets");
+            if (name == NULL || PySet_Add(names, name) < 0) {
+                Py_XDECREF(name);
+                Py_DECREF(names);
+                return NULL;
+            }
+            Py_DECREF(name);
+        }
+    }
     PyObject *frozen = PyFrozenSet_New(names);
     Py_DECREF(names);
     return frozen;
+}
+
+/* default_ca() -> (file or None, directory or None): the CA certificates
+ * verify=True uses (process.h). */
+static PyObject *engine_default_ca(PyObject *module, PyObject *unused)
+{
+    (void)module;
+    (void)unused;
+    return Py_BuildValue("(zz)", rx_default_ca_info, rx_default_ca_path);
 }
 
 /* The constants Python reads instead of copying: libcurl's codes that the
@@ -561,6 +583,7 @@ static void engine_free(void *module)
 static PyMethodDef engine_methods[] = {
     {"curl_version", engine_curl_version, METH_NOARGS, "libcurl's version string."},
     {"features", engine_features, METH_NOARGS, "What this libcurl supports, as a frozenset."},
+    {"default_ca", engine_default_ca, METH_NOARGS, "The CA file and directory verify=True uses."},
     {NULL, NULL, 0, NULL},
 };
 

@@ -25,6 +25,7 @@
 #include <curl/curl.h>
 #include <pthread.h>
 #include <stdint.h>
+#include <sys/stat.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -52,6 +53,33 @@ static pid_t rx_getpid(void)
 static char *rx_default_ca_info;
 static char *rx_default_ca_path;
 
+/* Where systems keep their CA certificates, for a libcurl built without a
+ * default (the bundled one: one build serves every distribution) or with
+ * one this machine lacks. Files first: a bundle loads once per connection's
+ * TLS context, a directory is searched per certificate. */
+static const char *const rx_ca_files[] = {
+    "/etc/ssl/certs/ca-certificates.crt",                /* Debian, Ubuntu, Arch, Gentoo, Alpine */
+    "/etc/pki/tls/certs/ca-bundle.crt",                  /* Fedora, RHEL, CentOS, Amazon Linux */
+    "/etc/pki/ca-trust/extracted/pem/tls-ca-bundle.pem", /* RHEL 7 and later */
+    "/etc/ssl/ca-bundle.pem",                            /* openSUSE, SLES */
+    "/etc/ssl/cert.pem",                                 /* Alpine, macOS, the BSDs */
+    "/usr/local/share/certs/ca-root-nss.crt",            /* FreeBSD */
+    "/usr/local/etc/openssl/cert.pem",                   /* macOS with Homebrew's OpenSSL */
+    "/etc/pki/tls/cacert.pem",                           /* OpenELEC */
+};
+static const char *const rx_ca_dirs[] = {
+    "/etc/ssl/certs",               /* Debian, Ubuntu, openSUSE (hashed links) */
+    "/etc/pki/tls/certs",           /* Fedora, RHEL */
+    "/system/etc/security/cacerts", /* Android */
+};
+
+static int rx_readable(const char *path, int want_dir)
+{
+    struct stat sb;
+    return path != NULL && stat(path, &sb) == 0 &&
+           (want_dir ? S_ISDIR(sb.st_mode) : S_ISREG(sb.st_mode)) && access(path, R_OK) == 0;
+}
+
 static void rx_read_default_ca(void)
 {
     CURL *e = curl_easy_init();
@@ -59,14 +87,26 @@ static void rx_read_default_ca(void)
     if (e == NULL) {
         return;
     }
-    if (curl_easy_getinfo(e, CURLINFO_CAINFO, &v) == CURLE_OK && v != NULL) {
+    if (curl_easy_getinfo(e, CURLINFO_CAINFO, &v) == CURLE_OK && rx_readable(v, 0)) {
         rx_default_ca_info = strdup(v);
     }
     v = NULL;
-    if (curl_easy_getinfo(e, CURLINFO_CAPATH, &v) == CURLE_OK && v != NULL) {
+    if (curl_easy_getinfo(e, CURLINFO_CAPATH, &v) == CURLE_OK && rx_readable(v, 1)) {
         rx_default_ca_path = strdup(v);
     }
     curl_easy_cleanup(e);
+    for (size_t i = 0; rx_default_ca_info == NULL && i < sizeof(rx_ca_files) / sizeof(*rx_ca_files);
+         i++) {
+        if (rx_readable(rx_ca_files[i], 0)) {
+            rx_default_ca_info = strdup(rx_ca_files[i]);
+        }
+    }
+    for (size_t i = 0; rx_default_ca_path == NULL && i < sizeof(rx_ca_dirs) / sizeof(*rx_ca_dirs);
+         i++) {
+        if (rx_readable(rx_ca_dirs[i], 1)) {
+            rx_default_ca_path = strdup(rx_ca_dirs[i]);
+        }
+    }
 }
 
 /*** settings ids ***/

@@ -97,7 +97,7 @@ static CURLcode rx_slot_run(rx_slot *slot, enum rx_goal goal)
             slot->done = 1;
             while ((msg = curl_multi_info_read(slot->multi, &queued)) != NULL) {
                 if (msg->msg == CURLMSG_DONE) {
-                    slot->result = msg->data.result;
+                    slot->result = rx_slot_outcome(slot, msg->data.result);
                 }
             }
             if (slot->result != CURLE_OK && goal != RX_UNTIL_DONE && rx_goal_reached(slot, goal)) {
