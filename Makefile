@@ -5,6 +5,8 @@
 #   make asan   the test suite under AddressSanitizer + UBSan
 #   make lint   ruff, mypy --strict and clang-format checks
 #   make libcurl the bundled libcurl alone (native/libcurl/build.sh), cached in build/libcurl
+#   make wheel  a repaired manylinux wheel in dist/; make wheel-test smoke-tests it
+#               with every system libcurl hidden; make sdist an sdist
 #
 # The engine links the bundled libcurl (static, built from Debian's source
 # packages on first use, about 5 minutes on 2 cores). LIBCURL=system links the
@@ -19,7 +21,7 @@ APT_PACKAGES := libcurl4-openssl-dev pkg-config nginx-light wrk clang-format cma
 LIBCURL ?= bundled
 C_SOURCES := $(wildcard requestx/_engine/*.c requestx/_engine/*.h)
 
-.PHONY: all setup build test demo bench bench-quick asan lint format clean pictures libcurl check-system-build FORCE
+.PHONY: all setup build test demo bench bench-quick asan lint format clean pictures libcurl check-system-build wheel sdist wheel-test FORCE
 
 all: build
 
@@ -131,8 +133,41 @@ pictures: build
 	$(PY) scripts/draw_layers.py docs/pictures/layers.svg
 	$(PY) scripts/draw_resilience.py docs/pictures
 
+# A manylinux wheel in dist/: the engine built against the bundled libcurl from
+# scratch, checked (only PyInit__engine exported, no shared libcurl, OpenSSL or
+# nghttp2 needed), then repaired and stripped by auditwheel, which gives the tag.
+WHEEL_BUILD := build/wheel
+wheel: $(STAMPS)/venv $(STAMPS)/libcurl
+	@test "$(LIBCURL)" != system || { echo "make wheel needs the bundled libcurl"; exit 1; }
+	$(PY) -m pip install -q -e '.[dist]'
+	rm -rf $(WHEEL_BUILD) build/lib.* build/temp.* build/bdist.* dist/requestx-*.whl
+	REQUESTX_LIBCURL=bundled $(PY) -m build --wheel --no-isolation --outdir $(WHEEL_BUILD) . >$(WHEEL_BUILD).log 2>&1 || { tail -30 $(WHEEL_BUILD).log; exit 1; }
+	cd $(WHEEL_BUILD) && unzip -q -o requestx-*.whl 'requestx/_engine*.so' -d engine
+	$(PY) scripts/check_engine.py $(WHEEL_BUILD)/engine/requestx/_engine*.so --expect-libcurl 8. --no-shared-libcurl
+	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(VENV)/bin/auditwheel repair --strip -w dist $(WHEEL_BUILD)/requestx-*.whl
+	@ls -l dist/requestx-*.whl
+
+# An sdist in dist/ that builds the engine from source (MANIFEST.in).
+sdist: $(STAMPS)/venv
+	$(PY) -m pip install -q -e '.[dist]'
+	rm -f dist/requestx-*.tar.gz
+	$(PY) -m build --sdist --no-isolation --outdir dist . >build/sdist.log 2>&1 || { tail -30 build/sdist.log; exit 1; }
+	@ls -l dist/requestx-*.tar.gz
+
+# The wheel installed into a fresh venv and smoke-tested where no system
+# libcurl or libnghttp2 can be loaded: an `unshare -m` mount namespace with
+# /dev/null bound over each of those files.
+WHEEL_VENV := build/wheel-venv
+wheel-test: wheel
+	rm -rf $(WHEEL_VENV) && $(PYTHON) -m venv $(WHEEL_VENV)
+	$(WHEEL_VENV)/bin/pip install -q dist/requestx-*manylinux*.whl trustme 'hypercorn[h3]' brotli zstandard
+	SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); $$SUDO unshare -m sh -c '\
+	  for f in $$(find /lib /usr/lib /usr/local/lib \( -name "libcurl*.so*" -o -name "libnghttp2.so*" \) -type f 2>/dev/null); do \
+	    mount --bind /dev/null "$$f"; done; \
+	  cd /tmp && exec $(CURDIR)/$(WHEEL_VENV)/bin/python $(CURDIR)/tests/wheel/smoke.py'
+
 clean:
-	rm -rf build $(STAMPS) requestx/*.so *.egg-info
+	rm -rf build dist $(STAMPS) requestx/*.so *.egg-info
 
 # httpx's own test suite with requestx's transports as httpx's default ones,
 # against the same tests with httpx's transports (compat/httpx_suite/RESULTS.md).
