@@ -21,7 +21,7 @@ APT_PACKAGES := libcurl4-openssl-dev pkg-config nginx-light wrk clang-format cma
 LIBCURL ?= bundled
 C_SOURCES := $(wildcard requestx/_engine/*.c requestx/_engine/*.h)
 
-.PHONY: all setup build test demo bench bench-quick asan lint format clean pictures libcurl check-system-build wheel sdist wheel-test FORCE
+.PHONY: all setup build test demo bench bench-quick asan lint format clean pictures libcurl wheel sdist wheel-test sdist-test FORCE
 
 all: build
 
@@ -71,37 +71,6 @@ $(STAMPS)/ext: $(C_SOURCES) setup.py native/engine.map $(STAMPS)/venv $(STAMPS)/
 	REQUESTX_LIBCURL=$(ENGINE_LIBCURL) $(PY) setup.py -q build_ext --inplace --force --build-temp build/release
 	@$(PY) -c "import requestx; print('requestx engine:', requestx.curl_version())"
 	@touch $@
-
-# The engine still builds against the system libcurl (built aside, not in place).
-check-system-build: $(STAMPS)/venv
-	rm -rf build/system-lib
-	REQUESTX_LIBCURL=system $(PY) setup.py -q build_ext --force --build-temp build/system --build-lib build/system-lib
-	$(PY) scripts/check_engine.py build/system-lib/requestx/_engine*.so --expect-libcurl 7.
-
-PYTEST := $(PY) -m pytest tests -q -p no:cacheprovider --timeout 300
-
-test: build
-	$(PYTEST)
-
-demo: build
-	$(PY) scripts/demo.py
-
-# The benchmark's system tools (h2load is in nghttp2-client): the apt rule
-# above, run again for this list. The peers are pip-installed by
-# benchmarks/peers.py into venvs of their own under benchmarks/.run/.
-BENCH_APT_PACKAGES := nginx-light wrk nghttp2-client curl openssl
-
-$(STAMPS)/bench-apt: $(STAMPS)/apt
-	@$(MAKE) --no-print-directory -B $(STAMPS)/apt APT_PACKAGES="$(BENCH_APT_PACKAGES)"
-	@touch $@
-
-# Every scenario pinned, the main ones also unpinned (bench.py --pins); the
-# figures also go into the generated block of docs/performance.md.
-bench: build $(STAMPS)/bench-apt
-	$(PY) benchmarks/bench.py --docs docs/performance.md
-
-bench-quick: build $(STAMPS)/bench-apt
-	$(PY) benchmarks/bench.py --quick
 
 # The suite against an ASan/UBSan build of the engine, then the normal build
 # again. Each build has its own object directory and is forced: setuptools
@@ -153,6 +122,16 @@ sdist: $(STAMPS)/venv
 	rm -f dist/requestx-*.tar.gz
 	$(PY) -m build --sdist --no-isolation --outdir dist . >build/sdist.log 2>&1 || { tail -30 build/sdist.log; exit 1; }
 	@ls -l dist/requestx-*.tar.gz
+
+# The sdist installed into a fresh venv, its engine built from source against
+# the system libcurl (LIBCURL=system still builds), then checked.
+SDIST_VENV := build/sdist-venv
+sdist-test: sdist
+	rm -rf $(SDIST_VENV) && $(PYTHON) -m venv $(SDIST_VENV)
+	REQUESTX_LIBCURL=system $(SDIST_VENV)/bin/pip install -q dist/requestx-*.tar.gz
+	cd /tmp && $(CURDIR)/$(SDIST_VENV)/bin/python $(CURDIR)/scripts/check_engine.py \
+	  $$($(CURDIR)/$(SDIST_VENV)/bin/python -c "import sysconfig; print(sysconfig.get_paths()['platlib'])")/requestx/_engine*.so \
+	  --expect-libcurl "$$(curl-config --version | cut -d' ' -f2)"
 
 # The wheel installed into a fresh venv and smoke-tested where no system
 # libcurl or libnghttp2 can be loaded: an `unshare -m` mount namespace with
