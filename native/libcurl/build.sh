@@ -195,13 +195,13 @@ build_curl() {
 }
 
 # Components in link order's reverse: each may use the ones before it. A stamp
-# names the component's pinned source hash and the hash of this script, so a
-# change to either rebuilds it and everything after it.
+# names a hash of the component's line in sources.lock and one of this script,
+# so a change to either rebuilds it and everything after it.
 SCRIPT_SHA="$(sha256sum "$0" | cut -c1-16)"
 rebuild=0
 while read -r pkg ver file sha; do
   case "$pkg" in '' | '#'*) continue ;; esac
-  stamp="$PREFIX/.$pkg-${sha:0:16}-${SCRIPT_SHA}"
+  stamp="$PREFIX/.$pkg-$(printf '%s %s %s %s' "$pkg" "$ver" "$file" "$sha" | sha256sum | cut -c1-16)-${SCRIPT_SHA}"
   if [ "$rebuild" = 0 ] && [ -f "$stamp" ]; then continue; fi
   # from here on everything is rebuilt: a failure must not leave the old
   # libcurl.a beside new dependencies (setup.py takes libcurl.a as "built")
