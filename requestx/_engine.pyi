@@ -40,6 +40,8 @@ PHASE_BODY: Final[int]
 HTTP_VERSION_1_1: Final[int]
 HTTP_VERSION_2: Final[int]
 HTTP_VERSION_2_PRIOR_KNOWLEDGE: Final[int]
+HTTP_VERSION_3: Final[int]  # QUIC raced against TCP, which falls back to HTTP/2 or HTTP/1.1
+HTTP_VERSION_3_ONLY: Final[int]
 
 # libcurl's CURLcode values (curl/curl.h) that requestx's error tables name.
 CURLE_OK: Final[int]
@@ -73,6 +75,8 @@ CURLE_SSL_ISSUER_ERROR: Final[int]
 CURLE_HTTP2_STREAM: Final[int]
 CURLE_PROXY: Final[int]
 CURLE_SSL_CLIENTCERT: Final[int]
+CURLE_HTTP3: Final[int]
+CURLE_QUIC_CONNECT_ERROR: Final[int]
 
 class TransferError(Exception):
     """A libcurl transfer failed: args are (curl_code, message, phase).

@@ -83,19 +83,21 @@ class AsyncSession(BaseSession[Awaitable[Response]]):
         max_connections: int = 100,
         max_connections_per_host: Optional[int] = None,
         http2: Any = False,
+        http3: Any = False,
         retries: Any = None,
         breaker: Any = None,
         resend_stale_connections: str = "idempotent",
         _aclient: Optional[_engine.AsyncClient] = None,
     ) -> None:
-        """See BaseSession for ``http2``, ``retries``, ``breaker`` and
-        ``resend_stale_connections``."""
+        """See BaseSession for ``http2``, ``http3``, ``retries``, ``breaker``
+        and ``resend_stale_connections``."""
         if max_connections < 1 or (
             max_connections_per_host is not None and max_connections_per_host < 1
         ):
             raise ValueError("connection limits must be at least 1")
         super().__init__(
             http2=http2,
+            http3=http3,
             retries=retries,
             breaker=breaker,
             resend_stale_connections=resend_stale_connections,
@@ -108,7 +110,9 @@ class AsyncSession(BaseSession[Awaitable[Response]]):
 
     def _new_pool(self) -> _engine.AsyncClient:
         return _engine.AsyncClient(
-            self.max_connections, self.max_connections_per_host or 0, bool(self.http2)
+            self.max_connections,
+            self.max_connections_per_host or 0,
+            bool(self.http2 or self.http3),  # new transfers wait to multiplex
         )
 
     def __enter__(self) -> AsyncSession:

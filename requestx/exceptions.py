@@ -63,10 +63,12 @@ from ._engine import (  # libcurl's CURLcode values (curl/curl.h) and the engine
     CURLE_GOT_NOTHING,
     CURLE_HTTP2,
     CURLE_HTTP2_STREAM,
+    CURLE_HTTP3,
     CURLE_OPERATION_TIMEDOUT,
     CURLE_PARTIAL_FILE,
     CURLE_PEER_FAILED_VERIFICATION,
     CURLE_PROXY,
+    CURLE_QUIC_CONNECT_ERROR,
     CURLE_RECV_ERROR,
     CURLE_SEND_ERROR,
     CURLE_SSL_CACERT_BADFILE,
@@ -346,6 +348,8 @@ _CURL_ERRORS: dict[int, Any] = {
     CURLE_BAD_CONTENT_ENCODING: ContentDecodingError,
     CURLE_HTTP2: (ConnectionError, ConnectionError, ChunkedEncodingError),
     CURLE_HTTP2_STREAM: (ConnectionError, ConnectionError, ChunkedEncodingError),
+    CURLE_HTTP3: (ConnectionError, ConnectionError, ChunkedEncodingError),
+    CURLE_QUIC_CONNECT_ERROR: ConnectionError,  # no QUIC connection (http3="only")
     CURLE_PROXY: ProxyError,
 }
 
@@ -363,6 +367,8 @@ _ERROR_TYPES: dict[int, Any] = {
     CURLE_ABORTED_BY_CALLBACK: ("connection_error", "response_ended", "response_ended"),
     CURLE_HTTP2: ("connection_error", "http_protocol_error", "http_protocol_error"),
     CURLE_HTTP2_STREAM: ("connection_error", "http_protocol_error", "http_protocol_error"),
+    CURLE_HTTP3: ("connection_error", "http_protocol_error", "http_protocol_error"),
+    CURLE_QUIC_CONNECT_ERROR: "connection_error",
     CURLE_WEIRD_SERVER_REPLY: "http_protocol_error",
 }
 

@@ -76,6 +76,7 @@ class Session(BaseSession[Response]):
         self,
         *,
         http2: Any = False,
+        http3: Any = False,
         retries: Any = None,
         breaker: Any = None,
         resend_stale_connections: str = "idempotent",
@@ -84,6 +85,7 @@ class Session(BaseSession[Response]):
         """See BaseSession for the arguments."""
         super().__init__(
             http2=http2,
+            http3=http3,
             retries=retries,
             breaker=breaker,
             resend_stale_connections=resend_stale_connections,

@@ -13,6 +13,9 @@ tls_materials            the trustme CA, server and client certificates on disk.
 tls_server               HTTPS server (trustme cert for 127.0.0.1/localhost).
 tls_client_cert_server   HTTPS server that requires a client certificate.
 tls_wrong_host_server    HTTPS server whose certificate names another host.
+h3_server                tests/servers/h3.py H3Server: hypercorn with HTTP/3 (QUIC) and
+                         h2 / http/1.1 over TLS on one port number, certificate from
+                         tls_materials (skips when aioquic or hypercorn is missing).
 refused_url              http URL of a loopback port that refuses connections.
 stalled_connect_url      http URL whose TCP connect never completes (skips if the
                          trick does not work on this machine).
@@ -115,6 +118,22 @@ def tls_wrong_host_server(tls_materials):
     with TLSServer(tls_materials, leaf=tls_materials.wrong_host_cert) as server:
         yield server
     _no_handler_errors(server)
+
+
+@pytest.fixture(scope="session")
+def h3_server(tls_materials):
+    pytest.importorskip("aioquic", reason="hypercorn[h3] (aioquic) is not installed")
+    pytest.importorskip("hypercorn", reason="hypercorn[h3] is not installed")
+    from servers.h3 import H3Server
+
+    certfile = os.path.join(tls_materials.directory, "h3-chain.pem")
+    keyfile = os.path.join(tls_materials.directory, "h3-key.pem")
+    with open(certfile, "wb") as f:
+        f.writelines(blob.bytes() for blob in tls_materials.server_cert.cert_chain_pems)
+    tls_materials.server_cert.private_key_pem.write_to_path(keyfile)
+    with H3Server(certfile, keyfile) as server:
+        yield server
+    assert server.error is None, f"the HTTP/3 server failed: {server.error!r}"
 
 
 @pytest.fixture(scope="session")

@@ -236,7 +236,7 @@ class BaseSession(Generic[ResponseT]):
     ]
 
     # Constructor arguments a pickle keeps, beside __attrs__.
-    _init_state: tuple[str, ...] = ("http2", "retries", "resend_stale_connections")
+    _init_state: tuple[str, ...] = ("http2", "http3", "retries", "resend_stale_connections")
 
     # Whether get_redirect_target is BaseSession's own: _may_redirect's
     # shortcut skips calling it only then (set per class, below).
@@ -250,12 +250,18 @@ class BaseSession(Generic[ResponseT]):
         self,
         *,
         http2: Any = False,
+        http3: Any = False,
         retries: Any = None,
         breaker: Any = None,
         resend_stale_connections: str = "idempotent",
     ) -> None:
         """``http2=True`` negotiates HTTP/2 over TLS (ALPN), HTTP/1.1 elsewhere;
         ``http2="prior_knowledge"`` speaks HTTP/2 (h2c) even over plain http.
+        ``http3=True`` tries HTTP/3 (QUIC) for https URLs, racing a TCP
+        connection against it that falls back to HTTP/2 or HTTP/1.1 when the
+        server has no QUIC; plain http URLs use HTTP/1.1. ``http3="only"``:
+        QUIC without fallback (an http URL is an InvalidURL). Either raises
+        RuntimeError here when this libcurl has no HTTP/3.
         ``retries``: an int (as requests' ``Retry.from_int``) or a Retry, the
         policy of every request (see docs/resilience.md); ``breaker``: a
         CircuitBreaker consulted per attempt. ``resend_stale_connections``:
@@ -281,6 +287,7 @@ class BaseSession(Generic[ResponseT]):
         self._cookie_jar: Any = _NO_JAR  # made when first used: see cookies
         self._adapters: Optional[dict[str, Any]] = None  # made when first used: see adapters
         self.http2 = http2
+        self.http3 = _settings.check_http3(http3, http2)
         self._retries = retries
         self._retry = _usable_retry(retries)  # what _attempts uses of it
         self._breaker = breaker
@@ -648,6 +655,7 @@ class BaseSession(Generic[ResponseT]):
                 self.cert,
                 self.trust_env,
                 self.http2,
+                self.http3,
                 self.resend_stale_connections,
             )
             cached = self._default_settings
@@ -672,7 +680,15 @@ class BaseSession(Generic[ResponseT]):
         proxy = _settings.selected_proxy(url, proxy_map)
         kind = _settings.proxy_kind(url, proxy)
         cert_key = tuple(cert) if isinstance(cert, list) else cert
-        key = ("session", verify, cert_key, proxy, self.http2, self.resend_stale_connections)
+        key = (
+            "session",
+            verify,
+            cert_key,
+            proxy,
+            self.http2,
+            self.http3,
+            self.resend_stale_connections,
+        )
         settings = _settings.cached_settings(key)
         names_files = type(verify) is not bool or cert is not None
         if settings is None or (names_files and self._files_checked != key):
@@ -701,7 +717,7 @@ class BaseSession(Generic[ResponseT]):
             else:
                 cert_file, key_file = _settings.client_files(cert)
         return _settings.engine_settings(
-            _settings.http_version(self.http2),
+            _settings.http_version(self.http2, True, _settings.check_http3(self.http3, self.http2)),
             verify_flag,
             ca_info,
             ca_path,

@@ -43,6 +43,7 @@ __all__ = [
     "cached_settings",
     "engine_settings",
     "keep_settings",
+    "check_http3",
     "http_version",
     "merge_proxies",
     "proxy_kind",
@@ -129,10 +130,37 @@ def client_files(cert_file: Any, key_file: Any = None) -> tuple[Optional[str], O
     return paths[0], paths[1]
 
 
-def http_version(http2: Any, http1: bool = True) -> int:
-    """The engine's HTTP version for a face's ``http2`` option: "prior_knowledge"
-    (or no HTTP/1.1) speaks HTTP/2 even over plain http (h2c); True negotiates
-    HTTP/2 over TLS (ALPN) and uses HTTP/1.1 elsewhere."""
+def check_http3(http3: Any, http2: Any = False, http1: bool = True) -> Any:
+    """``http3`` as given, once checked: False, True (QUIC raced against TCP,
+    which falls back to HTTP/2 or HTTP/1.1) or "only" (QUIC, no fallback).
+    ValueError for another value or for HTTP/3 beside HTTP/2 prior knowledge;
+    RuntimeError when this libcurl has no HTTP/3 (before anything is sent)."""
+    if http3 is False or http3 is None:
+        return False
+    if http3 is not True and http3 != "only":
+        raise ValueError(f"http3 must be True, False or 'only', not {http3!r}")
+    if http2 == "prior_knowledge" or not http1:
+        raise ValueError("http3 cannot be combined with HTTP/2 prior knowledge (h2c)")
+    if "http3" not in _engine.features():
+        raise RuntimeError(
+            f"this libcurl ({_engine.curl_version()}) was built without HTTP/3 support "
+            "(QUIC): http3 needs requestx's bundled libcurl"
+        )
+    return http3
+
+
+def http_version(http2: Any, http1: bool = True, http3: Any = False) -> int:
+    """The engine's HTTP version for a face's ``http2`` and ``http3`` options
+    (``http3`` checked by check_http3): "prior_knowledge" (or no HTTP/1.1)
+    speaks HTTP/2 even over plain http (h2c); http2=True negotiates HTTP/2
+    over TLS (ALPN) and uses HTTP/1.1 elsewhere. http3=True tries QUIC on
+    https URLs and races TCP against it (HTTP/2 or HTTP/1.1 by ALPN), plain
+    http URLs use HTTP/1.1; "only" is QUIC without fallback (libcurl refuses
+    an http URL)."""
+    if http3 == "only":
+        return _engine.HTTP_VERSION_3_ONLY
+    if http3:
+        return _engine.HTTP_VERSION_3
     if http2 == "prior_knowledge" or not http1:
         return _engine.HTTP_VERSION_2_PRIOR_KNOWLEDGE
     if http2:

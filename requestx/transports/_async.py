@@ -39,7 +39,7 @@ class AsyncHTTPTransport(ConfiguredTransport, AsyncTransportBase):
     def _open(self) -> None:
         size = self._max_connections
         self._limit = AsyncLimit(size) if size else None
-        self._aclient = _engine.AsyncClient(size or _UNBOUNDED, 0, self._http2)
+        self._aclient = _engine.AsyncClient(size or _UNBOUNDED, 0, self._multiplex)
 
     async def __aenter__(self) -> AsyncHTTPTransport:
         return self

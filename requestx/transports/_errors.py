@@ -35,9 +35,11 @@ from .._engine import (  # libcurl's CURLcode values (curl/curl.h), named by the
     CURLE_GOT_NOTHING,
     CURLE_HTTP2,
     CURLE_HTTP2_STREAM,
+    CURLE_HTTP3,
     CURLE_OPERATION_TIMEDOUT,
     CURLE_PARTIAL_FILE,
     CURLE_PROXY,
+    CURLE_QUIC_CONNECT_ERROR,
     CURLE_RECV_ERROR,
     CURLE_SEND_ERROR,
     CURLE_UNSUPPORTED_PROTOCOL,
@@ -65,6 +67,8 @@ _CURL_ERRORS: dict[int, Any] = {
     CURLE_WEIRD_SERVER_REPLY: "RemoteProtocolError",  # a status line that is not HTTP
     CURLE_HTTP2: ("ConnectError", "RemoteProtocolError", "RemoteProtocolError"),
     CURLE_HTTP2_STREAM: "RemoteProtocolError",
+    CURLE_HTTP3: ("ConnectError", "RemoteProtocolError", "RemoteProtocolError"),
+    CURLE_QUIC_CONNECT_ERROR: "ConnectError",
     # the connection closed before the announced length or the last chunk
     CURLE_PARTIAL_FILE: "RemoteProtocolError",
     CURLE_WRITE_ERROR: "ReadError",
@@ -83,7 +87,12 @@ _DEFAULT = ("ConnectError", "ReadError", "ReadError")
 # Connect-phase failures that `retries=` retries (nothing was sent yet), and
 # how long to wait first: 0, 0.5, 1, 2, ... seconds, as httpcore does.
 _CONNECT_RETRY_CODES = frozenset(
-    {CURLE_COULDNT_RESOLVE_HOST, CURLE_COULDNT_CONNECT, CURLE_OPERATION_TIMEDOUT}
+    {
+        CURLE_COULDNT_RESOLVE_HOST,
+        CURLE_COULDNT_CONNECT,
+        CURLE_QUIC_CONNECT_ERROR,
+        CURLE_OPERATION_TIMEDOUT,
+    }
 )
 _RETRY_BACKOFF = 0.5
 

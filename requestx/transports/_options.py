@@ -21,6 +21,11 @@ What libcurl cannot take from httpx is decided here, in one place:
   ``SSL_CERT_DIR`` with ``trust_env``), not certifi's bundle.
 * ``socket_options`` and proxy ``headers`` are refused with a clear error;
   an encrypted client key (``cert=(file, key, password)``) too.
+
+One option is requestx's own: ``http3=True`` (keyword-only) tries HTTP/3 over
+QUIC for https URLs and falls back to HTTP/2 or HTTP/1.1 over TCP (libcurl
+races the two); ``http3="only"`` has no fallback. It needs a libcurl with
+HTTP/3 (RuntimeError at construction otherwise).
 """
 
 from __future__ import annotations
@@ -64,6 +69,7 @@ class ConfiguredTransport:
         socket_options: Any = None,
         *,
         breaker: Any = None,
+        http3: Any = False,
     ) -> None:
         if socket_options:
             raise ValueError(
@@ -74,6 +80,7 @@ class ConfiguredTransport:
             raise ValueError("At least one of http1 or http2 must be enabled.")
         if http2 and "http2" not in _engine.features():
             raise RuntimeError("this libcurl was built without HTTP/2 support (nghttp2)")
+        http3 = _settings.check_http3(http3, http2, http1)
         retry = None
         if not isinstance(retries, int) and as_retry(retries, None) is not None:
             retry, retries = retries, 0  # a Retry: the whole policy
@@ -84,7 +91,7 @@ class ConfiguredTransport:
             max_connections = limits.max_connections
             if max_connections is not None and max_connections < 1:
                 raise ValueError("limits.max_connections must be at least 1 (or None)")
-        version = _settings.http_version(http2, http1)
+        version = _settings.http_version(http2, http1, http3)
         verify_flag, ca_info, ca_path = _verification(verify, trust_env)
         cert_file, key_file = _client_certificate(cert)
         self._proxy = _proxy_url(proxy)  # "" when there is none
@@ -103,7 +110,8 @@ class ConfiguredTransport:
         self._retry = retry
         self._breaker = breaker
         self._max_connections: Optional[int] = max_connections  # None: no limit
-        self._http2 = bool(http2)
+        # whether a new transfer waits for a connection it could multiplex on
+        self._multiplex = bool(http2 or http3)
         self._open()
 
     def _open(self) -> None:

@@ -31,7 +31,9 @@ class HTTPTransport(ConfiguredTransport, SyncTransportBase):
     False, a CA bundle path or an ``ssl.SSLContext``), ``cert``,
     ``trust_env``, ``http1``, ``http2``, ``limits``, ``proxy``, ``uds``,
     ``local_address``, ``retries`` (connect failures) and ``socket_options``
-    (refused: libcurl opens the sockets). See docs/httpx.md.
+    (refused: libcurl opens the sockets); requestx's keyword-only ``breaker``
+    and ``http3`` (True: HTTP/3 over QUIC with fallback to TCP; "only": no
+    fallback). See docs/httpx.md.
     """
 
     def _open(self) -> None:
