@@ -83,3 +83,45 @@ def test_sync_session_reuses_its_http2_connection(nginx, tls_materials):
         for _ in range(5):
             s.get(nginx.tls_url + "/", verify=tls_materials.ca_file)
     assert len({conn for conn, _ in nginx.log()}) == 1
+
+
+def _libcurl_version() -> tuple:
+    number = requestx.curl_version().split()[0].split("/", 1)[1]
+    return tuple(int(part) for part in number.split(".")[:2])
+
+
+# libcurl before 8.23.0 can free an HTTP/2 upload's transfer that nghttp2 still
+# refers to, when the server resets the stream (CVE-2026-92392): there, a
+# request with a body that would negotiate HTTP/2 asks for HTTP/1.1 instead.
+UPLOAD_VERSION = "HTTP/2" if _libcurl_version() >= (8, 23) else "HTTP/1.1"
+
+
+def test_uploads_over_alpn_avoid_http2_on_a_libcurl_without_the_fix(nginx, tls_materials):
+    nginx.reset_log()
+    ca = tls_materials.ca_file
+    with requestx.Session(http2=True) as s:
+        versions = [
+            s.get(nginx.tls_url + "/", verify=ca).http_version,
+            s.post(nginx.tls_url + "/", data=b"x" * 1000, verify=ca).http_version,
+            s.put(nginx.tls_url + "/", data=iter([b"a", b"b"]), verify=ca).http_version,
+        ]
+    assert versions == ["HTTP/2", UPLOAD_VERSION, UPLOAD_VERSION]
+    wire = UPLOAD_VERSION.replace("HTTP/2", "HTTP/2.0")
+    assert [proto for _, proto in nginx.log()] == ["HTTP/2.0", wire, wire]
+
+
+def test_async_uploads_over_alpn_avoid_http2_likewise(nginx, tls_materials):
+    async def main():
+        async with requestx.AsyncSession(http2=True) as s:
+            get = await s.get(nginx.tls_url + "/", verify=tls_materials.ca_file)
+            post = await s.post(nginx.tls_url + "/", json={"a": 1}, verify=tls_materials.ca_file)
+        return get.http_version, post.http_version
+
+    assert asyncio.run(main()) == ("HTTP/2", UPLOAD_VERSION)
+
+
+def test_uploads_with_prior_knowledge_stay_http2(nginx):
+    # the server speaks nothing but HTTP/2, and the user asked for it
+    with requestx.Session(http2="prior_knowledge") as s:
+        r = s.post(nginx.plain_url + "/", data=b"body")
+    assert r.http_version == "HTTP/2"

@@ -89,11 +89,26 @@ fetch_source() { # package version file sha256
   rm -rf "$tmp"
 }
 
-# Unpacks a tarball into a fresh work directory and prints that directory.
+# Unpacks a tarball into a fresh work directory, applies the component's
+# patches and prints the directory: first Debian's series when sources.lock
+# names a .debian.tar.xz for it (DEBIAN_TARBALL), then ours, patches/<pkg>-*.patch
+# (fixes for advisories that no reachable release has fixed, in our words).
 unpack() { # file
-  local dir="$WORK/${1%.orig.tar.*}"
+  local dir="$WORK/${1%.orig.tar.*}" p
   rm -rf "$dir" && mkdir -p "$dir"
   tar -xf "$SRC/$1" -C "$dir" --strip-components=1
+  if [ -n "${DEBIAN_TARBALL:-}" ]; then
+    tar -xf "$SRC/$DEBIAN_TARBALL" -C "$dir"
+    while read -r p _; do
+      case "$p" in '' | '#'*) continue ;; esac
+      patch -d "$dir" -p1 -s --no-backup-if-mismatch <"$dir/debian/patches/$p" >&2 ||
+        die "Debian's $p does not apply to $1"
+    done <"$dir/debian/patches/series"
+  fi
+  for p in "$HERE/patches/$PKG"-*.patch; do
+    [ -f "$p" ] || continue
+    patch -d "$dir" -p1 -s --no-backup-if-mismatch <"$p" >&2 || die "$(basename "$p") does not apply to $1"
+  done
   printf '%s\n' "$dir"
 }
 
@@ -194,26 +209,40 @@ build_curl() {
   cp libcurl.pc "$PREFIX/lib/pkgconfig/"
 }
 
-# Components in link order's reverse: each may use the ones before it. A stamp
-# names a hash of the component's line in sources.lock and one of this script,
-# so a change to either rebuilds it and everything after it.
+# Components in link order's reverse: each may use the ones before it. A
+# component's stamp names a hash of its sources.lock lines, its patches and
+# this script, so a change to any of them rebuilds it and everything after it.
 SCRIPT_SHA="$(sha256sum "$0" | cut -c1-16)"
+mapfile -t LINES < <(grep -vE '^[[:space:]]*(#|$)' "$HERE/sources.lock")
 rebuild=0
-while read -r pkg ver file sha; do
-  case "$pkg" in '' | '#'*) continue ;; esac
-  stamp="$PREFIX/.$pkg-$(printf '%s %s %s %s' "$pkg" "$ver" "$file" "$sha" | sha256sum | cut -c1-16)-${SCRIPT_SHA}"
+for ((i = 0; i < ${#LINES[@]}; i++)); do
+  read -r pkg ver file sha <<<"${LINES[i]}"
+  case "$file" in *.debian.tar.*) continue ;; esac # taken with its orig tarball
+  DEBIAN_TARBALL="" deb_sha=""
+  if ((i + 1 < ${#LINES[@]})); then
+    read -r npkg nver nfile nsha <<<"${LINES[i + 1]}"
+    if [ "$npkg" = "$pkg" ] && [[ "$nfile" == *.debian.tar.* ]]; then
+      DEBIAN_TARBALL="$nfile" deb_sha="$nsha"
+    fi
+  fi
+  PKG="$pkg"
+  patches=("$HERE/patches/$pkg"-*.patch)
+  [ -f "${patches[0]}" ] || patches=()
+  key="$({ printf '%s\n' "${LINES[i]}" "$DEBIAN_TARBALL $deb_sha"; cat "${patches[@]}" </dev/null; } | sha256sum | cut -c1-16)"
+  stamp="$PREFIX/.$pkg-$key-$SCRIPT_SHA"
   if [ "$rebuild" = 0 ] && [ -f "$stamp" ]; then continue; fi
   # from here on everything is rebuilt: a failure must not leave the old
   # libcurl.a beside new dependencies (setup.py takes libcurl.a as "built")
   rm -f "$PREFIX/lib/libcurl.a"
   fetch_source "$pkg" "$ver" "$file" "$sha"
+  [ -z "$DEBIAN_TARBALL" ] || fetch_source "$pkg" "$ver" "$DEBIAN_TARBALL" "$deb_sha"
   start=$SECONDS
   (build_"$pkg" "$file")
   say "$pkg $ver built in $((SECONDS - start)) s"
   rm -f "$PREFIX/.$pkg-"*
   touch "$stamp"
   rebuild=1
-done <"$HERE/sources.lock"
+done
 
 "$PREFIX/bin/curl-config" --version >/dev/null || die "no curl-config in $PREFIX"
 say "ready: $("$PREFIX/bin/curl-config" --version) in $PREFIX ($("$PREFIX/bin/curl-config" --features | tr '\n' ' '))"

@@ -175,6 +175,8 @@ struct rx_slot {
     int may_resend;        /* this request may be sent again */
     int resent;            /* it was */
     int resend_refused;    /* it would have been, and was stopped instead */
+    long http_version;     /* CURLOPT_HTTP_VERSION of the settings applied last */
+    long version_set;      /* CURLOPT_HTTP_VERSION on the handle (rx_slot_start) */
 };
 
 static int64_t rx_now_us(void)
@@ -524,7 +526,24 @@ static rx_slot *rx_slot_new(rx_share *share, int with_multi, size_t size)
     curl_easy_setopt(e, CURLOPT_PROXY, "");
     curl_easy_setopt(e, CURLOPT_NOPROXY, "");
     curl_easy_setopt(e, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_1_1);
+    slot->http_version = slot->version_set = CURL_HTTP_VERSION_1_1;
     return slot;
+}
+
+/* libcurl before 8.23.0 frees a transfer that nghttp2 still refers to when a
+ * server resets an HTTP/2 stream that uploads a body with REFUSED_STREAM or
+ * HTTP_1_1_REQUIRED, and libcurl retries it (CVE-2026-92392, a use-after-free
+ * a hostile server controls). Until the bundled libcurl can be 8.23, a request
+ * with a body that would negotiate HTTP/2 by ALPN asks for HTTP/1.1 instead.
+ * Prior knowledge is left alone (the server speaks nothing else, and the user
+ * asked for it), as is HTTP/3 (which TCP fallback may still take to HTTP/2:
+ * docs/security.md). */
+static long rx_version_for(long version, int has_body)
+{
+    if (has_body && version == CURL_HTTP_VERSION_2TLS && rx_h2_uploads_unsafe) {
+        return CURL_HTTP_VERSION_1_1;
+    }
+    return version;
 }
 
 /* Apply the options that belong to a session's configuration. */
@@ -532,6 +551,7 @@ static void rx_slot_apply_settings(rx_slot *slot, const rx_settings *st)
 {
     CURL *e = slot->easy;
     curl_easy_setopt(e, CURLOPT_HTTP_VERSION, st->http_version);
+    slot->http_version = slot->version_set = st->http_version;
     curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, st->verify ? 1L : 0L);
     curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, st->verify ? 2L : 0L);
     if (st->ca_info == NULL && st->ca_path == NULL) {
@@ -592,6 +612,11 @@ static CURLcode rx_slot_start(rx_slot *slot, const rx_request *req)
      * with it, so a HEAD that has one goes out as a custom "HEAD" request and
      * rx_slot_run() ends the exchange at the end of the response headers. */
     int has_body = req->body != NULL || req->upload_stream;
+    long version = rx_version_for(slot->http_version, has_body);
+    if (version != slot->version_set) {
+        curl_easy_setopt(e, CURLOPT_HTTP_VERSION, version);
+        slot->version_set = version;
+    }
     int head = strcmp(req->method, "HEAD") == 0;
     int plain = strcmp(req->method, has_body ? "POST" : "GET") == 0;
     slot->stop_at_headers = head && has_body;

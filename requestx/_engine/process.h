@@ -109,6 +109,10 @@ static void rx_read_default_ca(void)
     }
 }
 
+/* libcurl is older than 8.23.0, whose fix of CVE-2026-92392 makes HTTP/2
+ * uploads safe (rx_version_for, easy.h). Set at import. */
+static int rx_h2_uploads_unsafe;
+
 /*** settings ids ***/
 
 /* The last id given to a Settings object (atomic). Ids are never reused, so
@@ -171,6 +175,7 @@ static int rx_process_init(void)
     if (rx_default_ca_info == NULL && rx_default_ca_path == NULL) {
         rx_read_default_ca();
     }
+    rx_h2_uploads_unsafe = curl_version_info(CURLVERSION_NOW)->version_num < 0x081700;
     if (!atfork_registered) {
         pthread_atfork(NULL, NULL, rx_process_atfork_child);
         atfork_registered = 1;
