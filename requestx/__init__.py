@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 from . import adapters, exceptions, status_codes, structures  # noqa: F401
 from .__version__ import __version__
 from ._engine import curl_version
+from ._engine import features as curl_features
 from .api import delete, get, head, options, patch, post, put, request
 from .async_sessions import AsyncSession
 from .auth import HTTPBasicAuth, HTTPDigestAuth, HTTPProxyAuth
@@ -88,6 +89,7 @@ __all__ = [
     "TooManyRedirects",
     "URLRequired",
     "codes",
+    "curl_features",
     "curl_version",
     "delete",
     "get",

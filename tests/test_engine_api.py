@@ -143,3 +143,35 @@ def test_the_result_layout_is_the_one_wire_names(httpbin):
     assert len(timings) == len(_wire.TIMING_NAMES) and timings[-1] > 0
     flags = result[_wire.RESULT_FLAGS]
     assert flags & _wire.FLAG_SETS_COOKIE and not flags & _wire.FLAG_LENGTH_CONFLICT
+
+
+# --------------------------------------------------------------------------
+# What the engine runs on
+
+
+def test_curl_features_name_what_this_libcurl_can_do():
+    features = requestx.curl_features()
+    assert isinstance(features, frozenset)
+    assert features <= {
+        "gzip", "br", "zstd", "http2", "http3", "alt-svc", "websockets",
+        "ssl", "https-proxy", "idn", "threadsafe",
+    }  # fmt: skip
+    assert {"gzip", "ssl", "threadsafe"} <= features
+    if requestx.curl_version().startswith("libcurl/8."):
+        # the bundled build: every capability requestx builds on
+        assert {"http2", "http3", "websockets", "br", "zstd", "alt-svc"} <= features
+
+
+def test_curl_version_names_the_engines_libraries():
+    version = requestx.curl_version()
+    assert version.startswith("libcurl/")
+    if "http3" in requestx.curl_features():
+        assert "ngtcp2/" in version and "nghttp3/" in version
+
+
+def test_the_engine_exports_its_module_init_only():
+    out = subprocess.run(
+        ["nm", "-D", "--defined-only", _engine.__file__], capture_output=True, text=True
+    )
+    assert out.returncode == 0, out.stderr
+    assert [line.split()[-1] for line in out.stdout.splitlines()] == ["PyInit__engine"]
