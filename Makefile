@@ -72,6 +72,31 @@ $(STAMPS)/ext: $(C_SOURCES) setup.py native/engine.map $(STAMPS)/venv $(STAMPS)/
 	@$(PY) -c "import requestx; print('requestx engine:', requestx.curl_version())"
 	@touch $@
 
+PYTEST := $(PY) -m pytest tests -q -p no:cacheprovider --timeout 300
+
+test: build
+	$(PYTEST)
+
+demo: build
+	$(PY) scripts/demo.py
+
+# The benchmark's system tools (h2load is in nghttp2-client): the apt rule
+# above, run again for this list. The peers are pip-installed by
+# benchmarks/peers.py into venvs of their own under benchmarks/.run/.
+BENCH_APT_PACKAGES := nginx-light wrk nghttp2-client curl openssl
+
+$(STAMPS)/bench-apt: $(STAMPS)/apt
+	@$(MAKE) --no-print-directory -B $(STAMPS)/apt APT_PACKAGES="$(BENCH_APT_PACKAGES)"
+	@touch $@
+
+# Every scenario pinned, the main ones also unpinned (bench.py --pins); the
+# figures also go into the generated block of docs/performance.md.
+bench: build $(STAMPS)/bench-apt
+	$(PY) benchmarks/bench.py --docs docs/performance.md
+
+bench-quick: build $(STAMPS)/bench-apt
+	$(PY) benchmarks/bench.py --quick
+
 # The suite against an ASan/UBSan build of the engine, then the normal build
 # again. Each build has its own object directory and is forced: setuptools
 # reuses object files by timestamp alone, whatever flags made them.
