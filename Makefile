@@ -103,13 +103,14 @@ bench-quick: build $(STAMPS)/bench-apt
 asan: $(STAMPS)/venv $(STAMPS)/libcurl
 	rm -f requestx/_engine*.so $(STAMPS)/ext
 	REQUESTX_LIBCURL=$(ENGINE_LIBCURL) REQUESTX_SANITIZE=1 $(PY) setup.py -q build_ext --inplace --force --build-temp build/asan
+	@# the normal build comes back whether the suite passes or not
 	ASAN_OPTIONS=detect_leaks=0:abort_on_error=1 \
 	UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 	LD_PRELOAD="$$(gcc -print-file-name=libasan.so) $$(gcc -print-file-name=libubsan.so)" \
-	  $(PYTEST)
-	rm -f requestx/_engine*.so
-	REQUESTX_LIBCURL=$(ENGINE_LIBCURL) $(PY) setup.py -q build_ext --inplace --force --build-temp build/release
-	@touch $(STAMPS)/ext
+	  $(PYTEST); status=$$?; \
+	rm -f requestx/_engine*.so; \
+	REQUESTX_LIBCURL=$(ENGINE_LIBCURL) $(PY) setup.py -q build_ext --inplace --force --build-temp build/release \
+	  && touch $(STAMPS)/ext; exit $$status
 
 lint: $(STAMPS)/venv
 	$(VENV)/bin/ruff check requestx tests benchmarks scripts

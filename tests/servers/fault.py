@@ -78,6 +78,7 @@ The server is also used, wrapped in TLS, by ``tests/servers/tls.py``.
 from __future__ import annotations
 
 import array
+import functools
 import gzip
 import http
 import json
@@ -806,9 +807,12 @@ def _big(server, conn, req) -> bool:
     return True
 
 
+@functools.lru_cache(maxsize=4)
 def counting_body(size: int) -> bytes:
     """The body of /counting?size=N: each 8-byte word holds its own offset
-    (big-endian), so a byte out of place or from another chunk shows."""
+    (big-endian), so a byte out of place or from another chunk shows. Kept:
+    making 32 MiB holds the GIL for a good part of a second, which a test
+    timing the event loop must not count (it warms this cache first)."""
     words = array.array("Q", range(0, size + 8, 8))
     if sys.byteorder == "little":
         words.byteswap()
