@@ -19,6 +19,7 @@ from .structures import CaseInsensitiveDict
 __all__ = [
     "ACCEPT_ENCODINGS",
     "check_header_validity",
+    "check_method",
     "default_headers",
     "default_user_agent",
     "parse_dict_header",
@@ -32,6 +33,20 @@ _NAME_OK = re.compile(r"^[^:\s][^:\r\n\x00]*$")
 _VALUE_OK = re.compile(r"^\S[^\r\n\x00]*$|^$")
 _NAME_OK_B = re.compile(rb"^[^:\s][^:\r\n\x00]*$")
 _VALUE_OK_B = re.compile(rb"^\S[^\r\n\x00]*$|^$")
+
+
+# A method with a space or a control character in it would write its own
+# request line and header fields (the CVE-2020-26116 class): http.client,
+# under requests, refuses those with ValueError, and so does requestx.
+_METHOD_BAD = re.compile(r"[\x00-\x20\x7f]")
+
+
+def check_method(method: str) -> None:
+    """Raise ValueError for a method that must not be sent."""
+    found = _METHOD_BAD.search(method)
+    if found is not None or not method:
+        detail = f" (found at least {found.group()!r})" if found else ""
+        raise ValueError(f"method can't be empty or contain control characters: {method!r}{detail}")
 
 
 def check_header_validity(name: Any, value: Any) -> None:

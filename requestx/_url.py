@@ -107,6 +107,10 @@ def _prepare(url: str) -> PreparedURL:
     if scheme_end > 0 and not url[:scheme_end].lower().startswith("http"):
         # mailto:, data:, ftp://...: kept as they are, refused when sent
         return PreparedURL(url, None, url[:scheme_end].lower(), "", None)
+    if "\r" in url or "\n" in url or "\t" in url:
+        # urlsplit drops these without a word (WHATWG's rule), which would
+        # send "/a\r\nX" as "/aX": requests percent-encodes them instead
+        url = url.replace("\r", "%0D").replace("\n", "%0A").replace("\t", "%09")
     try:
         parts = urlsplit(url)
     except ValueError as exc:

@@ -80,6 +80,7 @@ from ._engine import (  # libcurl's CURLcode values (curl/curl.h) and the engine
     CURLE_SSL_ENGINE_NOTFOUND,
     CURLE_SSL_ISSUER_ERROR,
     CURLE_SSL_SHUTDOWN_FAILED,
+    CURLE_TOO_LARGE,
     CURLE_TOO_MANY_REDIRECTS,
     CURLE_UNSUPPORTED_PROTOCOL,
     CURLE_URL_MALFORMAT,
@@ -351,6 +352,7 @@ _CURL_ERRORS: dict[int, Any] = {
     CURLE_HTTP3: (ConnectionError, ConnectionError, ChunkedEncodingError),
     CURLE_QUIC_CONNECT_ERROR: ConnectionError,  # no QUIC connection (http3="only")
     CURLE_PROXY: ProxyError,
+    CURLE_TOO_LARGE: ConnectionError,  # a header block over libcurl's limit (as LineTooLong)
 }
 
 # CURLcode -> error_type (a tuple: by phase, as above); codes not named here
@@ -370,6 +372,7 @@ _ERROR_TYPES: dict[int, Any] = {
     CURLE_HTTP3: ("connection_error", "http_protocol_error", "http_protocol_error"),
     CURLE_QUIC_CONNECT_ERROR: "connection_error",
     CURLE_WEIRD_SERVER_REPLY: "http_protocol_error",
+    CURLE_TOO_LARGE: "http_protocol_error",
 }
 
 ERROR_TYPES = frozenset(

@@ -14,7 +14,7 @@ from collections.abc import AsyncIterator, Iterator
 from typing import TYPE_CHECKING, Any, Callable, Optional
 
 from ._body import encode_body, is_stream, stream_length
-from ._headers import check_header_validity
+from ._headers import check_header_validity, check_method
 from ._raw import AsyncRawResponse, RawResponse
 from ._url import PreparedURL, prepare_url
 from ._wire import HTTP_VERSIONS, TIMING_NAMES, TIMINGS, parse_head
@@ -259,6 +259,7 @@ class PreparedRequest(RequestHooksMixin):
             if isinstance(self.method, bytes):
                 self.method = self.method.decode("ascii")
             self.method = self.method.upper()
+            check_method(self.method)
 
     def prepare_url(self, url: Any, params: Any) -> None:
         target = prepare_url(url, params)

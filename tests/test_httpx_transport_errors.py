@@ -95,11 +95,20 @@ def test_stall_before_headers_is_read_timeout(hx, face, server):
         ("/short", "RemoteProtocolError"),  # fewer bytes than Content-Length
         ("/truncated-chunk", "RemoteProtocolError"),  # no last chunk
         ("/bad-chunk", "ReadError"),  # a malformed chunk size
+        ("/length-overflow", "RemoteProtocolError"),  # a length no body can have, 2 bytes
+        ("/huge-headers", "RemoteProtocolError"),  # a 1 MiB header block
     ],
     ids=lambda value: value.strip("/"),
 )
 def test_broken_response_raises_the_specific_exception(hx, face, server, path, expected):
     _check(raised(hx, face, "GET", server + path), hx, expected)
+
+
+def test_a_method_that_would_write_its_own_request_line_is_refused(hx, face, server):
+    # httpx's own transport refuses it too (h11); nothing reaches the server
+    exc = raised(hx, face, "GET /x HTTP/1.1\r\nX-Injected: 1\r\nY:", server + "/echo-raw")
+    assert type(exc) is hx.LocalProtocolError
+    assert "Illegal method" in str(exc)
 
 
 def test_conflicting_content_lengths(hx, face, server):

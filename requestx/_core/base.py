@@ -30,7 +30,7 @@ from .._environment import (
     select_proxy,
     should_bypass_proxy,
 )
-from .._headers import DEFAULT_HEADER_STORE, default_headers
+from .._headers import DEFAULT_HEADER_STORE, check_method, default_headers
 from .._timeout import TimeoutSetting
 from .._url import prepare_url, requote_uri, sendable
 from .._wire import (
@@ -554,7 +554,10 @@ class BaseSession(Generic[ResponseT]):
             method = method.decode("ascii")
         if method is not None:
             upper = _UPPER_METHODS.get(method) if type(method) is str else None
-            method = upper if upper is not None else method.upper()
+            if upper is None:
+                upper = method.upper()
+                check_method(upper)  # the usual ones need no check
+            method = upper
         session_params = self.params
         if params is None:
             params = session_params or None

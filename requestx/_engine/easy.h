@@ -20,6 +20,7 @@
 #define RX_EASY_H
 
 #include <curl/curl.h>
+#include <errno.h>
 #include <stdint.h>
 #include <strings.h>
 #include <sys/ioctl.h>
@@ -59,6 +60,15 @@ enum rx_phase {
  * the memory to the kernel and fault it in again, page by page, on the next
  * response, which costs more than the copying itself. */
 #define RX_BODY_KEEP_BYTES ((size_t)1024 * 1024)
+
+/* libcurl 8.6+ refuses a header block over 300 KiB with CURLE_TOO_LARGE
+ * (CURL_MAX_HTTP_HEADER); 7.88 has neither the code nor that message. */
+#if LIBCURL_VERSION_NUM >= 0x080600
+#define RX_CURLE_TOO_LARGE CURLE_TOO_LARGE
+#else
+#define RX_CURLE_TOO_LARGE 100
+#endif
+#define RX_MAX_HEADER_BLOCK_KIB 300
 
 /* Header blocks and request-body buffers up to this size are kept. */
 #define RX_SMALL_KEEP_BYTES ((size_t)256 * 1024)
@@ -144,6 +154,7 @@ struct rx_slot {
     int http1;                 /* the response is HTTP/1.x: its connection carries nothing else */
     int sets_cookie;           /* the final header block has a Set-Cookie field */
     int length_conflict;       /* two Content-Length fields that disagree */
+    int length_overflow;       /* a Content-Length beyond 2^63 - 1 */
     curl_off_t content_length; /* the first Content-Length seen, or -1 */
     size_t body_total;         /* body bytes received by this transfer */
     long read_buffer;          /* the CURLOPT_BUFFERSIZE set on the handle */
@@ -202,6 +213,7 @@ static size_t rx_on_header(char *data, size_t size, size_t nmemb, void *userp)
         slot->headers_done = 0;
         slot->sets_cookie = 0;
         slot->length_conflict = 0;
+        slot->length_overflow = 0;
         slot->content_length = -1;
         slot->status = 0;
         slot->http1 = len > 6 && data[5] == '1';
@@ -218,7 +230,11 @@ static size_t rx_on_header(char *data, size_t size, size_t nmemb, void *userp)
         slot->sets_cookie = 1; /* spares Python a search of every header block */
     } else if (len > 15 && (data[0] | 0x20) == 'c' &&
                strncasecmp(data, "content-length:", 15) == 0) {
+        errno = 0;
         curl_off_t value = (curl_off_t)strtoll(data + 15, NULL, 10);
+        if (errno == ERANGE) {
+            slot->length_overflow = 1; /* libcurl ignores such a length (see rx_slot_outcome) */
+        }
         if (slot->content_length >= 0 && value != slot->content_length) {
             slot->length_conflict = 1; /* requests refuses such a response */
         }
@@ -667,6 +683,7 @@ static CURLcode rx_slot_start(rx_slot *slot, const rx_request *req)
     slot->up_sent = 0;
     slot->up_declared = req->upload_stream ? req->body_len : -1;
     slot->length_conflict = 0;
+    slot->length_overflow = 0;
     slot->content_length = -1;
 
     if (slot->multi == NULL) {
@@ -730,6 +747,25 @@ static CURLcode rx_slot_outcome(rx_slot *slot, CURLcode result)
          * the faces raise what requests and httpx raise. */
         slot->length_conflict = 1;
         return CURLE_OK;
+    }
+    if (result == CURLE_OK && slot->length_overflow) {
+        /* libcurl drops a Content-Length it cannot represent and reads to the
+         * connection's end: whatever arrived is shorter than announced */
+        snprintf(slot->note, sizeof(slot->note),
+                 "the response announced a Content-Length larger than any body can be, and "
+                 "the connection closed after %zu bytes",
+                 slot->body_total);
+        return CURLE_PARTIAL_FILE;
+    }
+    if (!slot->headers_done && (result == RX_CURLE_TOO_LARGE ||
+                                (result == CURLE_RECV_ERROR &&
+                                 strncmp(slot->errbuf, "Too large response headers", 26) == 0))) {
+        /* one field over the limit is CURLE_TOO_LARGE, many fields that add
+         * up to it CURLE_RECV_ERROR: both are the same refusal */
+        snprintf(slot->note, sizeof(slot->note),
+                 "the response's header block is larger than the %d KiB libcurl accepts",
+                 RX_MAX_HEADER_BLOCK_KIB);
+        return RX_CURLE_TOO_LARGE;
     }
     if (result == CURLE_OK && !slot->headers_done) {
         /* A header block cut off by the connection's end: libcurl 8 (from

@@ -42,6 +42,7 @@ from .._engine import (  # libcurl's CURLcode values (curl/curl.h), named by the
     CURLE_QUIC_CONNECT_ERROR,
     CURLE_RECV_ERROR,
     CURLE_SEND_ERROR,
+    CURLE_TOO_LARGE,
     CURLE_UNSUPPORTED_PROTOCOL,
     CURLE_URL_MALFORMAT,
     CURLE_WEIRD_SERVER_REPLY,
@@ -81,6 +82,7 @@ _CURL_ERRORS: dict[int, Any] = {
     CURLE_RECV_ERROR: ("ConnectError", "ReadError", "ReadError"),
     CURLE_BAD_CONTENT_ENCODING: "DecodingError",
     CURLE_PROXY: "ProxyError",
+    CURLE_TOO_LARGE: "RemoteProtocolError",  # a header block over libcurl's limit
 }
 _DEFAULT = ("ConnectError", "ReadError", "ReadError")
 

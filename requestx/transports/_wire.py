@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from typing import Any, Optional
 
+from .._headers import check_method
 from .._wire import FLAG_LENGTH_CONFLICT, closing_lines, header_line, parse_head
 from .._wire import HTTP_VERSIONS as _VERSION_NAMES
 from ._errors import transport_error
@@ -23,6 +24,11 @@ __all__ = ["outgoing", "incoming", "engine_url", "header_lines"]
 HTTP_VERSIONS = {number: name.encode("ascii") for number, name in _VERSION_NAMES.items()}
 
 
+# Methods already found sendable (a space or control character in one would
+# write its own request line: _headers.check_method).
+_CHECKED_METHODS = {"GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"}
+
+
 def outgoing(request: Any) -> tuple[Any, ...]:
     """Everything the engine needs of an httpx request, as
     (package, url, origin, body, streamed length, header lines, connect, read, pool):
@@ -30,6 +36,17 @@ def outgoing(request: Any) -> tuple[Any, ...]:
     streamed (request.stream), else its Content-Length or -1 (chunked); the
     timeouts are seconds, 0 (connect, read) or None (pool) for no limit."""
     package = package_of(request)
+    method = request.method
+    if method not in _CHECKED_METHODS:
+        try:
+            check_method(method)
+        except ValueError:
+            # httpx's own transport says the same (h11)
+            raise transport_error(
+                package, "LocalProtocolError", "Illegal method characters", request
+            ) from None
+        if len(_CHECKED_METHODS) < _CACHE_LIMIT:
+            _CHECKED_METHODS.add(method)
     url, origin = engine_url(package, request)
     length = None
     try:

@@ -36,6 +36,8 @@ Endpoints (FaultServer.routes):
   /ok-then-close      a normal-looking response, then the connection is closed
   /conflicting-length two Content-Length fields that disagree
   /headers-cut        "Transfer-Encoding: chunked", then the connection ends mid-headers
+  /length-overflow    Content-Length: 99999999999999999999, two bytes, closes
+  /huge-headers       ?kib=N: a header block of about N KiB (default 1024), then 200
   /gzip /deflate /deflate-raw /br /zstd
                       compressed_payload(name) with the matching Content-Encoding
   /bad-gzip           Content-Encoding: gzip over bytes that are not gzip
@@ -857,6 +859,21 @@ def _conflicting_length(server, conn, req) -> bool:
     return False
 
 
+def _length_overflow(server, conn, req) -> bool:
+    """A Content-Length no 64-bit integer holds, a short body, the end."""
+    conn.send(b"HTTP/1.1 200 OK\r\nContent-Length: 99999999999999999999\r\n\r\nab")
+    return False
+
+
+def _huge_headers(server, conn, req) -> bool:
+    """A header block of about ?kib= KiB, in 1 KiB fields."""
+    fields = b"".join(
+        b"X-Filler-%d: %s\r\n" % (i, b"f" * 1000) for i in range(int(req.arg("kib", "1024")))
+    )
+    conn.send(b"HTTP/1.1 200 OK\r\n" + fields + b"Content-Length: 2\r\n\r\nok")
+    return True
+
+
 def _headers_cut(server, conn, req) -> bool:
     """A chunked response whose header block is cut off by the connection's end."""
     conn.send(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n")
@@ -1065,6 +1082,8 @@ class FaultServer(RawHTTPServer):
         "/ok-then-close": _ok_then_close,
         "/conflicting-length": _conflicting_length,
         "/headers-cut": _headers_cut,
+        "/length-overflow": _length_overflow,
+        "/huge-headers": _huge_headers,
         "/gzip": _make_compressed("gzip", "gzip"),
         "/deflate": _make_compressed("deflate", "deflate"),
         "/deflate-raw": _make_compressed("deflate-raw", "deflate"),
