@@ -12,8 +12,9 @@
 3. every scenario (scenarios.py) runs every client that supports it, each in
    a fresh process of its own interpreter (workload.py), in rounds with the
    order rotated; wrk or h2load (limits.py) measures the limit in every round
-   (for async64 also libcurl's multi interface from C); a transport scenario
-   runs httpx over each of its transports instead;
+   (for async64 also libcurl's multi interface from C, on the system libcurl
+   and on the bundled one); a transport scenario runs httpx over each of its
+   transports instead;
 4. CPU pinning (``--pins``, default ``split,none``): every scenario runs
    pinned (``split``: the servers on one CPU, the clients and limit tools on
    the other); the scenarios of ``--pins-scenarios`` then run again at once
@@ -202,9 +203,9 @@ class Runner:
 
     def limit(self, scenario: Scenario, tool: str) -> dict:
         url = self.nginx.url(scenario.path, scenario.server)
-        if tool == limits.LIBCURL_C:
+        if tool in limits.LIBCURL_CS:
             args = (scenario.concurrency, self.args.seconds, self.args.warmup, scenario.expect_len)
-            return limits.libcurl_c(url, *args)
+            return limits.libcurl_c(url, *args, bundled=tool == limits.LIBCURL_C_BUNDLED)
         if tool == "h2load":
             return limits.h2load(url, scenario.concurrency, self.args.seconds)
         return limits.wrk(url, scenario.concurrency, self.args.seconds, scenario.body_size)
@@ -394,6 +395,19 @@ def run(args) -> int:
     if missing:
         raise BenchError("missing: " + ", ".join(missing) + " (make bench installs them)")
     meta["requestx_commit"] = peers.snapshot_requestx()
+    if peers.SYSLIB_PEER in args.clients:
+        print("building the engine against the system libcurl (requestx-syslib) ...", flush=True)
+        try:
+            meta["requestx_syslib"] = peers.snapshot_requestx_syslib()
+        except RuntimeError as exc:  # the peer is then reported as failed
+            print(f"warning: {exc}")
+            meta["requestx_syslib"] = {"error": str(exc)}
+        if meta["requestx_syslib"].get("stale"):
+            print(
+                "warning: the engine's sources changed after the in-place engine was built ("
+                + ", ".join(meta["requestx_syslib"]["stale"])
+                + "): the two engines may differ in more than libcurl"
+            )
     print("preparing the clients' virtualenvs ...", flush=True)
     status = peers.prepare(args.clients)
     report_python = peers.python_of(REPORT_VENV)
@@ -402,11 +416,12 @@ def run(args) -> int:
     if peers.TRANSPORTS_PEER not in args.clients:
         scenarios = [s for s in scenarios if not s.transports]
     streams = [s for s in STREAMS if s.key in args.scenarios]
-    if any(limits.LIBCURL_C in s.limits for s in scenarios):
-        try:
-            limits.build_multi_get()
-        except BenchError as exc:  # the limit line is then reported as failed
-            print(f"warning: no libcurl-in-C limit: {exc}")
+    for tool in limits.LIBCURL_CS:
+        if any(tool in s.limits for s in scenarios):
+            try:
+                limits.build_multi_get(bundled=tool == limits.LIBCURL_C_BUNDLED)
+            except BenchError as exc:  # the limit line is then reported as failed
+                print(f"warning: no {tool} limit: {exc}")
     results, stream_results, meta["pins"] = [], [], {}
     with servers() as (nginx, stream_server, pinning):
         meta["nginx"] = nginx_version(nginx.nginx)

@@ -9,11 +9,15 @@ limit as one more row.
 ``libcurl/multi_get.c``, a small C program that drives libcurl's multi
 interface with nothing else per request, built here with ``cc`` on first use.
 wrk shows what the server allows; it shows what any client built on libcurl
-can reach at best.
+can reach at best.  It is built twice, as the engine can be: against the
+system libcurl (``-lcurl``, member ``libcurl-c``) and statically against the
+bundled one in ``build/libcurl/prefix`` (the archives setup.py links, in its
+order; member ``libcurl-c-bundled``).
 """
 
 from __future__ import annotations
 
+import ast
 import re
 import shutil
 import subprocess
@@ -26,8 +30,13 @@ RUN_DIR = HERE / ".run"
 TOOLS = {"wrk": "wrk", "h2load": "nghttp2-client", "curl": "curl"}
 MULTI_GET_SOURCE = HERE / "libcurl" / "multi_get.c"
 MULTI_GET = RUN_DIR / "multi_get"
-# The member name of the libcurl-in-C limit in results.json.
+MULTI_GET_BUNDLED = RUN_DIR / "multi_get-bundled"
+BUNDLED_PREFIX = HERE.parent / "build" / "libcurl" / "prefix"
+# The member names of the libcurl-in-C limits in results.json: on the system
+# libcurl, and on the bundled one.
 LIBCURL_C = "libcurl-c"
+LIBCURL_C_BUNDLED = "libcurl-c-bundled"
+LIBCURL_CS = (LIBCURL_C, LIBCURL_C_BUNDLED)
 
 
 def missing_tools() -> list:
@@ -114,14 +123,28 @@ def curl(url: str, upload: Path | None = None) -> dict:
     return {"seconds": float(seconds), "bytes": size, "per_s": size / float(seconds)}
 
 
-def build_multi_get() -> Path:
-    """Compile ``libcurl/multi_get.c`` to ``.run/multi_get`` unless it is up to
-    date: ``cc -O2`` against the system libcurl (the one requestx links)."""
-    if MULTI_GET.exists() and MULTI_GET.stat().st_mtime >= MULTI_GET_SOURCE.stat().st_mtime:
-        return MULTI_GET
-    cc = shutil.which("cc") or shutil.which("gcc") or shutil.which("clang")
-    if cc is None:
-        raise BenchError("no C compiler (cc) to build libcurl/multi_get.c")
+def bundled_archives() -> list:
+    """The static archives the engine links for the bundled libcurl, in link
+    order: setup.py's ``BUNDLED_ARCHIVES``, read from its source."""
+    tree = ast.parse((HERE.parent / "setup.py").read_text(encoding="utf-8"))
+    for node in tree.body:
+        if isinstance(node, ast.Assign) and any(
+            isinstance(t, ast.Name) and t.id == "BUNDLED_ARCHIVES" for t in node.targets
+        ):
+            return list(ast.literal_eval(node.value))
+    raise BenchError("setup.py has no BUNDLED_ARCHIVES list")
+
+
+def _libcurl_flags(bundled: bool) -> tuple:
+    """(flags, files the binary depends on) for linking libcurl."""
+    if bundled:
+        lib = BUNDLED_PREFIX / "lib"
+        archives = [lib / name for name in bundled_archives()]
+        missing = [p for p in archives if not p.is_file()]
+        if missing:
+            raise BenchError(f"no bundled libcurl: {missing[0]} is missing (make libcurl)")
+        flags = ["-DCURL_STATICLIB", f"-I{BUNDLED_PREFIX / 'include'}"]
+        return [*flags, *map(str, archives), "-ldl", "-pthread"], archives
     flags = ["-lcurl"]
     if shutil.which("pkg-config"):
         found = subprocess.run(
@@ -129,19 +152,43 @@ def build_multi_get() -> Path:
         )
         if found.returncode == 0 and found.stdout.strip():
             flags = found.stdout.split()
+    return flags, []
+
+
+def build_multi_get(bundled: bool = False) -> Path:
+    """Compile ``libcurl/multi_get.c`` unless the binary is up to date: ``cc
+    -O2`` against the system libcurl (``.run/multi_get``), or with
+    ``bundled`` statically against the bundled libcurl
+    (``.run/multi_get-bundled``)."""
+    target = MULTI_GET_BUNDLED if bundled else MULTI_GET
+    flags, inputs = _libcurl_flags(bundled)
+    newest = max(p.stat().st_mtime for p in [MULTI_GET_SOURCE, *inputs])
+    if target.exists() and target.stat().st_mtime >= newest:
+        return target
+    cc = shutil.which("cc") or shutil.which("gcc") or shutil.which("clang")
+    if cc is None:
+        raise BenchError("no C compiler (cc) to build libcurl/multi_get.c")
     RUN_DIR.mkdir(parents=True, exist_ok=True)
-    partial = MULTI_GET.with_suffix(".tmp")
-    _run([cc, "-O2", "-Wall", "-o", str(partial), str(MULTI_GET_SOURCE), *flags], 120)
-    partial.replace(MULTI_GET)
-    return MULTI_GET
+    partial = target.with_suffix(".tmp")
+    _run([cc, "-O2", "-Wall", "-o", str(partial), str(MULTI_GET_SOURCE), *flags], 300)
+    partial.replace(target)
+    return target
 
 
-def libcurl_c(url: str, concurrency: int, seconds: float, warmup: float, expect_len: int) -> dict:
+def libcurl_c(
+    url: str,
+    concurrency: int,
+    seconds: float,
+    warmup: float,
+    expect_len: int,
+    bundled: bool = False,
+) -> dict:
     """``multi_get``: ``concurrency`` GETs in flight on one libcurl multi handle
-    (keep-alive), ``warmup`` seconds untimed, then req/s over ``seconds``."""
+    (keep-alive), ``warmup`` seconds untimed, then req/s over ``seconds``; on
+    the system libcurl, or with ``bundled`` on the bundled one."""
     from harness import last_json_line
 
-    cmd = [str(build_multi_get()), url, str(concurrency), str(seconds), str(warmup)]
+    cmd = [str(build_multi_get(bundled)), url, str(concurrency), str(seconds), str(warmup)]
     try:
         proc = subprocess.run(
             [*cmd, str(expect_len)], capture_output=True, text=True, timeout=seconds + warmup + 30

@@ -6,7 +6,15 @@ so no two peers share dependencies and none of them lands in the project's
 the built package taken when the benchmark starts (see ``snapshot_requestx``),
 so that a rebuild by someone else during the run cannot change what is measured.
 The httpx-transports peer (httpx with four transports, requestx's among them)
-imports requestx from the same copy.
+imports requestx from the same copy.  The requestx-syslib peer imports it from
+a second copy, identical but for its ``_engine*.so``: built aside, once per run,
+against the system libcurl (``REQUESTX_LIBCURL=system setup.py build_ext``
+into ``.run/syslib-build/``; see ``snapshot_requestx_syslib``), so the bundled
+libcurl and the system one are compared in the same run.
+
+Every peer that works also has its RSS measured right after its import
+(``import_rss.py``: a fresh interpreter, its adapter and so its library
+imported, nothing else done).
 
 A peer that cannot be installed here is not dropped: ``prepare`` returns the
 reason ("not installable: ...") and the report prints it.
@@ -15,7 +23,9 @@ reason ("not installable: ...") and the report prints it.
 from __future__ import annotations
 
 import json
+import os
 import shutil
+import statistics
 import subprocess
 import sys
 from concurrent.futures import ThreadPoolExecutor
@@ -26,8 +36,12 @@ HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 VENVS = HERE / ".run" / "venvs"
 SNAPSHOT = HERE / ".run" / "requestx-snapshot"
+SYSLIB_SNAPSHOT = HERE / ".run" / "requestx-syslib-snapshot"
+SYSLIB_BUILD = HERE / ".run" / "syslib-build"
 DEV_PYTHON = ROOT / ".venv" / "bin" / "python"
 WORKLOAD = HERE / "workload.py"
+IMPORT_RSS = HERE / "import_rss.py"
+IMPORT_RSS_RUNS = 3  # fresh processes per peer; the median is reported
 
 
 @dataclass(frozen=True)
@@ -39,14 +53,29 @@ class Peer:
     note: str = ""  # said in the report, beside the version
     scenarios: tuple = field(default=())  # only these (empty: all it supports)
     with_requestx: bool = False  # imports requestx from the run's snapshot
+    syslib: bool = False  # ... from the snapshot whose engine links the system libcurl
+    variant: bool = False  # requestx itself, set up or built otherwise (not "another client")
 
+
+# Where the engine on the system libcurl is measured beside the bundled one.
+SYSLIB_SCENARIOS = ("seq", "threads8", "async64", "https", "http2", "get_100k")
+SYSLIB_PEER = "requestx-syslib"
 
 PEERS = (
     Peer(
         "requestx",
         "requestx",
-        note="this repository, C over the system libcurl",
+        note="this repository, C over the bundled libcurl 8.21",
         with_requestx=True,
+    ),
+    Peer(
+        "requestx-syslib",
+        "requestx",
+        note="this repository's engine linked against the system libcurl 7.88",
+        scenarios=SYSLIB_SCENARIOS,
+        with_requestx=True,
+        syslib=True,
+        variant=True,
     ),
     Peer(
         "requestx-retry",
@@ -54,6 +83,7 @@ PEERS = (
         note="requestx with a Retry configured (never used: the answers are 200s)",
         scenarios=("seq", "async64"),
         with_requestx=True,
+        variant=True,
     ),
     Peer(
         "requestx-breaker",
@@ -61,6 +91,7 @@ PEERS = (
         note="requestx with a CircuitBreaker consulted on every request",
         scenarios=("seq", "async64"),
         with_requestx=True,
+        variant=True,
     ),
     Peer("requests", "requests", ("requests",)),
     Peer("urllib3", "urllib3", ("urllib3",)),
@@ -72,7 +103,7 @@ PEERS = (
         "pycurl",
         ("pycurl",),
         ("--no-binary", "pycurl"),
-        note="pycurl built against the system libcurl that requestx links",
+        note="pycurl built against the system libcurl 7.88 (the one requestx-syslib links)",
         scenarios=("seq",),
     ),
     Peer("curl_cffi", "curl_cffi", ("curl_cffi", "uvloop")),
@@ -173,9 +204,48 @@ def prepare(names: list) -> dict:
                     "adapter": peer.adapter,
                     "note": peer.note,
                     "only": list(peer.scenarios),
+                    "variant": peer.variant,
+                    **import_rss(peer),
                 }
         print(f"  {peer.name:<16} {status[peer.name].get('version') or status[peer.name]['error']}")
+    _check_syslib(status)
     return status
+
+
+def _check_syslib(status: dict) -> None:
+    """The requestx-syslib peer is an error unless its engine reports another
+    libcurl than the requestx peer's (both would measure the same engine)."""
+    ours, other = status.get("requestx", {}), status.get(SYSLIB_PEER, {})
+    if "version" not in other:
+        return
+    if not SYSLIB_SNAPSHOT.exists():
+        status[SYSLIB_PEER] = {"error": "no engine built against the system libcurl"}
+    elif other["version"] == ours.get("version"):
+        status[SYSLIB_PEER] = {
+            "error": f"its engine reports the same libcurl as requestx's ({other['version']}): "
+            "nothing to compare"
+        }
+
+
+def import_rss(peer: Peer) -> dict:
+    """RSS after importing the peer's adapter (its library) in a fresh
+    interpreter: {"import_rss_mb", "bare_rss_mb"} (medians of IMPORT_RSS_RUNS
+    processes), or {"import_rss_error"}."""
+    from harness import last_json_line
+
+    cmd = [str(python_of(peer)), str(IMPORT_RSS), peer.adapter]
+    found = []
+    for _ in range(IMPORT_RSS_RUNS):
+        proc = subprocess.run(cmd, capture_output=True, text=True, env=worker_env(peer))
+        result = last_json_line(proc.stdout)
+        if result is None or "error" in result:
+            reason = (result or {}).get("error") or proc.stderr.strip()[-300:]
+            return {"import_rss_error": reason or f"exit {proc.returncode}"}
+        found.append(result)
+    return {
+        "import_rss_mb": statistics.median(r["after_mb"] for r in found),
+        "bare_rss_mb": statistics.median(r["before_mb"] for r in found),
+    }
 
 
 def snapshot_requestx() -> str:
@@ -198,12 +268,62 @@ def snapshot_requestx() -> str:
     return (head.stdout.strip() or "?") + ("-dirty" if changed.stdout.strip() else "")
 
 
-def worker_env(peer: Peer) -> dict:
-    """The environment of the peer's workers: requestx from the snapshot."""
-    import os
+def replace_engine(package: Path, engine: Path) -> None:
+    """Put ``engine`` in place of the ``_engine*.so`` of the requestx
+    package directory ``package``."""
+    for old in package.glob("_engine*.so"):
+        old.unlink()
+    shutil.copy2(engine, package / engine.name)
 
+
+def build_syslib_engine(build_dir: Path = SYSLIB_BUILD) -> Path:
+    """The engine built aside against the system libcurl, from the sources in
+    the tree now (``REQUESTX_LIBCURL=system setup.py build_ext --force`` with
+    its objects and library under ``build_dir``; the in-place engine is not
+    touched).  Returns the path of the ``.so``."""
+    lib = build_dir / "lib"
+    shutil.rmtree(lib, ignore_errors=True)
+    cmd = [str(DEV_PYTHON), "setup.py", "-q", "build_ext", "--force"]
+    cmd += ["--build-temp", str(build_dir / "temp"), "--build-lib", str(lib)]
+    env = dict(os.environ, REQUESTX_LIBCURL="system")
+    proc = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True)
+    built = sorted((lib / "requestx").glob("_engine*.so"))
+    if proc.returncode != 0 or not built:
+        tail = (proc.stdout + proc.stderr).strip().splitlines()[-3:]
+        raise RuntimeError(f"building the engine on the system libcurl failed: {' / '.join(tail)}")
+    return built[0]
+
+
+def _engine_sources_newer_than(engine: Path) -> list:
+    """The engine's sources changed after ``engine`` was built."""
+    sources = [*(ROOT / "requestx" / "_engine").glob("*.[ch]"), ROOT / "setup.py"]
+    mtime = engine.stat().st_mtime
+    return sorted(str(p.relative_to(ROOT)) for p in sources if p.stat().st_mtime > mtime)
+
+
+def snapshot_requestx_syslib() -> dict:
+    """After ``snapshot_requestx``: a second copy of the snapshot with the
+    engine built against the system libcurl (the requestx-syslib peer's).
+    Returns what the report says about it: {"engine": path, "stale": [...]}
+    -- ``stale``: sources changed after the in-place engine was built, so the
+    two engines may not be built from the same code."""
+    in_place = sorted((SNAPSHOT / "requestx").glob("_engine*.so"))
+    if not in_place:
+        raise RuntimeError("no snapshot of requestx to copy (snapshot_requestx first)")
+    stale = _engine_sources_newer_than(next((ROOT / "requestx").glob("_engine*.so")))
+    engine = build_syslib_engine()
+    shutil.rmtree(SYSLIB_SNAPSHOT, ignore_errors=True)
+    shutil.copytree(SNAPSHOT / "requestx", SYSLIB_SNAPSHOT / "requestx")
+    replace_engine(SYSLIB_SNAPSHOT / "requestx", engine)
+    return {"engine": str(engine.relative_to(ROOT)), "stale": stale}
+
+
+def worker_env(peer: Peer) -> dict:
+    """The environment of the peer's workers: requestx from the snapshot (the
+    syslib one for the requestx-syslib peer)."""
     env = dict(os.environ)
     env.pop("PYTHONPATH", None)
-    if peer.with_requestx and SNAPSHOT.exists():
-        env["PYTHONPATH"] = str(SNAPSHOT)
+    snapshot = SYSLIB_SNAPSHOT if peer.syslib else SNAPSHOT
+    if peer.with_requestx and snapshot.exists():
+        env["PYTHONPATH"] = str(snapshot)
     return env

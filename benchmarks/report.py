@@ -44,7 +44,13 @@ STREAM_RSS_MIB = 32.0
 # The clients the headline table compares requestx with, besides the best one.
 HEADLINE_PEERS = ("aiohttp", "httpx", "requests")
 # How the report names a limit tool (results.json keeps the short member name).
-LIMIT_NAMES = {"libcurl-c": "libcurl in C"}
+LIBCURL_CS = ("libcurl-c", "libcurl-c-bundled")
+LIMIT_NAMES = {"libcurl-c": "libcurl in C (system)", "libcurl-c-bundled": "libcurl in C (bundled)"}
+# requestx itself, configured or built otherwise: not "another client" in the
+# headline's best-other column nor in the list of clients that beat requestx.
+VARIANTS = ("requestx-syslib", "requestx-retry", "requestx-breaker")
+# The engine on the system libcurl, compared with the bundled one (BASE).
+SYSLIB = "requestx-syslib"
 # Short row labels for the headline table.
 SHORT_TITLES = {
     "seq": "sync, sequential small GETs",
@@ -197,7 +203,8 @@ class Report:
             "large bodies the C tool's own reading is the cost, and a client can beat it.",
             *self._libcurl_line(),
             "- n/a: the client has no API for the scenario (reason in the scenario's table); "
-            "–: not run (pycurl-syslib runs the sequential scenario only).",
+            "–: not run (pycurl-syslib runs the sequential scenario only; requestx-syslib, "
+            "requestx-retry and requestx-breaker the scenarios their note names).",
             *self._separate_runs(),
             "",
         )
@@ -224,13 +231,20 @@ class Report:
             runs[0]["setup"]
             for s in self.scenarios
             for member, runs in s["runs"].items()
-            if member == "libcurl-c" and "setup" in runs[0]
+            if member in LIBCURL_CS and "setup" in runs[0]
         }
         if not setups:
             return []
+        both = any("libcurl-c-bundled" in s["runs"] for s in self.scenarios)
+        built = (
+            "twice: `-lcurl` (system) and statically against the bundled libcurl's archives "
+            "(bundled)"
+            if both
+            else "`... -lcurl`"
+        )
         return [
             "- libcurl in C (a second limit for async64): `benchmarks/libcurl/multi_get.c`, "
-            f"built with `cc -O2 ... -lcurl` ({'; '.join(sorted(setups))}), keep-alive, nothing "
+            f"built with `cc -O2` {built} ({'; '.join(sorted(setups))}), keep-alive, nothing "
             "done per response but counting it: what a client built on libcurl's multi "
             "interface can reach at best, on the clients' CPU(s)."
         ]
@@ -273,10 +287,25 @@ class Report:
         return ""
 
     def clients(self) -> None:
-        self.add("## Clients", "", "| client | version | note |", "|---|---|---|")
+        self.add(
+            "## Clients",
+            "",
+            "| client | version | RSS after import MB | note |",
+            "|---|---|---:|---|",
+        )
         for name, info in self.meta["peers"].items():
             version = info.get("version") or f"**{info['error']}**"
-            self.add(f"| {name} | {version} | {info.get('note', '')} |")
+            rss = fmt_num(info.get("import_rss_mb"), 1)
+            self.add(f"| {name} | {version} | {rss} | {info.get('note', '')} |")
+        bare = [i["bare_rss_mb"] for i in self.meta["peers"].values() if "bare_rss_mb" in i]
+        if bare:
+            self.add(
+                "",
+                "RSS after import: the resident set of a fresh process of the client's "
+                "interpreter right after importing its adapter (and so its library), median of "
+                f"3 processes (`benchmarks/import_rss.py`); the bare interpreter is "
+                f"{min(bare):.1f}–{max(bare):.1f} MB of it.",
+            )
         self.add(
             "", "How each client was set up (as its documentation recommends for throughput):", ""
         )
@@ -374,7 +403,8 @@ class Report:
     def headline_notes(self) -> list:
         notes = (
             "Best other client: the highest req/s of the other clients in that mode, with its "
-            "CPU time per request.  n/a: the client has no API for the scenario.  For the "
+            "CPU time per request (requestx's own variants, " + ", ".join(VARIANTS) + ", are "
+            "not other clients).  n/a: the client has no API for the scenario.  For the "
             "httpx_transports rows the clients are httpx over each transport, and 'httpx' is "
             "httpx's default transport."
         )
@@ -399,7 +429,7 @@ class Report:
         return None if cpu is None else cpu * 1e3
 
     def _best_other(self, s: dict) -> str:
-        rps = {c: v for c, v in client_rps(s).items() if c != BASE}
+        rps = {c: v for c, v in client_rps(s).items() if c != BASE and c not in VARIANTS}
         if not rps:
             return "–"
         best = max(rps, key=rps.get)
@@ -410,7 +440,7 @@ class Report:
     @staticmethod
     def _ratio_best(s: dict):
         rps = client_rps(s)
-        others = [v for c, v in rps.items() if c != BASE]
+        others = [v for c, v in rps.items() if c != BASE and c not in VARIANTS]
         return rps[BASE] / max(others) if BASE in rps and others else None
 
     @staticmethod
@@ -522,15 +552,84 @@ class Report:
             rps = client_rps(s)
             if BASE not in rps:
                 continue
-            better = [f"{c} ({fmt_ratio(rps[BASE] / r)})" for c, r in rps.items() if r > rps[BASE]]
+            better = [
+                f"{c} ({fmt_ratio(rps[BASE] / r)})"
+                for c, r in rps.items()
+                if r > rps[BASE] and c not in VARIANTS
+            ]
             if better:
                 losses.append(f"{s['key']}: {', '.join(better)}")
         if not losses:
-            return "requestx has the highest req/s of all clients in every scenario."
+            return "requestx has the highest req/s of all other clients in every scenario."
         return (
             "Where a client beats requestx (requestx ÷ client in brackets): "
             + "; ".join(losses)
             + "."
+        )
+
+    # -- bundled libcurl against the system one -------------------------------
+
+    def syslib_section(self) -> None:
+        """requestx (bundled libcurl) ÷ requestx-syslib (the same engine on the
+        system libcurl) in every scenario and mode both ran, the ceiling on
+        both libcurls, and the RSS after import of both."""
+        rows = [s for key in self.keys for _pin, s in self.modes(key) if SYSLIB in s["runs"]]
+        peers = self.meta["peers"]
+        if not rows or BASE not in peers:
+            return
+        built = self.meta.get("requestx_syslib", {})
+        ours, theirs = peers[BASE], peers.get(SYSLIB, {})
+        self.add(
+            "## Bundled libcurl against the system libcurl",
+            "",
+            f"`{BASE}` ({ours.get('version', '?')}) against `{SYSLIB}` "
+            f"({theirs.get('version', '?')}): the same package and engine sources, the "
+            "engine built against the system libcurl for the second (`"
+            f"{built.get('engine', 'benchmarks/.run/syslib-build')}`, this run), both in the "
+            "same rounds.  Ratios are bundled ÷ system: req/s above 1 and CPU per request "
+            "below 1 mean the bundled engine is faster.",
+            "",
+        )
+        if built.get("stale"):
+            self.add(
+                "**Caution:** the engine's sources changed after the in-place (bundled) engine "
+                f"was built ({', '.join(built['stale'])}); the two engines may differ in more "
+                "than libcurl.",
+                "",
+            )
+        self.add(
+            "| scenario | mode | bundled req/s | system req/s | bundled ÷ system req/s "
+            "| bundled CPU µs/req | system CPU µs/req | bundled ÷ system CPU "
+            "| bundled / system peak RSS MB |",
+            "|---|---|---:|---:|---:|---:|---:|---:|---:|",
+        )
+        for s in rows:
+            self.add(self._syslib_row(s, BASE, SYSLIB, s["key"]))
+        for s in rows:
+            if all(t in s["runs"] for t in LIBCURL_CS):
+                self.add(
+                    self._syslib_row(
+                        s, "libcurl-c-bundled", "libcurl-c", f"{s['key']}: libcurl in C (multi_get)"
+                    )
+                )
+        self.add("")
+        rss = [(n, peers.get(n, {}).get("import_rss_mb")) for n in (BASE, SYSLIB)]
+        if all(v is not None for _n, v in rss):
+            self.add(
+                f"RSS after `import requestx` (through its adapter): bundled {rss[0][1]:.1f} MB, "
+                f"system {rss[1][1]:.1f} MB (bundled ÷ system {rss[0][1] / rss[1][1]:.2f}).",
+                "",
+            )
+
+    def _syslib_row(self, s: dict, bundled: str, system: str, name: str) -> str:
+        b, y = s["runs"][bundled], s["runs"][system]
+        rb, ry = median(b, "rps"), median(y, "rps")
+        cb, cy = self._cpu_us(s, bundled), self._cpu_us(s, system)
+        cpu_ratio = f"{cb / cy:.2f}" if cb and cy else "–"
+        rss = f"{fmt_num(median(b, 'peak_rss_mb'), 1)} / {fmt_num(median(y, 'peak_rss_mb'), 1)}"
+        return (
+            f"| {name} | {label(s['pin'])} | {fmt_num(rb)} | {fmt_num(ry)} | {rb / ry:.2f} "
+            f"| {fmt_us(cb)} | {fmt_us(cy)} | {cpu_ratio} | {rss} |"
         )
 
     # -- per scenario --------------------------------------------------------
@@ -760,6 +859,7 @@ class Report:
         self.clients()
         if self.keys or self.transport_keys:
             self.summary()
+        self.syslib_section()
         self.targets()
         if self.keys:
             self.scenario_sections()
@@ -805,7 +905,7 @@ def update_docs(doc: Path, block: list) -> bool:
 class Charts:
     """PNG charts with matplotlib; does nothing when matplotlib is missing."""
 
-    LIMIT_COLORS = {"libcurl-c": "#2ca02c"}  # others: blue
+    LIMIT_COLORS = {"libcurl-c": "#2ca02c", "libcurl-c-bundled": "#9467bd"}  # others: blue
     MODE_STYLES = ("--", ":")
 
     def __init__(self, out_dir: Path) -> None:

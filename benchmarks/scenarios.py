@@ -4,7 +4,8 @@ A request scenario is run by every client that supports it (``applies``),
 each in its own process (workload.py), plus the practical limit of the
 server and machine (limits.py): wrk for HTTP/1.1, h2load for HTTP/2; for
 ``async64`` also libcurl's multi interface driven by a small C program (the
-best a libcurl-based client can do).
+best a libcurl-based client can do), on the system libcurl and on the
+bundled one.
 A transport scenario is a request scenario run by one client, httpx, with
 each of the ``transports`` it names in turn (the httpx-transports peer).
 Stream scenarios (SSE, 1 GiB down and up) compare fewer clients, named in
@@ -15,7 +16,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from limits import LIBCURL_C
+from limits import LIBCURL_CS
 from servers import BODY_SIZES, JSON_BODY_BYTES
 
 
@@ -31,7 +32,7 @@ class Scenario:
     concurrency: int = 1
     gather: int = 0  # requests gathered at once (mode gather)
     transports: tuple = ()  # httpx transports compared, instead of the clients
-    extra_limits: tuple = ()  # limit lines beside wrk/h2load (limits.LIBCURL_C)
+    extra_limits: tuple = ()  # limit lines beside wrk/h2load (limits.LIBCURL_CS)
 
     @property
     def http2(self) -> bool:
@@ -85,7 +86,7 @@ SCENARIOS = (
         "async, 64 requests in flight",
         "async",
         concurrency=64,
-        extra_limits=(LIBCURL_C,),
+        extra_limits=LIBCURL_CS,
     ),
     Scenario("async512", "async, 512 requests in flight", "async", concurrency=512),
     Scenario(

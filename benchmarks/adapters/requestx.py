@@ -8,7 +8,8 @@ NAME = "requestx"
 
 
 def version() -> str:
-    return requestx.__version__
+    """The version and the libcurl the engine runs on (bundled or system)."""
+    return f"{requestx.__version__} on {requestx.curl_version().split()[0]}"
 
 
 def open_sync(pool, http2):
