@@ -73,9 +73,9 @@ enum rx_phase {
 /* Header blocks and request-body buffers up to this size are kept. */
 #define RX_SMALL_KEEP_BYTES ((size_t)256 * 1024)
 
-/* Idle connections a sync slot's private multi may keep in the shared pool
- * (libcurl's default, 4 per running transfer, would close the connections
- * other threads' slots keep there). */
+/* Idle connections a sync slot's private multi may keep (its own pool:
+ * share.h); libcurl's default, 4 per running transfer, would keep a thread
+ * that talks to many hosts in turn from reusing its connections. */
 #define RX_SLOT_MAX_IDLE_CONNECTIONS 256L
 
 /* A streamed body's reader on another thread is woken once per engine turn

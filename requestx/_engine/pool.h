@@ -1,9 +1,10 @@
 /* pool.h: idle slots, kept for the next request, and the fork check.
  *
  * Both drivers keep the slots (easy handles) they are done with on a free
- * list, all sharing one libcurl share handle (connections, DNS, TLS
- * sessions): the sync Client (sync_types.h, under the GIL) and the async
- * pool (xfer.h, under the engine lock). The caller provides the locking.
+ * list, all sharing one libcurl share handle (DNS, TLS sessions, and for
+ * the async pool connections: share.h): the sync Client (sync_types.h,
+ * under the GIL) and the async pool (xfer.h, under the engine lock). The
+ * caller provides the locking.
  *
  * After fork() a pool belongs to the parent: its handles hold the parent's
  * sockets and TLS state. A child that notices the new pid forgets
@@ -36,7 +37,7 @@ static int rx_pool_check_fork(rx_pool *p, int make_share)
         return 0;
     }
     rx_share *share = NULL;
-    if (make_share && (share = rx_share_new()) == NULL) {
+    if (make_share && (share = rx_share_new(1)) == NULL) {
         return -1;
     }
     p->share = share;

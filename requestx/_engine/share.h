@@ -1,9 +1,13 @@
 /* share.h: one libcurl share handle per Client, with real locks.
  *
- * The transfers of one Client may run on many threads at once (the GIL is
- * released for each transfer), so DNS cache, TLS sessions and the connection
- * pool shared between its easy handles are guarded by one mutex per kind of
- * data, as libcurl's share interface requires.
+ * The transfers of one sync Client may run on many threads at once (the GIL
+ * is released for each transfer), so what its easy handles share, the DNS
+ * cache and TLS sessions, is guarded by one mutex per kind of data, as
+ * libcurl's share interface requires. Connections are shared only where one
+ * thread drives every transfer (the async engine): libcurl does not support
+ * a connection pool shared by concurrent threads, and libcurl 8's crashes
+ * under it (use after free in the pool's lookup, seen with 8 threads on one
+ * Session). A sync slot keeps its connections in its own multi handle.
  */
 #ifndef RX_SHARE_H
 #define RX_SHARE_H
@@ -33,8 +37,9 @@ static void rx_share_unlock(CURL *easy, curl_lock_data data, void *userp)
     pthread_mutex_unlock(&share->locks[data]);
 }
 
-/* Returns NULL when libcurl or memory fails. */
-static rx_share *rx_share_new(void)
+/* ``connections``: share the connection pool too (one thread only, see
+ * above). Returns NULL when libcurl or memory fails. */
+static rx_share *rx_share_new(int connections)
 {
     rx_share *share = calloc(1, sizeof(*share));
     if (share == NULL) {
@@ -53,7 +58,9 @@ static rx_share *rx_share_new(void)
     curl_share_setopt(share->handle, CURLSHOPT_USERDATA, share);
     curl_share_setopt(share->handle, CURLSHOPT_SHARE, CURL_LOCK_DATA_DNS);
     curl_share_setopt(share->handle, CURLSHOPT_SHARE, CURL_LOCK_DATA_SSL_SESSION);
-    curl_share_setopt(share->handle, CURLSHOPT_SHARE, CURL_LOCK_DATA_CONNECT);
+    if (connections) {
+        curl_share_setopt(share->handle, CURLSHOPT_SHARE, CURL_LOCK_DATA_CONNECT);
+    }
     return share;
 }
 

@@ -58,7 +58,7 @@ static rx_slot *client_acquire(ClientObject *self)
         return slot;
     }
     if (p->share == NULL) {
-        p->share = rx_share_new();
+        p->share = rx_share_new(0);
         if (p->share == NULL) {
             return NULL;
         }

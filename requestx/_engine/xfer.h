@@ -225,7 +225,7 @@ static rx_async_pool *rx_async_pool_new(int max_total, int max_per_host, int htt
     if (c == NULL) {
         return NULL;
     }
-    c->slots.share = rx_share_new();
+    c->slots.share = rx_share_new(1);
     if (c->slots.share == NULL) {
         free(c);
         return NULL;

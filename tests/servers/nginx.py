@@ -1,5 +1,6 @@
-"""A private nginx on loopback for HTTP/2 tests: h2 over TLS (ALPN) and h2c
-(prior knowledge), with an access log that records nginx's connection serial
+"""A private nginx on loopback for HTTP/2 tests: h2 over TLS (ALPN), h2c
+(prior knowledge) and plain HTTP/1.1 (http1_url, for load a Python server
+cannot give), with an access log that records nginx's connection serial
 number, so tests can count the connections a client used."""
 
 from __future__ import annotations
@@ -37,6 +38,10 @@ http {{
         listen 127.0.0.1:{plain_port} http2;
         location / {{ return 200 'h2c ok'; }}
     }}
+    server {{
+        listen 127.0.0.1:{http1_port};
+        location / {{ return 200 'http/1.1 ok'; }}
+    }}
 }}
 """
 
@@ -48,14 +53,16 @@ def _free_port() -> int:
 
 
 class NginxH2:
-    """``with NginxH2(cert_pem_path) as n:`` n.tls_url, n.plain_url, n.connections()."""
+    """``with NginxH2(cert_pem_path) as n:`` n.tls_url, n.plain_url, n.http1_url, n.log()."""
 
     def __init__(self, cert_and_key_pem: str) -> None:
         self.binary = shutil.which("nginx") or "/usr/sbin/nginx"
         self.root = tempfile.mkdtemp(prefix="requestx-nginx-")
         self.tls_port, self.plain_port = _free_port(), _free_port()
+        self.http1_port = _free_port()
         self.tls_url = f"https://127.0.0.1:{self.tls_port}"
         self.plain_url = f"http://127.0.0.1:{self.plain_port}"
+        self.http1_url = f"http://127.0.0.1:{self.http1_port}"
         with open(os.path.join(self.root, "nginx.conf"), "w") as f:
             f.write(
                 CONF.format(
@@ -63,6 +70,7 @@ class NginxH2:
                     cert=cert_and_key_pem,
                     tls_port=self.tls_port,
                     plain_port=self.plain_port,
+                    http1_port=self.http1_port,
                 )
             )
         self.proc: subprocess.Popen[bytes] | None = None
