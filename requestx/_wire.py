@@ -174,7 +174,6 @@ def timings_dict(packed: Any, attempts: int = 1, redirect: float = 0.0) -> dict[
     return out
 
 
-
 def parse_head(raw: AnyStr) -> tuple[AnyStr, list[tuple[AnyStr, AnyStr]]]:
     """(reason phrase, [(name, value), ...]) of a header block, str or bytes:
     the fields in order, repeated ones kept; a folded continuation line is

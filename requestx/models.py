@@ -175,6 +175,7 @@ class PreparedRequest(RequestHooksMixin):
 
     _hooks: Optional[dict[str, list[Callable[..., Any]]]] = None
     _headers: Any = None
+    _watch: Any = None  # the observed call it belongs to (_core/observe.py), or None
 
     @property
     def headers(self) -> CaseInsensitiveDict[Any]:
@@ -251,6 +252,8 @@ class PreparedRequest(RequestHooksMixin):
         p.hooks = self.hooks
         p._body_position = self._body_position
         p._target = self._target
+        if self._watch is not None:
+            p._watch = self._watch
         return p
 
     def prepare_method(self, method: Any) -> None:

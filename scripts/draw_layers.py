@@ -24,7 +24,12 @@ PACKAGE = ROOT / "requestx"
 BANDS = [
     ("package", "the names handed on", ["__init__", "utils"]),
     ("faces", "what a user calls", ["api", "sessions", "async_sessions", "transports."]),
-    ("core", "shared by every face, no I/O", ["_core.base", "_core.settings", "_core.aio"]),
+    ("contrib", "optional integrations", ["contrib."]),
+    (
+        "core",
+        "shared by every face, no I/O",
+        ["_core.base", "_core.settings", "_core.aio", "_core.observe", "_core.stats"],
+    ),
     (
         "policy",
         "retries, breakers, deadlines",
