@@ -60,8 +60,8 @@ from opentelemetry.metrics import get_meter
 from opentelemetry.propagate import inject
 from opentelemetry.trace import SpanKind, Status, StatusCode
 
-from .._core import observe as _observe
 from ..__version__ import __version__
+from .._core import observe as _observe
 
 __all__ = ["DURATION_BOUNDARIES", "RequestxInstrumentor"]
 

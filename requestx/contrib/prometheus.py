@@ -89,6 +89,7 @@ class RequestxCollector(Collector):
         transitions: dict[tuple[str, ...], int] = {}
         states: dict[str, str] = {}
         connections: dict[tuple[str, ...], int] = {}
+        key: tuple[str, ...]
         for snap in snapshots:
             for r in snap["requests"]:
                 key = (
@@ -150,25 +151,25 @@ class RequestxCollector(Collector):
             ),
         ):
             counter = CounterMetricFamily(_PREFIX + name, doc, labels=labels)
-            for key, count in sorted(values.items()):
-                counter.add_metric(list(key), count)
+            for labels_of, count in sorted(values.items()):
+                counter.add_metric(list(labels_of), count)
             yield counter
         gauge = GaugeMetricFamily(
             _PREFIX + "circuit_state",
             "Circuit breaker state (1 for the current one).",
             labels=["key", "state"],
         )
-        for key, current in sorted(states.items()):
+        for circuit, current in sorted(states.items()):
             for state in _STATES:
-                gauge.add_metric([key, state], 1 if state == current else 0)
+                gauge.add_metric([circuit, state], 1 if state == current else 0)
         yield gauge
         open_connections = GaugeMetricFamily(
             _PREFIX + "open_connections",
             "Open HTTP client connections, with a request in flight (active) or not (idle).",
             labels=["scheme", "server_address", "server_port", "state"],
         )
-        for key, count in sorted(connections.items()):
-            open_connections.add_metric(list(key), count)
+        for labels_of, count in sorted(connections.items()):
+            open_connections.add_metric(list(labels_of), count)
         yield open_connections
 
 
@@ -189,11 +190,11 @@ def _histogram_family(
     boundaries: list[float],
 ) -> HistogramMetricFamily:
     family = HistogramMetricFamily(_PREFIX + name, doc, labels=labels)
-    for key, (buckets, total) in sorted(values.items()):
+    for labels_of, (buckets, total) in sorted(values.items()):
         cumulative = []
         running = 0
         for bound, count in zip([*map(_bound, boundaries), "+Inf"], buckets):
             running += count
             cumulative.append((bound, running))
-        family.add_metric(list(key), cumulative, total)
+        family.add_metric(list(labels_of), cumulative, total)
     return family
