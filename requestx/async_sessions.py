@@ -169,77 +169,62 @@ class AsyncSession(BaseSession[Awaitable[Response]]):
     ) -> Response:
         """Send a request; the arguments are those of Session.request."""
         prep = self._prepare(method, url, params, data, headers, cookies, files, auth, json, hooks)
-        if self.observers or _observe.observers or _observe.logger.isEnabledFor(10):
-            return await self._watched_call(
-                prep, timeout, allow_redirects, proxies, stream, verify, cert, retries, breaker
-            )
-        return await self._call(
-            prep, timeout, allow_redirects, proxies, stream, verify, cert, retries, breaker
-        )
-
-    async def _watched_call(self, prep: PreparedRequest, *args: Any) -> Response:
-        """_call for an observed call: its start and end told around it."""
-        watch = _observe.Watch(self.observers, prep.method or "", prep.url or "")
-        prep._watch = watch
-        watch.request_start()
-        try:
-            response = await self._call(prep, *args)
-        except BaseException as exc:
-            watch.request_end(None, exc)
-            raise
-        finally:
-            prep._watch = None
-        watch.request_end(response)
-        return response
-
-    async def _call(
-        self,
-        prep: PreparedRequest,
-        timeout: Any,
-        allow_redirects: bool,
-        proxies: Any,
-        stream: Any,
-        verify: Any,
-        cert: Any,
-        retries: Any,
-        breaker: Any,
-    ) -> Response:
-        hop_timeouts = timeouts(timeout)
-        policy = None
+        watch = None
         if (
-            self._has_policy
-            or retries is not None
-            or breaker is not None
-            or type(timeout) is TimeoutSetting
+            self.observers
+            or _observe.observers
+            or (
+                _observe.LEVELS.get(_observe.DEBUG) is not False
+                and _observe.logger.isEnabledFor(_observe.DEBUG)
+            )
         ):
-            policy = self._policy(timeout, retries, breaker)
-        if policy is not None:
-            response = await self._send_hop(
-                prep, hop_timeouts, proxies, bool(stream), verify, cert, policy
-            )
-        else:
-            # the hop inlined: one coroutine per request instead of two
-            future, transfer, producer, proxy_kind = self._start_hop(
-                prep, hop_timeouts, proxies, bool(stream), verify, cert
-            )
-            try:
-                result = await future
-            except BaseException as exc:
-                raise _hop_failed(exc, transfer, producer, prep, proxy_kind) from None
-            response = self._received(result, prep, AsyncRawResponse, self._connection)
-        if prep._hooks or self._may_redirect(response):
-            return await self._after_hop(
-                response,
-                prep,
-                timeout,
-                hop_timeouts,
-                allow_redirects,
-                proxies,
-                stream,
-                verify,
-                cert,
-                policy,
-            )
+            watch = prep._watch = _observe.Watch(self.observers, prep.method or "", prep.url or "")
+            watch.request_start()
+        try:  # (a try costs nothing until something is raised)
+            hop_timeouts = timeouts(timeout)
+            policy = None
+            if (
+                self._has_policy
+                or retries is not None
+                or breaker is not None
+                or type(timeout) is TimeoutSetting
+            ):
+                policy = self._policy(timeout, retries, breaker)
+            if policy is not None:
+                response = await self._send_hop(
+                    prep, hop_timeouts, proxies, bool(stream), verify, cert, policy
+                )
+            else:
+                # the hop inlined: one coroutine per request instead of two
+                future, transfer, producer, proxy_kind = self._start_hop(
+                    prep, hop_timeouts, proxies, bool(stream), verify, cert
+                )
+                try:
+                    result = await future
+                except BaseException as exc:
+                    raise _hop_failed(exc, transfer, producer, prep, proxy_kind) from None
+                response = self._received(result, prep, AsyncRawResponse, self._connection)
+            if prep._hooks or self._may_redirect(response):
+                response = await self._after_hop(
+                    response,
+                    prep,
+                    timeout,
+                    hop_timeouts,
+                    allow_redirects,
+                    proxies,
+                    stream,
+                    verify,
+                    cert,
+                    policy,
+                )
+        except BaseException as exc:
+            if watch is not None:
+                prep._watch = None
+                watch.request_end(None, exc)
+            raise
+        if watch is not None:
+            prep._watch = None
+            watch.request_end(response)
         return response
 
     # The verbs (BaseSession's) return request()'s coroutine itself: one frame
@@ -251,7 +236,7 @@ class AsyncSession(BaseSession[Awaitable[Response]]):
             and self._own_request
             and not self._has_policy
             and "request" not in vars(self)
-            and not (self.observers or _observe.observers or _observe.logger.isEnabledFor(10))
+            and not _observe.watched(self.observers)
         ):
             return _engine.Pending(self, url)
         kwargs.setdefault("allow_redirects", True)
@@ -260,7 +245,7 @@ class AsyncSession(BaseSession[Awaitable[Response]]):
     async def send(self, request: PreparedRequest, **kwargs: Any) -> Response:
         """Send a PreparedRequest."""
         request = self._to_send(request)
-        if self.observers or _observe.observers or _observe.logger.isEnabledFor(10):
+        if _observe.watched(self.observers):
             watch = _observe.Watch(self.observers, request.method or "", request.url or "")
             request._watch = watch
             watch.request_start()

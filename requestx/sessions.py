@@ -341,40 +341,17 @@ class Session(BaseSession[Response]):
         cert: Any,
         policy: Any = None,
     ) -> Response:
-        if self.observers or _observe.observers or _observe.logger.isEnabledFor(10):
+        if (
+            self.observers
+            or _observe.observers
+            or (
+                _observe.LEVELS.get(_observe.DEBUG) is not False
+                and _observe.logger.isEnabledFor(_observe.DEBUG)
+            )
+        ) and prep._watch is None:
             return self._watched_send(
                 prep, timeout, allow_redirects, proxies, stream, verify, cert, policy
             )
-        return self._send_call(
-            prep, timeout, allow_redirects, proxies, stream, verify, cert, policy
-        )
-
-    def _watched_send(self, prep: PreparedRequest, *args: Any) -> Response:
-        """_send for an observed call: its start and end told around it."""
-        watch = _observe.Watch(self.observers, prep.method or "", prep.url or "")
-        prep._watch = watch
-        watch.request_start()
-        try:
-            response = self._send_call(prep, *args)
-        except BaseException as exc:
-            watch.request_end(None, exc)
-            raise
-        finally:
-            prep._watch = None
-        watch.request_end(response)
-        return response
-
-    def _send_call(
-        self,
-        prep: PreparedRequest,
-        timeout: Any,
-        allow_redirects: bool,
-        proxies: Any,
-        stream: Any,
-        verify: Any,
-        cert: Any,
-        policy: Any = None,
-    ) -> Response:
         if stream is None:
             stream = self.stream
         hop_timeouts = timeouts(timeout)
@@ -404,6 +381,21 @@ class Session(BaseSession[Response]):
                 response._next = self._redirect_request(response, prep)
         if not stream and response._stream is not None:
             response.content
+        return response
+
+    def _watched_send(self, prep: PreparedRequest, *args: Any) -> Response:
+        """_send for an observed call: its start and end told around it."""
+        watch = _observe.Watch(self.observers, prep.method or "", prep.url or "")
+        prep._watch = watch
+        watch.request_start()
+        try:
+            response = self._send(prep, *args)
+        except BaseException as exc:
+            watch.request_end(None, exc)
+            raise
+        finally:
+            prep._watch = None
+        watch.request_end(response)
         return response
 
     # the redirect loop --------------------------------------------------------

@@ -62,10 +62,17 @@ __all__ = [
     "logger",
     "observers",
     "redact_url",
-    "watch_for",
+    "watched",
 ]
 
 logger = logging.getLogger("requestx")
+
+# logging.Logger's cache of isEnabledFor() answers (emptied, not replaced, when
+# levels change): the faces read it, a dict lookup, before calling
+# isEnabledFor(DEBUG), a Python call. Where the stdlib has no such cache, an
+# empty dict makes them always call.
+LEVELS: dict[int, bool] = getattr(logger, "_cache", {})
+DEBUG = logging.DEBUG
 
 # requestx.observers: observers of every call of the process.
 observers: list[Any] = []
@@ -248,12 +255,11 @@ def _body_size(body: Any) -> int:
     return -1
 
 
-def watch_for(own: Any, method: str, url: str) -> Optional[Watch]:
-    """The Watch of a call, or None when nobody observes it (the faces'
-    one test: the session's observers, the process's, the DEBUG logger)."""
-    if own or observers or logger.isEnabledFor(logging.DEBUG):
-        return Watch(own, method, url)
-    return None
+def watched(own: Any) -> bool:
+    """Whether a call is observed: by the session's or transport's own
+    observers, the process's, or the DEBUG logger. The faces test the same
+    condition inline (a call nobody observes pays for no function call)."""
+    return bool(own or observers or (LEVELS.get(DEBUG) is not False and logger.isEnabledFor(DEBUG)))
 
 
 class Watch:

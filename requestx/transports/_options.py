@@ -133,7 +133,7 @@ class ConfiguredTransport:
 
     def _watch(self, request: Any) -> Optional[_observe.Watch]:
         """The Watch of a request, or None when nobody observes it."""
-        if self.observers or _observe.observers or _observe.logger.isEnabledFor(10):
+        if _observe.watched(self.observers):
             return _observe.Watch(self.observers, request.method, str(request.url))
         return None
 
