@@ -501,3 +501,15 @@ def test_ordinary_use_imports_neither_optional_package(fault_server):
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "[]"
+
+
+def test_stats_count_libcurls_resend_of_a_stale_connection(isolated_fault_server):
+    server = isolated_fault_server
+    recorder = Recorder()
+    with requestx.Session(stats=True, observers=[recorder]) as s:
+        assert s.get(server.url + "/stale-second").status_code == 200
+        assert s.get(server.url + "/stale-second").resent
+    snap = s.stats()
+    assert [(r["reason"], r["count"]) for r in snap["resends"]] == [("stale_connection", 1)]
+    # the re-send was a physical send of the call: it counts among its attempts
+    assert recorder.events[-1] == ("request_end", 2, 200, "NoneType")

@@ -134,3 +134,12 @@ def test_a_session_without_stats_adds_nothing(fault_server):
     s.get(fault_server.url + "/ok")
     families = scrape(RequestxCollector([s]))
     assert families["requestx_client_request_duration_seconds"].samples == []
+
+
+def test_resends_of_stale_connections(isolated_fault_server):
+    server = isolated_fault_server
+    with requestx.Session(stats=True) as s:
+        s.get(server.url + "/stale-second")
+        s.get(server.url + "/stale-second")
+    (resent,) = samples(scrape(RequestxCollector([s]))["requestx_client_resends"], "_total")
+    assert resent.value == 1 and resent.labels["reason"] == "stale_connection"

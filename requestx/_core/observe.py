@@ -49,6 +49,8 @@ from .._wire import (
     RESULT_STATUS,
     RESULT_TIMINGS,
     RESULT_VERSION,
+    TIMING_CONNECTS,
+    TIMINGS,
     timings_dict,
 )
 from .stats import error_type as engine_error_type
@@ -110,7 +112,7 @@ class RequestInfo:
 
     def __init__(self, method: str, url: str) -> None:
         self.method = method
-        self.url = redact_url(url)
+        self.url = url_parts(url)[0]
         self.attempts = 0
         self.start = time.monotonic()
         self.duration = 0.0
@@ -118,6 +120,34 @@ class RequestInfo:
 
     def __repr__(self) -> str:
         return f"<RequestInfo {self.method} {self.url} attempts={self.attempts}>"
+
+
+# URLs already redacted and split, by the URL sent: (redacted, scheme, host,
+# port). Most programs send to few URLs; emptied when full.
+_URL_PARTS: dict[str, tuple[str, str, str, int]] = {}
+_URL_PARTS_MAX = 512
+
+
+def url_parts(url: str) -> tuple[str, str, str, int]:
+    """(redacted URL, scheme, host, port) of a URL being sent."""
+    parts = _URL_PARTS.get(url)
+    if parts is None:
+        redacted = redact_url(url)
+        split = urlsplit(redacted)
+        try:
+            port = split.port
+        except ValueError:
+            port = None
+        parts = (
+            redacted,
+            split.scheme,
+            split.hostname or "",
+            port or (443 if split.scheme == "https" else 80),
+        )
+        if len(_URL_PARTS) >= _URL_PARTS_MAX:
+            _URL_PARTS.clear()
+        _URL_PARTS[url] = parts
+    return parts
 
 
 class AttemptInfo:
@@ -144,15 +174,7 @@ class AttemptInfo:
     def __init__(self, request: RequestInfo, method: str, url: str, attempt: int) -> None:
         self.request = request
         self.method = method
-        self.url = redact_url(url)
-        parts = urlsplit(self.url)
-        self.scheme = parts.scheme
-        self.host = parts.hostname or ""
-        try:
-            port = parts.port
-        except ValueError:
-            port = None
-        self.port = port or (443 if parts.scheme == "https" else 80)
+        self.url, self.scheme, self.host, self.port = url_parts(url)
         self.attempt = attempt
         self.headers: dict[str, str] = {}
         self.start = time.monotonic()
@@ -176,8 +198,8 @@ class AttemptResult:
         "status",
         "error",
         "error_type",
-        "timings",
-        "reused",
+        "_packed",
+        "_timings",
         "http_version",
         "bytes_in",
         "bytes_out",
@@ -188,7 +210,7 @@ class AttemptResult:
         self,
         status: Optional[int],
         error: Optional[BaseException],
-        timings: dict[str, Any],
+        packed: Optional[bytes],
         http_version: Optional[str],
         bytes_in: int,
         bytes_out: int,
@@ -196,6 +218,8 @@ class AttemptResult:
     ) -> None:
         self.status = status
         self.error = error
+        self._packed = packed  # the engine's timings, unpacked when read
+        self._timings: Optional[dict[str, Any]] = None
         self.error_type: Optional[str] = None
         if error is not None:
             kind = getattr(error, "error_type", None)
@@ -203,12 +227,23 @@ class AttemptResult:
             if kind is None and code is not None:  # an httpx exception of the transports
                 kind = engine_error_type(code, getattr(error, "phase", 0))
             self.error_type = kind or type(error).__name__
-        self.timings = timings
-        self.reused = bool(timings.get("reused", False))
         self.http_version = http_version
         self.bytes_in = bytes_in
         self.bytes_out = bytes_out
         self.duration = duration
+
+    @property
+    def timings(self) -> dict[str, Any]:
+        """As Response.timings (attempts: 1); {} without a response."""
+        if self._timings is None:
+            self._timings = {} if self._packed is None else timings_dict(self._packed)
+        return self._timings
+
+    @property
+    def reused(self) -> bool:
+        """The attempt's connection was reused (False without a response)."""
+        packed = self._packed
+        return packed is not None and TIMINGS.unpack_from(packed)[TIMING_CONNECTS] == 0
 
     def __repr__(self) -> str:
         what = self.status if self.error is None else self.error_type
@@ -313,7 +348,7 @@ class Watch:
             outcome = AttemptResult(
                 result[RESULT_STATUS],
                 None,
-                timings_dict(result[RESULT_TIMINGS]),
+                result[RESULT_TIMINGS],
                 HTTP_VERSIONS.get(result[RESULT_VERSION], "HTTP/1.1"),
                 received,
                 _body_size(body),
@@ -322,7 +357,7 @@ class Watch:
             if result[RESULT_FLAGS] & FLAG_RESENT:  # libcurl's own re-send: a send more
                 self.info.attempts += 1
         else:
-            outcome = AttemptResult(None, error, {}, None, 0, _body_size(body), duration)
+            outcome = AttemptResult(None, error, None, None, 0, _body_size(body), duration)
         if self._on["on_attempt_end"]:
             _call(self._on["on_attempt_end"], attempt, outcome)
         if self._log:
