@@ -32,9 +32,10 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tests"))
 
-import requestx  # noqa: E402
 from servers.fault import FaultServer  # noqa: E402
 from servers.tls import TLSMaterials, TLSServer  # noqa: E402
+
+import requestx  # noqa: E402
 
 BLUE, GREY = "#2f5d8a", "#555555"
 PHASE_COLOURS = {
@@ -128,9 +129,7 @@ def draw(snapshot: dict[str, Any]) -> str:
             f'height="{h:.1f}" fill="{BLUE}"/>'
         )
         if count:
-            svg.append(
-                text(x + bar_w / 2, top + plot_h - h - 4, str(count), text_anchor="middle")
-            )
+            svg.append(text(x + bar_w / 2, top + plot_h - h - 4, str(count), text_anchor="middle"))
         svg.append(
             text(
                 x + bar_w / 2,
@@ -177,7 +176,11 @@ def draw(snapshot: dict[str, Any]) -> str:
             if p["origin"] == origin and p["phase"] != "queue"
         }
         new = next(
-            (p["count"] for p in snapshot["phases"] if p["origin"] == origin and p["phase"] == "dns"),
+            (
+                p["count"]
+                for p in snapshot["phases"]
+                if p["origin"] == origin and p["phase"] == "dns"
+            ),
             0,
         )
         parts = {name: sums.get(name, 0.0) / n for name in ("dns", "connect", "tls", "first_byte")}
