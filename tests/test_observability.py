@@ -513,3 +513,21 @@ def test_stats_count_libcurls_resend_of_a_stale_connection(isolated_fault_server
     assert [(r["reason"], r["count"]) for r in snap["resends"]] == [("stale_connection", 1)]
     # the re-send was a physical send of the call: it counts among its attempts
     assert recorder.events[-1] == ("request_end", 2, 200, "NoneType")
+
+
+def test_http3_requests_are_counted_and_their_quic_connection_too(h3_server, tls_materials):
+    if "http3" not in _engine.features():
+        pytest.skip("this libcurl has no HTTP/3")
+    recorder = Recorder()
+    with requestx.Session(http3="only", stats=True, observers=[recorder]) as s:
+        s.verify = tls_materials.ca_file
+        for _ in range(3):
+            assert s.get(h3_server.url + "/echo").ok
+        snap = s.stats()
+        assert recorder.last_result.http_version == "HTTP/3" and recorder.last_result.reused
+    (entry,) = snap["requests"]
+    assert entry["count"] == 3 and entry["scheme"] == "https"
+    (conn,) = snap["connections"]
+    assert conn["open"] == 1  # one UDP socket, counted by the same callbacks
+    phases = {p["phase"]: p["count"] for p in snap["phases"]}
+    assert phases["tls"] == 1 and phases["first_byte"] == 3
