@@ -184,6 +184,9 @@ struct rx_slot {
     struct rx_stats *stats;
     int stats_origin;
     const char *stats_method; /* a static string (rx_stats_method) */
+    /* the timings of a finished transfer, read once (rx_slot_keep_timings) */
+    int timings_kept;
+    double kept_timings[8];
     int64_t queue_us;
 };
 
@@ -677,6 +680,7 @@ static CURLcode rx_slot_start(rx_slot *slot, const rx_request *req)
     slot->length_conflict = 0;
     slot->content_length = -1;
     slot->queue_us = req->queue_us;
+    slot->timings_kept = 0;
 
     if (slot->multi == NULL) {
         return CURLE_OK; /* the async engine adds it to its own multi */
@@ -805,6 +809,10 @@ static int rx_slot_http_version(rx_slot *slot)
 #define RX_TIMINGS 8
 static void rx_slot_timings(rx_slot *slot, double out[RX_TIMINGS])
 {
+    if (slot->timings_kept) {
+        memcpy(out, slot->kept_timings, sizeof(slot->kept_timings));
+        return;
+    }
     static const CURLINFO infos[6] = {
         CURLINFO_NAMELOOKUP_TIME_T,  CURLINFO_CONNECT_TIME_T,       CURLINFO_APPCONNECT_TIME_T,
         CURLINFO_PRETRANSFER_TIME_T, CURLINFO_STARTTRANSFER_TIME_T, CURLINFO_TOTAL_TIME_T,
@@ -818,6 +826,14 @@ static void rx_slot_timings(rx_slot *slot, double out[RX_TIMINGS])
     curl_easy_getinfo(slot->easy, CURLINFO_NUM_CONNECTS, &connects);
     out[6] = (double)slot->queue_us / 1e6;
     out[7] = (double)connects;
+}
+
+/* The transfer is over: its timings no longer change, so the next readers
+ * (the statistics, then the result) share one reading of them. */
+static void rx_slot_keep_timings(rx_slot *slot)
+{
+    rx_slot_timings(slot, slot->kept_timings);
+    slot->timings_kept = 1;
 }
 
 #endif

@@ -536,6 +536,9 @@ static void rx_slot_stats_end(rx_slot *slot, CURLcode rc, int phase, int record)
         return;
     }
     double t[RX_TIMINGS];
+    if (slot->done) {
+        rx_slot_keep_timings(slot); /* the result reads them next */
+    }
     rx_slot_timings(slot, t);
     rx_stats_end_info e = {
         .method = slot->stats_method,

@@ -578,6 +578,7 @@ static void rx_engine_finish(rx_engine *eng, rx_xfer *x, CURLcode result, const 
         }
         curl_multi_remove_handle(eng->multi, slot->easy);
         slot->attached = 0;
+        rx_slot_keep_timings(slot); /* for the statistics and the outcome */
         rx_slot_stats_end(slot, result, rx_slot_error_phase(slot), !x->cancel);
     }
     /* A slot that stays with the transfer is not reused before the transfer
