@@ -531,3 +531,44 @@ def test_http3_requests_are_counted_and_their_quic_connection_too(h3_server, tls
     assert conn["open"] == 1  # one UDP socket, counted by the same callbacks
     phases = {p["phase"]: p["count"] for p in snap["phases"]}
     assert phases["tls"] == 1 and phases["first_byte"] == 3
+
+
+def test_an_attempt_that_fails_before_the_engine_ends_with_the_call(fault_server, tmp_path):
+    recorder = Recorder()
+    s = requestx.Session(observers=[recorder])
+    with pytest.raises(OSError):
+        s.get(fault_server.url + "/ok", verify=str(tmp_path / "missing-ca.pem"))
+    assert recorder.names() == ["request_start", "attempt_start", "attempt_end", "request_end"]
+    assert recorder.events[2][2] == "FileNotFoundError"
+
+
+def test_a_cancelled_async_attempt_ends_once(fault_server):
+    recorder = Recorder()
+
+    async def main():
+        s = requestx.AsyncSession(observers=[recorder])
+        task = asyncio.ensure_future(s.get(fault_server.url + "/stall-headers"))
+        while "attempt_start" not in recorder.names():
+            await asyncio.sleep(0)
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        for _ in range(5):
+            await asyncio.sleep(0)  # the future's done-callback runs
+        await s.close()
+
+    asyncio.run(main())
+    assert recorder.names() == ["request_start", "attempt_start", "attempt_end", "request_end"]
+    assert recorder.events[2] == ("attempt_end", None, "CancelledError")
+
+
+def test_a_transport_pool_timeout_ends_its_attempt(fault_server):
+    recorder = Recorder()
+    limits = httpx.Limits(max_connections=1)
+    transport = requestx.HTTPTransport(observers=[recorder], limits=limits)
+    with httpx.Client(transport=transport, timeout=httpx.Timeout(5, pool=0.01)) as client:
+        with client.stream("GET", fault_server.url + "/ok"):
+            with pytest.raises(httpx.PoolTimeout):
+                client.get(fault_server.url + "/ok")
+    ends = [e for e in recorder.events if e[0] == "attempt_end"]
+    assert ("attempt_end", None, "PoolTimeout") in ends

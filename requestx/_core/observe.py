@@ -169,6 +169,7 @@ class AttemptInfo:
         "headers",
         "start",
         "context",
+        "_ended",
     )
 
     def __init__(self, request: RequestInfo, method: str, url: str, attempt: int) -> None:
@@ -179,6 +180,7 @@ class AttemptInfo:
         self.headers: dict[str, str] = {}
         self.start = time.monotonic()
         self.context: dict[str, Any] = {}
+        self._ended = False
 
     def __repr__(self) -> str:
         return f"<AttemptInfo {self.method} {self.url} attempt={self.attempt}>"
@@ -316,6 +318,11 @@ class Watch:
             _call(self._on["on_request_start"], self.info)
 
     def request_end(self, response: Any, error: Optional[BaseException] = None) -> None:
+        last = self.last
+        if error is not None and last is not None and not last._ended:
+            # the send failed before the engine had it (a bad proxy URL, a
+            # missing CA file, a pool timeout...): its attempt ends with the call
+            self.attempt_end(last, error=error)
         self.info.duration = time.monotonic() - self.info.start
         if self._on["on_request_end"]:
             _call(self._on["on_request_end"], self.info, response, error)
@@ -338,7 +345,10 @@ class Watch:
         resent: bool = False,
     ) -> None:
         """A send ended with the engine's ``result`` tuple or ``error``
-        (``body``: what was sent, for bytes_out)."""
+        (``body``: what was sent, for bytes_out); told once per attempt."""
+        if attempt._ended:
+            return
+        attempt._ended = True
         duration = time.monotonic() - attempt.start
         if result is not None:
             payload = result[RESULT_BODY]
