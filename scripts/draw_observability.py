@@ -10,7 +10,8 @@ and new connections every so often. Then one ``session.stats()`` snapshot
 is drawn, nothing else:
 
 * top, the request-duration histogram with the engine's buckets (the
-  OpenTelemetry boundaries), all origins and statuses together;
+  OpenTelemetry boundaries), all origins and statuses together, the bar
+  heights on a log scale with the counts written above;
 * below, for each origin, where the mean request's time went: DNS, connect
   and TLS (paid by the requests that opened a connection, spread over all),
   the wait for the first byte, and the rest (sending the request and
@@ -22,6 +23,7 @@ certificates, as in the test suite); the SVG is written by hand.
 
 from __future__ import annotations
 
+import math
 import sys
 import tempfile
 from pathlib import Path
@@ -115,14 +117,15 @@ def draw(snapshot: dict[str, Any]) -> str:
     )
     top, plot_h = 50, 180
     bar_w = (width - left - 30) / len(counts)
-    biggest = max(counts) or 1
+    # a log scale: a few slow requests stay visible beside hundreds of fast ones
+    biggest = math.log10(max(counts) + 1) or 1.0
     svg.append(
         f'<line x1="{left}" y1="{top + plot_h}" x2="{width - 30}" '
         f'y2="{top + plot_h}" stroke="{GREY}"/>'
     )
     labels = [f"≤ {bucket_label(b)}" for b in bounds] + [f"> {bucket_label(bounds[-1])}"]
     for i, (count, label) in enumerate(zip(counts, labels)):
-        h = plot_h * count / biggest
+        h = plot_h * math.log10(count + 1) / biggest
         x = left + i * bar_w
         svg.append(
             f'<rect x="{x + 3:.1f}" y="{top + plot_h - h:.1f}" width="{bar_w - 6:.1f}" '
@@ -144,7 +147,7 @@ def draw(snapshot: dict[str, Any]) -> str:
         text(
             left - 10,
             top + plot_h / 2,
-            "requests",
+            "requests (log scale)",
             text_anchor="middle",
             fill=GREY,
             transform=f"rotate(-90 {left - 40} {top + plot_h / 2})",
