@@ -145,7 +145,7 @@ def draw(snapshot: dict[str, Any]) -> str:
         )
     svg.append(
         text(
-            left - 10,
+            left - 40,
             top + plot_h / 2,
             "requests (log scale)",
             text_anchor="middle",
