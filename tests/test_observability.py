@@ -572,3 +572,31 @@ def test_a_transport_pool_timeout_ends_its_attempt(fault_server):
                 client.get(fault_server.url + "/ok")
     ends = [e for e in recorder.events if e[0] == "attempt_end"]
     assert ("attempt_end", None, "PoolTimeout") in ends
+
+
+def test_a_forked_child_keeps_counting_with_its_own_gauges(fault_server):
+    import json
+    import os
+
+    s = requestx.Session(stats=True)
+    s.get(fault_server.url + "/ok")
+    read_end, write_end = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: its own connection, the parent's counts inherited
+        try:
+            os.close(read_end)
+            s.get(fault_server.url + "/ok")
+            snap = s.stats()
+            out = {
+                "count": _requests(snap, status_code=200)[0]["count"],
+                "open": snap["connections"][0]["open"],
+            }
+            os.write(write_end, json.dumps(out).encode())
+        finally:
+            os._exit(0)
+    os.close(write_end)
+    with os.fdopen(read_end) as pipe:
+        child = json.loads(pipe.read() or "{}")
+    os.waitpid(pid, 0)
+    assert child == {"count": 2, "open": 1}
+    assert _requests(s.stats(), status_code=200)[0]["count"] == 1

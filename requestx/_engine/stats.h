@@ -29,6 +29,9 @@
  * Locking: one mutex per rx_stats, never held across I/O or a libcurl call.
  * Lifetime: reference-counted (the Stats object, each pool using it, each
  * socket counted open), since a pooled connection may close after its pool.
+ * fork(): a child's first use makes the mutex anew (the engine thread may
+ * have held it at the fork) and forgets the parent's connections and
+ * transfers in flight, which are not the child's (see process.h).
  */
 #ifndef RX_STATS_H
 #define RX_STATS_H
@@ -104,6 +107,7 @@ typedef struct {
 
 typedef struct rx_stats {
     pthread_mutex_t lock;
+    pid_t pid; /* the process the lock and the gauges belong to */
     int refs;
     int max_origins;
     int other; /* the "_other" origin's index, or -1 */
@@ -134,12 +138,32 @@ static rx_stats *rx_stats_new(int max_origins)
     st->refs = 1;
     st->max_origins = max_origins;
     st->other = -1;
+    st->pid = rx_getpid();
     return st;
+}
+
+/* Take the lock; in a child after fork(), first make it anew and zero the
+ * gauges of the parent's connections and transfers. */
+static void rx_stats_lock(rx_stats *st)
+{
+    pid_t pid = rx_getpid();
+    if (st->pid != pid) {
+        pthread_mutex_init(&st->lock, NULL);
+        st->pid = pid;
+        for (int i = 0; i < st->norigins; i++) {
+            st->origins[i].open = 0;
+            st->origins[i].active = 0;
+        }
+        if (st->sock_origin != NULL) {
+            memset(st->sock_origin, 0, (size_t)st->sock_cap * sizeof(int));
+        }
+    }
+    pthread_mutex_lock(&st->lock);
 }
 
 static void rx_stats_ref(rx_stats *st)
 {
-    pthread_mutex_lock(&st->lock);
+    rx_stats_lock(st);
     st->refs++;
     pthread_mutex_unlock(&st->lock);
 }
@@ -149,7 +173,7 @@ static void rx_stats_unref(rx_stats *st)
     if (st == NULL) {
         return;
     }
-    pthread_mutex_lock(&st->lock);
+    rx_stats_lock(st);
     int last = --st->refs == 0;
     pthread_mutex_unlock(&st->lock);
     if (!last) {
@@ -442,7 +466,7 @@ static int rx_stats_begin(rx_stats *st, const char *url)
 {
     char name[RX_STATS_ORIGIN_BYTES];
     rx_origin_of(url, name, sizeof(name));
-    pthread_mutex_lock(&st->lock);
+    rx_stats_lock(st);
     int origin = rx_stats_origin_locked(st, name);
     if (origin >= 0) {
         st->origins[origin].active++;
@@ -472,7 +496,7 @@ static void rx_stats_end(rx_stats *st, const rx_stats_end_info *e, int record)
     if (e->origin < 0) {
         return;
     }
-    pthread_mutex_lock(&st->lock);
+    rx_stats_lock(st);
     rx_stats_origin *o = &st->origins[e->origin];
     o->active--;
     if (record) {
@@ -511,7 +535,7 @@ static int rx_stats_count(rx_stats *st, int kind, const char *origin_url, const 
 {
     char name[RX_STATS_ORIGIN_BYTES];
     rx_origin_of(origin_url, name, sizeof(name));
-    pthread_mutex_lock(&st->lock);
+    rx_stats_lock(st);
     int origin = rx_stats_origin_locked(st, name);
     int rc = origin < 0 ? -1 : rx_stats_count_locked(st, kind, origin, label, delta);
     pthread_mutex_unlock(&st->lock);
@@ -589,7 +613,7 @@ static int rx_stats_on_close_socket(void *clientp, curl_socket_t fd)
 {
     rx_stats *st = clientp;
     int counted = 0;
-    pthread_mutex_lock(&st->lock);
+    rx_stats_lock(st);
     if (fd >= 0 && fd < st->sock_cap && st->sock_origin[fd] != 0) {
         st->origins[st->sock_origin[fd] - 1].open--;
         st->sock_origin[fd] = 0;
@@ -612,7 +636,7 @@ static curl_socket_t rx_stats_on_open_socket(void *clientp, curlsocktype purpose
     curl_socket_t fd = socket(addr->family, addr->socktype | SOCK_CLOEXEC, addr->protocol);
     rx_stats *st = slot->stats;
     if (fd != CURL_SOCKET_BAD && st != NULL && slot->stats_origin >= 0) {
-        pthread_mutex_lock(&st->lock);
+        rx_stats_lock(st);
         rx_stats_socket_opened_locked(st, fd, slot->stats_origin);
         pthread_mutex_unlock(&st->lock);
     }
@@ -767,7 +791,7 @@ fail:
 static PyObject *Stats_snapshot(StatsObject *self, PyObject *unused)
 {
     (void)unused;
-    pthread_mutex_lock(&self->stats->lock);
+    rx_stats_lock(self->stats);
     PyObject *snapshot = stats_snapshot_locked(self->stats);
     pthread_mutex_unlock(&self->stats->lock);
     return snapshot;
