@@ -217,3 +217,49 @@ def test_opentelemetry_instrument_finds_the_entry_point(tmp_path):
     )
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "RequestxInstrumentor"
+
+
+def test_no_duplicate_span_under_an_instrumented_async_httpx_client(otel, fault_server):
+    from opentelemetry.instrumentation.httpx import HTTPXClientInstrumentor
+
+    async def main():
+        client = httpx.AsyncClient(transport=requestx.AsyncHTTPTransport())
+        HTTPXClientInstrumentor.instrument_client(client, tracer_provider=otel.tracer_provider)
+        try:
+            return await client.get(fault_server.url + "/echo-head")
+        finally:
+            HTTPXClientInstrumentor.uninstrument_client(client)
+            await client.aclose()
+
+    r = asyncio.run(main())
+    spans = otel.spans()
+    assert len(spans) == 1 and spans[0].instrumentation_scope.name.endswith("httpx")
+    assert r.text.lower().count("traceparent") == 1
+
+
+def test_async_transports_are_traced(otel, fault_server):
+    async def main():
+        async with httpx.AsyncClient(transport=requestx.AsyncHTTPTransport()) as client:
+            return await client.get(fault_server.url + "/status/503")
+
+    assert asyncio.run(main()).status_code == 503
+    (span,) = otel.spans()
+    assert span.status.status_code is StatusCode.ERROR
+    assert span.attributes["http.response.status_code"] == 503
+
+
+def test_a_span_inside_an_application_span_is_its_child(otel, fault_server):
+    tracer = otel.tracer_provider.get_tracer("app")
+    with tracer.start_as_current_span("outer") as outer:
+        requestx.get(fault_server.url + "/ok")
+    (span,) = otel.spans()
+    assert span.parent is not None and span.parent.span_id == outer.get_span_context().span_id
+    assert span.context.trace_id == outer.get_span_context().trace_id
+
+
+def test_an_unknown_method_is_other(otel, fault_server):
+    requestx.request("PURGE", fault_server.url + "/ok")
+    (span,) = otel.spans()
+    assert span.name == "HTTP"
+    assert span.attributes["http.request.method"] == "_OTHER"
+    assert span.attributes["http.request.method_original"] == "PURGE"
