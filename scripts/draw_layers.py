@@ -23,8 +23,11 @@ PACKAGE = ROOT / "requestx"
 # (band, what it is, modules); a module ending in "." stands for a subpackage.
 BANDS = [
     ("package", "the names handed on", ["__init__", "utils"]),
-    ("faces", "what a user calls", ["api", "sessions", "async_sessions", "transports."]),
-    ("contrib", "optional integrations", ["contrib."]),
+    (
+        "faces",
+        "what a user calls",
+        ["api", "sessions", "async_sessions", "transports.", "contrib."],
+    ),
     (
         "core",
         "shared by every face, no I/O",
