@@ -600,3 +600,13 @@ def test_a_forked_child_keeps_counting_with_its_own_gauges(fault_server):
     os.waitpid(pid, 0)
     assert child == {"count": 2, "open": 1}
     assert _requests(s.stats(), status_code=200)[0]["count"] == 1
+
+
+def test_failures_of_one_error_type_are_one_series(fault_server):
+    s = requestx.Session(stats=True)
+    for path in ("/close", "/reset"):  # CURLcodes 52 and 56, both "response_ended"
+        with pytest.raises(requestx.ConnectionError):
+            s.get(fault_server.url + path)
+        s.close()  # a new connection each: no stale re-send
+    failed = _requests(s.stats(), error_type="response_ended")
+    assert len(failed) == 1 and failed[0]["count"] == 2 and sum(failed[0]["buckets"]) == 2

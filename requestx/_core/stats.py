@@ -124,16 +124,25 @@ def snapshot(stats: _engine.Stats) -> Snapshot:
         out["connections"].append(
             {**labels, "open": open_, "active": active, "idle": max(open_ - active, 0)}
         )
+    # the engine keeps failures by CURLcode and phase; several of those may
+    # be one error_type, whose series are added together here
+    requests: dict[tuple[Any, ...], dict[str, Any]] = {}
     for origin, method, status, code, phase, hist in raw["series"]:
-        out["requests"].append(
-            {
+        kind = error_type(code, phase)
+        entry = requests.get((origin, method, status, kind))
+        if entry is None:
+            requests[origin, method, status, kind] = {
                 **origins[origin],
                 "method": method,
                 "status_code": status,
-                "error_type": error_type(code, phase),
+                "error_type": kind,
                 **_histogram(hist),
             }
-        )
+            continue
+        entry["count"] += hist[0]
+        entry["sum"] += hist[1]
+        entry["buckets"] = [a + b for a, b in zip(entry["buckets"], hist[2])]
+    out["requests"] = list(requests.values())
     for kind, origin, label, value in raw["counters"]:
         labels = origins[origin]
         if kind == _engine.STAT_RETRY:
