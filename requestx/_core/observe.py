@@ -21,7 +21,7 @@ that same turn of the loop, before the awaiting tasks resume. An observer
 that raises is logged (``requestx`` logger) and the call goes on.
 
 A call without observers, and without the ``requestx`` logger enabled for
-DEBUG, makes no Watch: the faces test one condition (``watch_for``) and
+DEBUG, makes no Watch: the faces test one condition (``watched``) and
 take their usual path.
 
 The logger: DEBUG, one line per attempt in urllib3's manner
