@@ -123,10 +123,12 @@ format: $(STAMPS)/venv
 	clang-format -i $(C_SOURCES)
 
 # docs/pictures/layers.svg, drawn from the package's imports (fails on an
-# import that runs up a layer).
+# import that runs up a layer); request-latency.svg from a stats=True run
+# against the test servers.
 pictures: build
 	$(PY) scripts/draw_layers.py docs/pictures/layers.svg
 	$(PY) scripts/draw_resilience.py docs/pictures
+	$(PY) scripts/draw_observability.py docs/pictures
 
 # A manylinux wheel in dist/: the engine built against the bundled libcurl from
 # scratch, checked (only PyInit__engine exported, no shared libcurl, OpenSSL or

@@ -27,7 +27,10 @@ Scenarios:
              handshake is in the warm-up, so this is the TLS record work)
 
 ``--options "retries=requestx.Retry(total=3)"`` passes keyword arguments to
-the Session / AsyncSession (what a configured policy costs). ``--vs TREE``
+the Session / AsyncSession (what a configured policy costs); ``--setup CODE``
+runs CODE in the client before the session is made (``--setup otel`` is
+short for the OpenTelemetry instrumentor with the SDK's tracer and meter
+providers, nothing exported: what tracing costs in the client). ``--vs TREE``
 runs the same scenarios with requestx imported from TREE (a
 checkout with its extension built in place, e.g. a ``git worktree`` of an
 older commit), so both figures come from one run.
@@ -63,6 +66,7 @@ RUN_DIR = HERE / ".run" / "instructions"
 CLIENTS = {
     "seq": """
 import sys, requestx
+{setup}
 url, n = sys.argv[1], int(sys.argv[2])
 with requestx.Session({options}) as s:
     for _ in range(200 + n):
@@ -70,6 +74,7 @@ with requestx.Session({options}) as s:
 """,
     "post": """
 import sys, requestx
+{setup}
 url, n = sys.argv[1].replace("/json", "/upload"), int(sys.argv[2])
 body = b"x" * 100
 with requestx.Session({options}) as s:
@@ -78,6 +83,7 @@ with requestx.Session({options}) as s:
 """,
     "async64": """
 import asyncio, sys, requestx
+{setup}
 url, n = sys.argv[1], int(sys.argv[2])
 async def main():
     async with requestx.AsyncSession({options}) as s:
@@ -129,6 +135,17 @@ COLUMNS = ("total", LIBCURL, "CPython", "libc", "engine", "other")
 
 
 OPTIONS = ""  # --options: keyword arguments of the Session / AsyncSession
+SETUP = ""  # --setup: code run before the session is made
+
+SETUPS = {
+    "otel": (
+        "from opentelemetry.sdk.trace import TracerProvider; "
+        "from opentelemetry.sdk.metrics import MeterProvider; "
+        "from requestx.contrib.opentelemetry import RequestxInstrumentor; "
+        "RequestxInstrumentor().instrument("
+        "tracer_provider=TracerProvider(), meter_provider=MeterProvider())"
+    ),
+}
 
 
 def count(tree: Path, scenario: str, url: str, n: int) -> dict[str, int]:
@@ -144,7 +161,7 @@ def count(tree: Path, scenario: str, url: str, n: int) -> dict[str, int]:
                 "--trace-children=no",
                 sys.executable,
                 "-c",
-                CLIENTS[scenario].replace("{options}", OPTIONS),
+                CLIENTS[scenario].replace("{options}", OPTIONS).replace("{setup}", SETUP),
                 url,
                 str(n),
             ],
@@ -289,6 +306,11 @@ def main() -> None:
         default="",
         help='session keyword arguments, e.g. "retries=requestx.Retry(total=3)"',
     )
+    parser.add_argument(
+        "--setup",
+        default="",
+        help="code run before the session is made, or a name: " + ", ".join(SETUPS),
+    )
     args = parser.parse_args()
     if sum(bool(x) for x in (args.vs, args.engine, args.syslib)) > 1:
         parser.error("give one of --vs, --engine, --syslib")
@@ -296,8 +318,9 @@ def main() -> None:
     unknown = [s for s in scenarios if s not in CLIENTS]
     if unknown:
         parser.error(f"unknown scenario(s) {','.join(unknown)}; choose from {','.join(CLIENTS)}")
-    global OPTIONS
+    global OPTIONS, SETUP
     OPTIONS = args.options
+    SETUP = SETUPS.get(args.setup, args.setup)
     trees = [("this", HERE.parent)]
     if args.vs:
         trees.append(("vs", args.vs.resolve()))

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 
 from . import adapters, exceptions, status_codes, structures  # noqa: F401
 from .__version__ import __version__
+from ._core.observe import observers
 from ._engine import curl_version
 from ._engine import features as curl_features
 from .api import delete, get, head, options, patch, post, put, request
@@ -94,6 +95,7 @@ __all__ = [
     "delete",
     "get",
     "head",
+    "observers",
     "options",
     "patch",
     "post",

@@ -7,8 +7,9 @@ resolved with, a 6-tuple (:data:`Result`), by position:
     1 http_version  int: 10, 11, 20 or 30
     2 raw_headers   bytes, the final response's header block as received
     3 body          bytes; with stream=True the Stream (sync) or the AsyncTransfer
-    4 timings       bytes, six native doubles (struct "6d"): namelookup, connect,
-                    appconnect, pretransfer, starttransfer, total (seconds)
+    4 timings       bytes, eight native doubles (struct "8d"): namelookup, connect,
+                    appconnect, pretransfer, starttransfer, total, queue (seconds;
+                    queue: the wait for a connection slot), connections opened
     5 flags         int, a set of FLAG_* bits
 
 Failures raise :class:`TransferError` ``(curl_code, message, phase)``.
@@ -30,6 +31,12 @@ SyncBody = Union[bytes, None, tuple[Iterator[Any], int]]
 FLAG_SETS_COOKIE: Final[int]
 FLAG_LENGTH_CONFLICT: Final[int]
 FLAG_RESENT: Final[int]
+
+# Stats.count() kinds.
+STAT_RETRY: Final[int]
+STAT_RESEND: Final[int]
+STAT_TRANSITION: Final[int]
+STAT_STATE: Final[int]
 
 # How far a failed exchange got (TransferError.args[2]).
 PHASE_CONNECT: Final[int]
@@ -154,12 +161,33 @@ class Settings:
         connection died before any response byte (False: such a request
         fails with TransferError instead; idempotent ones are re-sent)."""
 
+# A histogram of Stats.snapshot(): (count, sum, per-bucket counts: one per
+# boundary and the overflow bucket).
+Histogram = tuple[int, float, tuple[int, ...]]
+
+@final
+class Stats:
+    """Request aggregates a Client or AsyncClient keeps (``stats=``), updated
+    by the engine as transfers end; origins beyond ``max_origins`` fold into
+    one ``"_other"`` entry."""
+
+    def __init__(self, max_origins: int = 1000) -> None: ...
+    def snapshot(self) -> dict[str, Any]:
+        """A copy: ``bounds`` (the 14 histogram boundaries, seconds),
+        ``origins`` [(name, open connections, transfers in flight, (queue,
+        dns, connect, tls, first_byte histograms))], ``series`` [(origin
+        index, method, status, CURLcode, phase, duration histogram)],
+        ``counters`` [(kind, origin index, label, value)]."""
+    def count(self, kind: int, origin: str, label: str, value: int, /) -> None:
+        """Add ``value`` to the counter (kind STAT_STATE: set the gauge) of
+        ``origin`` (a URL or "scheme://host:port") and ``label``."""
+
 @final
 class Client:
     """A pool of libcurl handles sharing connections, DNS and TLS sessions;
     usable from many threads at once (each transfer releases the GIL)."""
 
-    def __init__(self) -> None: ...
+    def __init__(self, *, stats: Optional[Stats] = None) -> None: ...
     def perform(
         self,
         method: str,
@@ -201,7 +229,12 @@ class AsyncClient:
     """A connection pool with limits, driven by the engine thread."""
 
     def __init__(
-        self, max_connections: int = 100, max_connections_per_host: int = 0, http2: bool = False
+        self,
+        max_connections: int = 100,
+        max_connections_per_host: int = 0,
+        http2: bool = False,
+        *,
+        stats: Optional[Stats] = None,
     ) -> None: ...
     def submit(
         self,

@@ -15,6 +15,7 @@ from urllib.parse import quote, unquote, urlencode, urlsplit, urlunsplit
 from .exceptions import InvalidSchema, InvalidURL, MissingSchema
 
 __all__ = [
+    "redact_url",
     "PreparedURL",
     "prepare_url",
     "encode_params",
@@ -249,3 +250,29 @@ def urldefragauth(url: str) -> str:
     parts = urlsplit(url)
     netloc = parts.netloc.rpartition("@")[-1]
     return urlunsplit((parts.scheme, netloc, parts.path, parts.query, ""))
+
+
+# Query parameters whose values are credentials (OpenTelemetry's list for
+# url.full, and the usual names of signed URLs).
+_SENSITIVE_QUERY = frozenset(
+    {"awsaccesskeyid", "signature", "sig", "x-goog-signature", "x-amz-signature", "token"}
+)
+
+
+def redact_url(url: str, query: bool = True) -> str:
+    """``url`` as telemetry and logs may show it: no userinfo, no fragment;
+    ``query``: the query kept, with the values of credential parameters
+    replaced by REDACTED; else left out."""
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return "REDACTED"
+    netloc = parts.netloc.rpartition("@")[2]
+    text = ""
+    if query and parts.query:
+        pieces = []
+        for item in parts.query.split("&"):
+            name, eq, _ = item.partition("=")
+            pieces.append(f"{name}=REDACTED" if eq and name.lower() in _SENSITIVE_QUERY else item)
+        text = "&".join(pieces)
+    return urlunsplit((parts.scheme, netloc, parts.path, text, ""))

@@ -33,7 +33,10 @@ __all__ = [
     "HTTP_VERSIONS",
     "RESULT_FLAGS",
     "TIMINGS",
+    "TIMING_CONNECTS",
     "TIMING_NAMES",
+    "TIMING_QUEUE",
+    "timings_dict",
     "closing_lines",
     "forwarded_lines",
     "header_line",
@@ -49,9 +52,12 @@ FLAG_SETS_COOKIE = _engine.FLAG_SETS_COOKIE  # a Set-Cookie field arrived (on an
 FLAG_LENGTH_CONFLICT = _engine.FLAG_LENGTH_CONFLICT  # Content-Length fields that disagree
 FLAG_RESENT = _engine.FLAG_RESENT  # libcurl sent it again: its reused connection had died
 
-# The packed timings: seconds since the request started, per phase.
-TIMINGS = struct.Struct("6d")
+# The packed timings: seconds since the request started, per phase; then
+# the wait for a connection slot (seconds) and the connections the transfer
+# opened (0: it reused one).
+TIMINGS = struct.Struct("8d")
 TIMING_NAMES = ("namelookup", "connect", "tls", "pretransfer", "first_byte", "total")
+TIMING_QUEUE, TIMING_CONNECTS = 6, 7
 
 HTTP_VERSIONS = {10: "HTTP/1.0", 11: "HTTP/1.1", 20: "HTTP/2", 30: "HTTP/3"}
 
@@ -139,6 +145,33 @@ def request_lines(headers: Mapping[Any, Any], has_body: bool) -> tuple[bytes, ..
 
 
 # Coming up -------------------------------------------------------------------
+
+
+def timings_dict(packed: Any, attempts: int = 1, redirect: float = 0.0) -> dict[str, Any]:
+    """Response.timings (and the transports' ``extensions["timings"]``) from
+    the engine's packed timings: libcurl's phases in seconds since the
+    transfer started, in order (a phase that did not happen, such as TLS on
+    plain http, takes the time of the one before it, so that
+    namelookup <= connect <= tls <= pretransfer <= first_byte <= total on a
+    new connection; a reused one has 0 for the first three), ``queue`` (the
+    wait for a connection slot, before the transfer started), ``redirect``
+    (the time of the hops before this one), ``reused`` and ``attempts``."""
+    values = TIMINGS.unpack(packed) if packed else (0.0,) * 8
+    out: dict[str, Any] = {}
+    previous = 0.0
+    reused = values[TIMING_CONNECTS] == 0 and packed is not None
+    for i, name in enumerate(TIMING_NAMES):
+        value = values[i]
+        if value < previous and not (reused and i < 3):
+            value = previous
+        out[name] = value
+        if not (reused and i < 3):
+            previous = value
+    out["queue"] = values[TIMING_QUEUE]
+    out["redirect"] = redirect
+    out["reused"] = reused
+    out["attempts"] = attempts
+    return out
 
 
 def parse_head(raw: AnyStr) -> tuple[AnyStr, list[tuple[AnyStr, AnyStr]]]:

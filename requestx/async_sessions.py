@@ -17,10 +17,13 @@ from __future__ import annotations
 
 import asyncio
 import inspect
+from collections.abc import Iterable
+from functools import partial
 from typing import Any, Awaitable, Optional
 
 from . import _engine
 from ._core import aio
+from ._core import observe as _observe
 from ._core.base import _NO_TIMEOUTS, BaseConnection, BaseSession, timeouts, with_history
 from ._raw import AsyncRawResponse
 from ._timeout import TimeoutSetting
@@ -87,10 +90,13 @@ class AsyncSession(BaseSession[Awaitable[Response]]):
         retries: Any = None,
         breaker: Any = None,
         resend_stale_connections: str = "idempotent",
+        observers: Optional[Iterable[Any]] = None,
+        stats: bool = False,
+        stats_max_origins: int = 1000,
         _aclient: Optional[_engine.AsyncClient] = None,
     ) -> None:
-        """See BaseSession for ``http2``, ``http3``, ``retries``, ``breaker``
-        and ``resend_stale_connections``."""
+        """See BaseSession for ``http2``, ``http3``, ``retries``, ``breaker``,
+        ``resend_stale_connections``, ``observers`` and ``stats``."""
         if max_connections < 1 or (
             max_connections_per_host is not None and max_connections_per_host < 1
         ):
@@ -101,6 +107,9 @@ class AsyncSession(BaseSession[Awaitable[Response]]):
             retries=retries,
             breaker=breaker,
             resend_stale_connections=resend_stale_connections,
+            observers=observers,
+            stats=stats,
+            stats_max_origins=stats_max_origins,
         )
         self.max_connections = max_connections
         self.max_connections_per_host = max_connections_per_host
@@ -113,6 +122,7 @@ class AsyncSession(BaseSession[Awaitable[Response]]):
             self.max_connections,
             self.max_connections_per_host or 0,
             bool(self.http2 or self.http3),  # new transfers wait to multiplex
+            stats=self._stats,
         )
 
     def __enter__(self) -> AsyncSession:
@@ -159,42 +169,62 @@ class AsyncSession(BaseSession[Awaitable[Response]]):
     ) -> Response:
         """Send a request; the arguments are those of Session.request."""
         prep = self._prepare(method, url, params, data, headers, cookies, files, auth, json, hooks)
-        hop_timeouts = timeouts(timeout)
-        policy = None
+        watch = None
         if (
-            self._has_policy
-            or retries is not None
-            or breaker is not None
-            or type(timeout) is TimeoutSetting
+            self.observers
+            or _observe.observers
+            or (
+                _observe.LEVELS.get(_observe.DEBUG) is not False
+                and _observe.logger.isEnabledFor(_observe.DEBUG)
+            )
         ):
-            policy = self._policy(timeout, retries, breaker)
-        if policy is not None:
-            response = await self._send_hop(
-                prep, hop_timeouts, proxies, bool(stream), verify, cert, policy
-            )
-        else:
-            # the hop inlined: one coroutine per request instead of two
-            future, transfer, producer, proxy_kind = self._start_hop(
-                prep, hop_timeouts, proxies, bool(stream), verify, cert
-            )
-            try:
-                result = await future
-            except BaseException as exc:
-                raise _hop_failed(exc, transfer, producer, prep, proxy_kind) from None
-            response = self._received(result, prep, AsyncRawResponse, self._connection)
-        if prep._hooks or self._may_redirect(response):
-            return await self._after_hop(
-                response,
-                prep,
-                timeout,
-                hop_timeouts,
-                allow_redirects,
-                proxies,
-                stream,
-                verify,
-                cert,
-                policy,
-            )
+            watch = prep._watch = _observe.Watch(self.observers, prep.method or "", prep.url or "")
+            watch.request_start()
+        try:  # (a try costs nothing until something is raised)
+            hop_timeouts = timeouts(timeout)
+            policy = None
+            if (
+                self._has_policy
+                or retries is not None
+                or breaker is not None
+                or type(timeout) is TimeoutSetting
+            ):
+                policy = self._policy(timeout, retries, breaker)
+            if policy is not None:
+                response = await self._send_hop(
+                    prep, hop_timeouts, proxies, bool(stream), verify, cert, policy
+                )
+            else:
+                # the hop inlined: one coroutine per request instead of two
+                future, transfer, producer, proxy_kind = self._start_hop(
+                    prep, hop_timeouts, proxies, bool(stream), verify, cert
+                )
+                try:
+                    result = await future
+                except BaseException as exc:
+                    raise _hop_failed(exc, transfer, producer, prep, proxy_kind) from None
+                response = self._received(result, prep, AsyncRawResponse, self._connection)
+            if prep._hooks or self._may_redirect(response):
+                response = await self._after_hop(
+                    response,
+                    prep,
+                    timeout,
+                    hop_timeouts,
+                    allow_redirects,
+                    proxies,
+                    stream,
+                    verify,
+                    cert,
+                    policy,
+                )
+        except BaseException as exc:
+            if watch is not None:
+                prep._watch = None
+                watch.request_end(None, exc)
+            raise
+        if watch is not None:
+            prep._watch = None
+            watch.request_end(response)
         return response
 
     # The verbs (BaseSession's) return request()'s coroutine itself: one frame
@@ -206,6 +236,7 @@ class AsyncSession(BaseSession[Awaitable[Response]]):
             and self._own_request
             and not self._has_policy
             and "request" not in vars(self)
+            and not _observe.watched(self.observers)
         ):
             return _engine.Pending(self, url)
         kwargs.setdefault("allow_redirects", True)
@@ -214,6 +245,22 @@ class AsyncSession(BaseSession[Awaitable[Response]]):
     async def send(self, request: PreparedRequest, **kwargs: Any) -> Response:
         """Send a PreparedRequest."""
         request = self._to_send(request)
+        if _observe.watched(self.observers):
+            watch = _observe.Watch(self.observers, request.method or "", request.url or "")
+            request._watch = watch
+            watch.request_start()
+            try:
+                response = await self._send_request(request, kwargs)
+            except BaseException as exc:
+                watch.request_end(None, exc)
+                raise
+            finally:
+                request._watch = None
+            watch.request_end(response)
+            return response
+        return await self._send_request(request, kwargs)
+
+    async def _send_request(self, request: PreparedRequest, kwargs: dict[str, Any]) -> Response:
         timeout = kwargs.get("timeout")
         proxies, stream = kwargs.get("proxies"), kwargs.get("stream")
         verify, cert = kwargs.get("verify"), kwargs.get("cert")
@@ -259,6 +306,12 @@ class AsyncSession(BaseSession[Awaitable[Response]]):
                 read, total = min(read or total, total), 0.0
         target = prep._target
         assert target is not None
+        watch = prep._watch
+        attempt = None
+        if watch is not None:
+            attempt = watch.attempt_start(prep.method or "", target.url)
+            if attempt.headers:
+                prep.headers.update(attempt.headers)
         settings, proxy_kind = self._engine_settings(target.url, proxies, verify, cert)
         body, lines = self._body_and_lines(prep, proxy_kind)
         upload = None
@@ -280,6 +333,10 @@ class AsyncSession(BaseSession[Awaitable[Response]]):
             settings,
             stream,
         )
+        if attempt is not None:
+            # told from the future's done-callback: the completions of one
+            # engine batch reach the observers in one turn of the loop
+            future.add_done_callback(partial(_attempt_done, watch, attempt, prep, body, proxy_kind))
         producer = None if upload is None else aio.start_upload(transfer, upload)
         return future, transfer, producer, proxy_kind
 
@@ -419,6 +476,27 @@ class AsyncSession(BaseSession[Awaitable[Response]]):
     ) -> BaseException:
         """The exception to raise for what awaiting the future raised."""
         return _hop_failed(exc, transfer, None, prep, proxy_kind)
+
+
+def _attempt_done(
+    watch: _observe.Watch,
+    attempt: _observe.AttemptInfo,
+    prep: PreparedRequest,
+    body: Any,
+    proxy_kind: Any,
+    future: asyncio.Future[Any],
+) -> None:
+    """An observed attempt's future is done: tell its end."""
+    if future.cancelled():
+        watch.attempt_end(attempt, error=asyncio.CancelledError(), body=body)
+        return
+    exc = future.exception()
+    if exc is None:
+        watch.attempt_end(attempt, future.result(), body=body)
+        return
+    if isinstance(exc, _engine.TransferError):
+        exc = from_transfer_error(exc, request=prep, proxy=proxy_kind)
+    watch.attempt_end(attempt, error=exc, body=body)
 
 
 async def _dispatch_hook(hooks: Any, response: Response, **kwargs: Any) -> Response:

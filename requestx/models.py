@@ -17,7 +17,7 @@ from ._body import encode_body, is_stream, stream_length
 from ._headers import check_header_validity, check_method
 from ._raw import AsyncRawResponse, RawResponse
 from ._url import PreparedURL, prepare_url
-from ._wire import HTTP_VERSIONS, TIMING_NAMES, TIMINGS, parse_head
+from ._wire import HTTP_VERSIONS, TIMINGS, parse_head, timings_dict
 from .auth import HTTPBasicAuth
 from .exceptions import (
     HTTPError,
@@ -175,6 +175,7 @@ class PreparedRequest(RequestHooksMixin):
 
     _hooks: Optional[dict[str, list[Callable[..., Any]]]] = None
     _headers: Any = None
+    _watch: Any = None  # the observed call it belongs to (_core/observe.py), or None
 
     @property
     def headers(self) -> CaseInsensitiveDict[Any]:
@@ -251,6 +252,8 @@ class PreparedRequest(RequestHooksMixin):
         p.hooks = self.hooks
         p._body_position = self._body_position
         p._target = self._target
+        if self._watch is not None:
+            p._watch = self._watch
         return p
 
     def prepare_method(self, method: Any) -> None:
@@ -502,6 +505,7 @@ class Response:
     # libcurl sent the request a second time on a fresh connection: the reused
     # one had died before any response byte (idempotent requests only)
     resent = False
+    attempts = 1  # sends of this hop under a retry policy
     _headers: Any = None
     _pairs: Optional[list[tuple[str, str]]] = None
     _reason: Any = None
@@ -669,13 +673,20 @@ class Response:
         return HTTP_VERSIONS.get(self._version, "HTTP/1.1")
 
     @property
-    def timings(self) -> dict[str, float]:
-        """libcurl's phase timings in seconds since the request started."""
-        return dict(zip(TIMING_NAMES, self._timing_values()))
+    def timings(self) -> dict[str, Any]:
+        """The phases of this response's transfer in seconds since it started
+        (namelookup, connect, tls, pretransfer, first_byte, total), ``queue``
+        (its wait for a connection slot), ``redirect`` (the time of the
+        redirect hops before it), ``reused`` (its connection was) and
+        ``attempts`` (sends under a retry policy; 1 without one). See
+        docs/observability.md."""
+        history = self.history
+        redirect = sum(hop._timing_values()[5] for hop in history) if history else 0.0
+        return timings_dict(self._timings, self.attempts, redirect)
 
     def _timing_values(self) -> tuple[float, ...]:
         packed = self._timings
-        return TIMINGS.unpack(packed) if packed else (0.0,) * 6
+        return TIMINGS.unpack(packed) if packed else (0.0,) * 8
 
     @property
     def request(self) -> PreparedRequest:

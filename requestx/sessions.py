@@ -11,11 +11,12 @@ threads.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from typing import Any, Optional
 
 from . import _engine
 from ._body import is_async_only, stream_chunks
+from ._core import observe as _observe
 from ._core.base import (
     BaseConnection,
     BaseSession,
@@ -80,6 +81,9 @@ class Session(BaseSession[Response]):
         retries: Any = None,
         breaker: Any = None,
         resend_stale_connections: str = "idempotent",
+        observers: Optional[Iterable[Any]] = None,
+        stats: bool = False,
+        stats_max_origins: int = 1000,
         _client: Optional[_engine.Client] = None,
     ) -> None:
         """See BaseSession for the arguments."""
@@ -89,10 +93,13 @@ class Session(BaseSession[Response]):
             retries=retries,
             breaker=breaker,
             resend_stale_connections=resend_stale_connections,
+            observers=observers,
+            stats=stats,
+            stats_max_origins=stats_max_origins,
         )
         self.stream = False
         self._owns_client = _client is None
-        self._client = _engine.Client() if _client is None else _client
+        self._client = _engine.Client(stats=self._stats) if _client is None else _client
         self._connection = SessionConnection(self)
 
     def _session_stream(self) -> bool:
@@ -248,6 +255,12 @@ class Session(BaseSession[Response]):
                 read, total = min(read or total, total), 0.0
         target = prep._target
         assert target is not None
+        watch = prep._watch
+        attempt = None
+        if watch is not None:
+            attempt = watch.attempt_start(prep.method, target.url)
+            if attempt.headers:
+                prep.headers.update(attempt.headers)
         settings, proxy_kind = self._engine_settings(target.url, proxies, verify, cert)
         body, lines = self._body_and_lines(prep, proxy_kind)
         if isinstance(body, tuple):
@@ -257,6 +270,11 @@ class Session(BaseSession[Response]):
                     "(or `await requestx.post(...)` inside a running event loop)"
                 )
             body = (stream_chunks(body[0]), body[1])
+        if attempt is not None:
+            return self._watched_perform(
+                watch, attempt, prep, target, lines, body, connect, read, total, settings,
+                stream, proxy_kind,
+            )  # fmt: skip
         try:
             result = self._client.perform(
                 prep.method,  # type: ignore[arg-type]  # set by _prepare: a str
@@ -273,6 +291,45 @@ class Session(BaseSession[Response]):
             raise from_transfer_error(exc, request=prep, proxy=proxy_kind) from None
         return self._received(result, prep, RawResponse, self._connection)
 
+    def _watched_perform(
+        self,
+        watch: _observe.Watch,
+        attempt: _observe.AttemptInfo,
+        prep: PreparedRequest,
+        target: Any,
+        lines: tuple[bytes, ...],
+        body: Any,
+        connect: float,
+        read: float,
+        total: float,
+        settings: Any,
+        stream: bool,
+        proxy_kind: Any,
+    ) -> Response:
+        """_send_hop's call into the engine for an observed call: the
+        attempt's end is told with the result or the error."""
+        try:
+            result = self._client.perform(
+                prep.method,  # type: ignore[arg-type]  # set by _prepare: a str
+                sendable(target),
+                lines,
+                body,
+                connect,
+                read,
+                total,
+                settings,
+                stream,
+            )
+        except _engine.TransferError as exc:
+            error = from_transfer_error(exc, request=prep, proxy=proxy_kind)
+            watch.attempt_end(attempt, error=error, body=body)
+            raise error from None
+        except BaseException as exc:  # the body's iterator, a signal handler
+            watch.attempt_end(attempt, error=exc, body=body)
+            raise
+        watch.attempt_end(attempt, result, body=body)
+        return self._received(result, prep, RawResponse, self._connection)
+
     def _send(
         self,
         prep: PreparedRequest,
@@ -284,6 +341,17 @@ class Session(BaseSession[Response]):
         cert: Any,
         policy: Any = None,
     ) -> Response:
+        if (
+            self.observers
+            or _observe.observers
+            or (
+                _observe.LEVELS.get(_observe.DEBUG) is not False
+                and _observe.logger.isEnabledFor(_observe.DEBUG)
+            )
+        ) and prep._watch is None:
+            return self._watched_send(
+                prep, timeout, allow_redirects, proxies, stream, verify, cert, policy
+            )
         if stream is None:
             stream = self.stream
         hop_timeouts = timeouts(timeout)
@@ -313,6 +381,21 @@ class Session(BaseSession[Response]):
                 response._next = self._redirect_request(response, prep)
         if not stream and response._stream is not None:
             response.content
+        return response
+
+    def _watched_send(self, prep: PreparedRequest, *args: Any) -> Response:
+        """_send for an observed call: its start and end told around it."""
+        watch = _observe.Watch(self.observers, prep.method or "", prep.url or "")
+        prep._watch = watch
+        watch.request_start()
+        try:
+            response = self._send(prep, *args)
+        except BaseException as exc:
+            watch.request_end(None, exc)
+            raise
+        finally:
+            prep._watch = None
+        watch.request_end(response)
         return response
 
     # the redirect loop --------------------------------------------------------

@@ -23,8 +23,16 @@ PACKAGE = ROOT / "requestx"
 # (band, what it is, modules); a module ending in "." stands for a subpackage.
 BANDS = [
     ("package", "the names handed on", ["__init__", "utils"]),
-    ("faces", "what a user calls", ["api", "sessions", "async_sessions", "transports."]),
-    ("core", "shared by every face, no I/O", ["_core.base", "_core.settings", "_core.aio"]),
+    (
+        "faces",
+        "what a user calls",
+        ["api", "sessions", "async_sessions", "transports.", "contrib."],
+    ),
+    (
+        "core",
+        "shared by every face, no I/O",
+        ["_core.base", "_core.settings", "_core.aio", "_core.observe", "_core.stats"],
+    ),
     (
         "policy",
         "retries, breakers, deadlines",

@@ -30,12 +30,16 @@ SCENARIOS = [
     "async_cancelled",
     "async_unawaited",
     "async_stream_broken",
+    "stats_get",
+    "stats_refused",
+    "stats_stream",
+    "async_stats_get",
 ]
 
 
 @pytest.mark.parametrize("scenario", SCENARIOS)
 def test_no_reference_leak(fault_server, scenario):
-    slow = ("stream_abandon", "refused", "async_refused", "async_cancelled")
+    slow = ("stream_abandon", "refused", "async_refused", "async_cancelled", "stats_refused")
     rounds = ROUNDS // 4 if scenario in slow else ROUNDS
     out = subprocess.run(
         [sys.executable, SCRIPT, scenario, fault_server.url, str(rounds)],

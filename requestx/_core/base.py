@@ -15,7 +15,7 @@ object (``Response.connection``).
 from __future__ import annotations
 
 import threading
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any, Callable, Generic, Optional, TypeVar
 from urllib.parse import unquote, urljoin, urlsplit
 
@@ -58,6 +58,7 @@ from ..policy.retry import as_retry
 from ..status_codes import codes
 from ..structures import CaseInsensitiveDict
 from . import settings as _settings
+from . import stats as _stats
 
 __all__ = [
     "BaseConnection",
@@ -237,6 +238,7 @@ class BaseSession(Generic[ResponseT]):
 
     # Constructor arguments a pickle keeps, beside __attrs__.
     _init_state: tuple[str, ...] = ("http2", "http3", "retries", "resend_stale_connections")
+    # (observers and stats are not pickled: a copy starts without them)
 
     # Whether get_redirect_target is BaseSession's own: _may_redirect's
     # shortcut skips calling it only then (set per class, below).
@@ -254,6 +256,9 @@ class BaseSession(Generic[ResponseT]):
         retries: Any = None,
         breaker: Any = None,
         resend_stale_connections: str = "idempotent",
+        observers: Optional[Iterable[Any]] = None,
+        stats: bool = False,
+        stats_max_origins: int = 1000,
     ) -> None:
         """``http2=True`` negotiates HTTP/2 over TLS (ALPN), HTTP/1.1 elsewhere;
         ``http2="prior_knowledge"`` speaks HTTP/2 (h2c) even over plain http.
@@ -269,7 +274,10 @@ class BaseSession(Generic[ResponseT]):
         libcurl sends the request again on a new one: "idempotent" (the
         default) allows that for GET, HEAD, PUT, DELETE, OPTIONS and TRACE
         only (the others fail with ConnectionError, sent once); "always" for
-        every method."""
+        every method. ``observers``: objects told of each call's events
+        (docs/observability.md); ``stats=True`` keeps aggregates in the
+        engine (``stats()``), for at most ``stats_max_origins`` origins (the
+        rest count as one, "_other")."""
         if resend_stale_connections not in ("idempotent", "always"):
             raise ValueError(
                 "resend_stale_connections must be 'idempotent' or 'always', "
@@ -295,6 +303,9 @@ class BaseSession(Generic[ResponseT]):
         # kept by the setters, so a request without one checks one flag
         self._has_policy = retries is not None or breaker is not None
         self.resend_stale_connections = resend_stale_connections
+        # observers of this session's calls (with requestx.observers)
+        self.observers: list[Any] = list(observers) if observers else []
+        self._stats = _stats.new_stats(self, stats_max_origins) if stats else None
         # what the environment holds, read once (see _environment)
         self._env: Optional[tuple[dict[str, str], Optional[str], bool]] = None
         # the settings of a hop with no per-request option: (key, settings)
@@ -434,7 +445,7 @@ class BaseSession(Generic[ResponseT]):
             breaker = None
         if retry is None and breaker is None and deadline is None:
             return None
-        return Attempts(prep, retry, breaker, deadline)
+        return Attempts(prep, retry, breaker, deadline, watch=prep._watch, stats=self._stats)
 
     def _custom_adapter(self, url: str) -> Any:
         """A mounted adapter that sends requests itself (its own send())."""
@@ -461,6 +472,11 @@ class BaseSession(Generic[ResponseT]):
     def _session_stream(self) -> bool:
         """The session's default for ``stream`` (Session has the attribute)."""
         return False
+
+    def stats(self) -> Optional[_stats.Snapshot]:
+        """The session's aggregates (``stats=True``; else None), a plain
+        snapshot: see requestx/_core/stats.py and docs/observability.md."""
+        return None if self._stats is None else _stats.snapshot(self._stats)
 
     # the verbs: request() is the face's -------------------------------------------
 

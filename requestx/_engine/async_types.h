@@ -421,18 +421,23 @@ static PyObject *AsyncTransfer_get_finished(AsyncTransferObject *self, void *clo
 
 static PyObject *AsyncClient_new(PyTypeObject *type, PyObject *args, PyObject *kwargs)
 {
-    static char *kwlist[] = {"max_connections", "max_connections_per_host", "http2", NULL};
+    static char *kwlist[] = {"max_connections", "max_connections_per_host", "http2", "stats", NULL};
     int max_total = 100, max_per_host = 0, http2 = 0;
-    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "|iip:AsyncClient", kwlist, &max_total,
-                                     &max_per_host, &http2)) {
+    PyObject *stats_arg = NULL;
+    rx_stats *stats;
+    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "|iip$O:AsyncClient", kwlist, &max_total,
+                                     &max_per_host, &http2, &stats_arg) ||
+        rx_stats_arg(get_state(PyType_GetModule(type)), stats_arg, &stats) < 0) {
         return NULL;
     }
     AsyncClientObject *self = (AsyncClientObject *)type->tp_alloc(type, 0);
     if (self == NULL) {
+        rx_stats_unref(stats);
         return NULL;
     }
-    self->pool = rx_async_pool_new(max_total, max_per_host, http2);
+    self->pool = rx_async_pool_new(max_total, max_per_host, http2, stats);
     if (self->pool == NULL) {
+        rx_stats_unref(stats);
         Py_DECREF(self);
         return PyErr_NoMemory();
     }
@@ -577,6 +582,7 @@ static PyObject *AsyncClient_submit(AsyncClientObject *self, PyTypeObject *defin
         (int32_t)(call.total_timeout_ms > INT32_MAX ? INT32_MAX : call.total_timeout_ms);
     x->read_timeout_us = call.read_timeout_us;
     x->stream = call.stream;
+    x->submitted_us = rx_now_us();
 
     AsyncTransferObject *t = PyObject_GC_New(AsyncTransferObject, state->async_transfer_type);
     if (t == NULL) {

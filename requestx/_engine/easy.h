@@ -106,6 +106,7 @@ typedef struct {
     int64_t read_timeout_us; /* 0: wait forever */
     long total_timeout_ms;   /* the whole transfer (a call's deadline); 0: none */
     int stream;
+    int64_t queue_us; /* how long it waited for a connection slot */
 } rx_request;
 
 typedef struct {
@@ -130,6 +131,7 @@ enum rx_notice {
 };
 
 typedef struct rx_slot rx_slot;
+struct rx_stats; /* stats.h */
 typedef void (*rx_notify_fn)(rx_slot *slot, enum rx_notice notice);
 
 struct rx_slot {
@@ -188,6 +190,15 @@ struct rx_slot {
     int resend_refused;    /* it would have been, and was stopped instead */
     long http_version;     /* CURLOPT_HTTP_VERSION of the settings applied last */
     long version_set;      /* CURLOPT_HTTP_VERSION on the handle (rx_slot_start) */
+    /* statistics (stats.h): the pool's, or NULL; the origin index of the
+     * transfer in flight (-1: none); its wait for a connection slot */
+    struct rx_stats *stats;
+    int stats_origin;
+    const char *stats_method; /* a static string (rx_stats_method) */
+    /* the timings of a finished transfer, read once (rx_slot_keep_timings) */
+    int timings_kept;
+    double kept_timings[8];
+    int64_t queue_us;
 };
 
 static int64_t rx_now_us(void)
@@ -685,6 +696,8 @@ static CURLcode rx_slot_start(rx_slot *slot, const rx_request *req)
     slot->length_conflict = 0;
     slot->length_overflow = 0;
     slot->content_length = -1;
+    slot->queue_us = req->queue_us;
+    slot->timings_kept = 0;
 
     if (slot->multi == NULL) {
         return CURLE_OK; /* the async engine adds it to its own multi */
@@ -826,9 +839,16 @@ static int rx_slot_http_version(rx_slot *slot)
 }
 
 /* libcurl's phase timings in seconds since the transfer started:
- * namelookup, connect, appconnect, pretransfer, starttransfer, total. */
-static void rx_slot_timings(rx_slot *slot, double out[6])
+ * namelookup, connect, appconnect, pretransfer, starttransfer, total; then
+ * the wait for a connection slot before it started (seconds) and the
+ * connections it opened (0: it reused one). */
+#define RX_TIMINGS 8
+static void rx_slot_timings(rx_slot *slot, double out[RX_TIMINGS])
 {
+    if (slot->timings_kept) {
+        memcpy(out, slot->kept_timings, sizeof(slot->kept_timings));
+        return;
+    }
     static const CURLINFO infos[6] = {
         CURLINFO_NAMELOOKUP_TIME_T,  CURLINFO_CONNECT_TIME_T,       CURLINFO_APPCONNECT_TIME_T,
         CURLINFO_PRETRANSFER_TIME_T, CURLINFO_STARTTRANSFER_TIME_T, CURLINFO_TOTAL_TIME_T,
@@ -838,6 +858,18 @@ static void rx_slot_timings(rx_slot *slot, double out[6])
         curl_easy_getinfo(slot->easy, infos[i], &us);
         out[i] = (double)us / 1e6;
     }
+    long connects = 0;
+    curl_easy_getinfo(slot->easy, CURLINFO_NUM_CONNECTS, &connects);
+    out[6] = (double)slot->queue_us / 1e6;
+    out[7] = (double)connects;
+}
+
+/* The transfer is over: its timings no longer change, so the next readers
+ * (the statistics, then the result) share one reading of them. */
+static void rx_slot_keep_timings(rx_slot *slot)
+{
+    rx_slot_timings(slot, slot->kept_timings);
+    slot->timings_kept = 1;
 }
 
 #endif

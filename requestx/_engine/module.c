@@ -8,6 +8,7 @@
  *   process.h      what exists once per process (engine, pid, default CA, fork)
  *   buffer.h       a growable byte buffer          share.h   libcurl's share handle
  *   easy.h         the slot: an easy handle, its callbacks, start and settings
+ *   stats.h        the aggregates of stats=True (histograms, counters), Stats
  *   pool.h         idle slots and the fork check, for both drivers
  *   request.h      the Python -> C boundary: Settings, header lists, arguments
  *   sync.h         the sync driver (a private multi per slot)
@@ -26,8 +27,9 @@
  *   1 http_version  int: 10, 11, 20 or 30
  *   2 raw_headers   bytes, the final response's header block as received
  *   3 body          bytes; with stream=True the Stream or AsyncTransfer
- *   4 timings       bytes, six native doubles (struct "6d"): namelookup,
- *                   connect, appconnect, pretransfer, starttransfer, total
+ *   4 timings       bytes, eight native doubles (struct "8d"): namelookup,
+ *                   connect, appconnect, pretransfer, starttransfer, total,
+ *                   queue (the wait for a connection slot), connections opened
  *   5 flags         int, FLAG_* bits (RX_FLAG_* in easy.h)
  *
  * Failures raise TransferError(curl_code, message, phase) (state.h).
@@ -38,6 +40,7 @@
 #include "state.h"
 #include "process.h"
 #include "easy.h"
+#include "stats.h"
 #include "pool.h"
 #include "request.h"
 #include "sync.h"
@@ -88,6 +91,32 @@ static PyType_Spec Settings_spec = {
     .basicsize = sizeof(SettingsObject),
     .flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_IMMUTABLETYPE,
     .slots = Settings_slots,
+};
+
+/*** Stats ***/
+
+static PyMethodDef Stats_methods[] = {
+    {"snapshot", (PyCFunction)Stats_snapshot, METH_NOARGS,
+     "snapshot() -> {'bounds', 'origins', 'series', 'counters'}: the aggregates, copied."},
+    {"count", (PyCFunction)Stats_count, METH_VARARGS,
+     "count(kind, origin, label, value): add to a counter (STAT_STATE: set the gauge)."},
+    {NULL, NULL, 0, NULL},
+};
+
+static PyType_Slot Stats_slots[] = {
+    {Py_tp_new, Stats_new},
+    {Py_tp_dealloc, Stats_dealloc},
+    {Py_tp_methods, Stats_methods},
+    {Py_tp_doc, "Stats(max_origins=1000): request aggregates a Client or AsyncClient keeps, "
+                "updated by the engine as transfers end."},
+    {0, NULL},
+};
+
+static PyType_Spec Stats_spec = {
+    .name = "requestx._engine.Stats",
+    .basicsize = sizeof(StatsObject),
+    .flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_IMMUTABLETYPE,
+    .slots = Stats_slots,
 };
 
 /*** Client, Stream ***/
@@ -141,7 +170,8 @@ static PyType_Slot Client_slots[] = {
     {Py_tp_dealloc, Client_dealloc},
     {Py_tp_methods, Client_methods},
     {Py_tp_getset, Client_getset},
-    {Py_tp_doc, "A pool of libcurl handles sharing connections, DNS and TLS sessions."},
+    {Py_tp_doc, "Client(*, stats=None): a pool of libcurl handles sharing connections, DNS and "
+                "TLS sessions; a Stats given is updated as its transfers end."},
     {0, NULL},
 };
 
@@ -438,6 +468,10 @@ static const struct {
     RX_CONSTANT("FLAG_SETS_COOKIE", RX_FLAG_SETS_COOKIE),
     RX_CONSTANT("FLAG_LENGTH_CONFLICT", RX_FLAG_LENGTH_CONFLICT),
     RX_CONSTANT("FLAG_RESENT", RX_FLAG_RESENT),
+    RX_CONSTANT("STAT_RETRY", RX_STAT_RETRY),
+    RX_CONSTANT("STAT_RESEND", RX_STAT_RESEND),
+    RX_CONSTANT("STAT_TRANSITION", RX_STAT_TRANSITION),
+    RX_CONSTANT("STAT_STATE", RX_STAT_STATE),
     RX_CONSTANT("PHASE_CONNECT", RX_PHASE_CONNECT),
     RX_CONSTANT("PHASE_WAIT", RX_PHASE_WAIT),
     RX_CONSTANT("PHASE_BODY", RX_PHASE_BODY),
@@ -503,7 +537,8 @@ static int engine_exec(PyObject *module)
         engine_add_type(module, &Port_spec, &state->port_type) < 0 ||
         engine_add_type(module, &AsyncTransfer_spec, &state->async_transfer_type) < 0 ||
         engine_add_type(module, &SSEParser_spec, &state->sse_parser_type) < 0 ||
-        engine_add_type(module, &Pending_spec, &state->pending_type) < 0) {
+        engine_add_type(module, &Pending_spec, &state->pending_type) < 0 ||
+        engine_add_type(module, &Stats_spec, &state->stats_type) < 0) {
         return -1;
     }
     struct {
@@ -552,6 +587,7 @@ static int engine_traverse(PyObject *module, visitproc visit, void *arg)
     Py_VISIT(state->async_transfer_type);
     Py_VISIT(state->sse_parser_type);
     Py_VISIT(state->pending_type);
+    Py_VISIT(state->stats_type);
     Py_VISIT(state->transfer_error);
     return 0;
 }
@@ -567,6 +603,7 @@ static int engine_clear(PyObject *module)
     Py_CLEAR(state->async_transfer_type);
     Py_CLEAR(state->sse_parser_type);
     Py_CLEAR(state->pending_type);
+    Py_CLEAR(state->stats_type);
     Py_CLEAR(state->transfer_error);
     Py_CLEAR(state->str_cancelled);
     Py_CLEAR(state->str_set_result);

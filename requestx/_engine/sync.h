@@ -210,11 +210,11 @@ static CURLcode drive(rx_slot *slot, PyObject *upload_iter, enum rx_goal goal, i
     }
 }
 
-/* The six timings as 48 bytes of native doubles: one allocation per request;
- * Python unpacks them (struct "6d") only if someone asks. */
+/* The timings (rx_slot_timings) as native doubles: one allocation per
+ * request; Python unpacks them (struct "8d") only if someone asks. */
 static PyObject *timings_bytes(rx_slot *slot)
 {
-    double t[6];
+    double t[RX_TIMINGS];
     rx_slot_timings(slot, t);
     return PyBytes_FromStringAndSize((const char *)t, sizeof(t));
 }

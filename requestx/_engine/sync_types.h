@@ -18,6 +18,7 @@
 #include "lend.h"
 #include "pool.h"
 #include "request.h"
+#include "stats.h"
 #include "sync.h"
 
 /*** Client: the pool ***/
@@ -36,6 +37,7 @@ typedef struct {
 typedef struct {
     PyObject_HEAD
     rx_pool pool;
+    rx_stats *stats; /* Client(stats=...): a reference, or NULL */
 } ClientObject;
 
 /* Drop a slot and the Python objects it keeps. GIL held. */
@@ -63,7 +65,11 @@ static rx_slot *client_acquire(ClientObject *self)
             return NULL;
         }
     }
-    return rx_slot_new(p->share, 1, sizeof(rx_sync_slot));
+    slot = rx_slot_new(p->share, 1, sizeof(rx_sync_slot));
+    if (slot != NULL && self->stats != NULL) {
+        rx_slot_keep_stats(slot, self->stats);
+    }
+    return slot;
 }
 
 /* GIL held. A slot goes back to the idle list only if it belongs to the
@@ -90,17 +96,23 @@ static void client_free_idle(ClientObject *self)
     }
 }
 
+/* Client(stats=None) */
 static PyObject *Client_new(PyTypeObject *type, PyObject *args, PyObject *kwargs)
 {
-    if (PyTuple_GET_SIZE(args) != 0 || (kwargs != NULL && PyDict_GET_SIZE(kwargs) != 0)) {
-        PyErr_SetString(PyExc_TypeError, "Client() takes no arguments");
+    static char *kwlist[] = {"stats", NULL};
+    PyObject *stats_arg = NULL;
+    rx_stats *stats;
+    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "|$O:Client", kwlist, &stats_arg) ||
+        rx_stats_arg(get_state(PyType_GetModule(type)), stats_arg, &stats) < 0) {
         return NULL;
     }
     ClientObject *self = (ClientObject *)type->tp_alloc(type, 0);
     if (self == NULL) {
+        rx_stats_unref(stats);
         return NULL;
     }
     self->pool.pid = rx_getpid(); /* the share is made with the first handle */
+    self->stats = stats;
     return (PyObject *)self;
 }
 
@@ -111,6 +123,7 @@ static void Client_dealloc(ClientObject *self)
         client_free_idle(self);
         rx_share_detach(self->pool.share);
     }
+    rx_stats_unref(self->stats);
     tp->tp_free((PyObject *)self);
     Py_DECREF(tp);
 }
@@ -146,6 +159,8 @@ typedef struct {
 static void stream_release(StreamObject *self)
 {
     if (self->slot != NULL) {
+        rx_slot *slot = self->slot;
+        rx_slot_stats_end(slot, slot->done ? slot->result : CURLE_OK, rx_slot_error_phase(slot), 1);
         client_release(self->client, self->slot);
         self->slot = NULL;
     }
@@ -348,9 +363,16 @@ static PyObject *Client_perform(ClientObject *self, PyTypeObject *defining_class
     }
 
     int py_failed = 0;
+    if (slot->stats != NULL) {
+        rx_slot_stats_begin(slot, call.method, call.url);
+    }
     CURLcode rc = rx_slot_start(slot, &req);
     if (rc == CURLE_OK) {
         rc = drive(slot, upload_iter, req.stream ? RX_UNTIL_HEADERS : RX_UNTIL_DONE, &py_failed);
+    }
+    if (py_failed || rc != CURLE_OK || !req.stream) {
+        /* a stream's ends with its body (stream_release) */
+        rx_slot_stats_end(slot, rc, rx_slot_error_phase(slot), !py_failed);
     }
     if (py_failed || rc != CURLE_OK) {
         if (!py_failed) {
@@ -364,6 +386,7 @@ static PyObject *Client_perform(ClientObject *self, PyTypeObject *defining_class
     if (req.stream) {
         payload = new_stream(state, self, slot); /* owns the slot from here on */
         if (payload == NULL) {
+            rx_slot_stats_end(slot, rc, rx_slot_error_phase(slot), 0);
             client_release(self, slot);
             return NULL;
         }

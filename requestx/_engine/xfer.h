@@ -26,6 +26,7 @@
 
 #include "pool.h"
 #include "request.h"
+#include "stats.h"
 
 typedef struct rx_async_pool rx_async_pool;
 
@@ -58,7 +59,8 @@ struct rx_async_pool {
         int active;
     } * hosts;
     int nhosts;
-    int refs; /* the Python object, and each transfer of this pool */
+    int refs;        /* the Python object, and each transfer of this pool */
+    rx_stats *stats; /* AsyncClient(stats=...): a reference, or NULL */
 };
 
 /* What the event loop makes a response from: read from the transfer's slot,
@@ -67,7 +69,7 @@ typedef struct {
     int status;
     int http_version;
     int flags;
-    double timings[6];
+    double timings[RX_TIMINGS];
     const char *head;
     size_t head_len;
     const char *body;
@@ -178,7 +180,8 @@ struct rx_xfer {
     int32_t connect_timeout_ms; /* int32: ms up to 24 days, and the struct stays small */
     int32_t total_timeout_ms;
     int64_t read_timeout_us;
-    rx_xfer *next; /* command queue / pending list / stop list */
+    int64_t submitted_us; /* when submit() was called: its queue time starts */
+    rx_xfer *next;        /* command queue / pending list / stop list */
     rx_xfer *run_prev, *run_next;
     const char *error; /* a static string, the slot's, or the outcome's */
     rx_xfer *port_next;
@@ -219,7 +222,8 @@ static int rx_engine_send(int kind, rx_xfer *x, rx_async_pool *c);
 
 /*** the async pool ***/
 
-static rx_async_pool *rx_async_pool_new(int max_total, int max_per_host, int http2)
+/* ``stats``: a reference the pool takes over, or NULL. */
+static rx_async_pool *rx_async_pool_new(int max_total, int max_per_host, int http2, rx_stats *stats)
 {
     rx_async_pool *c = calloc(1, sizeof(*c));
     if (c == NULL) {
@@ -235,6 +239,7 @@ static rx_async_pool *rx_async_pool_new(int max_total, int max_per_host, int htt
     c->http2 = http2;
     c->refs = 1;
     c->slots.pid = rx_getpid();
+    c->stats = stats;
     return c;
 }
 
@@ -269,6 +274,7 @@ static void rx_async_pool_unref(rx_async_pool *c)
     }
     free(c->hosts);
     rx_share_detach(c->slots.share);
+    rx_stats_unref(c->stats);
     free(c);
 }
 
@@ -427,6 +433,9 @@ static rx_slot *rx_async_pool_slot(rx_async_pool *c)
         slot->lock = &rx_the_engine.lock;
         slot->notify = rx_xfer_notice;
         curl_easy_setopt(slot->easy, CURLOPT_PRIVATE, (char *)slot);
+        if (c->stats != NULL) {
+            rx_slot_keep_stats(slot, c->stats);
+        }
     }
     return slot;
 }
@@ -453,12 +462,17 @@ static CURLcode rx_engine_start(rx_engine *eng, rx_xfer *x)
         .read_timeout_us = x->read_timeout_us,
         .total_timeout_ms = x->total_timeout_ms,
         .stream = x->stream,
+        .queue_us = rx_now_us() - x->submitted_us,
     };
+    if (slot->stats != NULL) {
+        rx_slot_stats_begin(slot, x->method, x->url);
+    }
     CURLcode rc = rx_slot_start(slot, &req);
     if (rc == CURLE_OK && curl_multi_add_handle(eng->multi, slot->easy) != CURLM_OK) {
         rc = CURLE_OUT_OF_MEMORY;
     }
     if (rc != CURLE_OK) {
+        rx_slot_stats_end(slot, rc, RX_PHASE_CONNECT, 0);
         slot->owner = NULL;
         pthread_mutex_lock(&rx_the_engine.lock);
         if (!rx_pool_keep(&c->slots, slot)) {
@@ -564,6 +578,8 @@ static void rx_engine_finish(rx_engine *eng, rx_xfer *x, CURLcode result, const 
         }
         curl_multi_remove_handle(eng->multi, slot->easy);
         slot->attached = 0;
+        rx_slot_keep_timings(slot); /* for the statistics and the outcome */
+        rx_slot_stats_end(slot, result, rx_slot_error_phase(slot), !x->cancel);
     }
     /* A slot that stays with the transfer is not reused before the transfer
      * is disposed of: its messages can be pointed at. */

@@ -445,6 +445,13 @@ class CircuitBreaker:
             self._open(key, circuit, circuit.open_time if seconds is None else seconds)
         self._notify()
 
+    def _raw_state(self, key: str) -> CircuitState:
+        """The state of ``key``'s circuit as stored, without moving an open
+        one whose time has passed (the retry loop compares it around its
+        calls to tell its observers of transitions)."""
+        circuit = self._circuits.get(key)
+        return CLOSED if circuit is None else circuit.state
+
     # Under the lock
 
     def _resolve(self, key_or_url: str) -> str:

@@ -27,16 +27,23 @@ raises UnrewindableBodyError.
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from typing import Any, Awaitable, Callable, Optional
 
 from .. import _engine
 from .._body import rewind
+from .._url import redact_url
 from ..exceptions import DeadlineExceeded, RetryError, UnrewindableBodyError
 from .deadline import Deadline
 from .retry import Failure, next_retry, retry_after_seconds, retry_delay, status_retry
 
 __all__ = ["Attempts", "failure_kind", "run_async", "run_sync"]
+
+# Retries at INFO, breaker transitions at WARNING (to open) or INFO.
+logger = logging.getLogger("requestx")
+
+_STATE_VALUES = {"closed": 0, "open": 1, "half_open": 2}
 
 # How the drivers wait between attempts (tests replace them to keep time out
 # of the suite): the sync one releases the GIL, the async one lets the loop run.
@@ -74,7 +81,19 @@ def failure_kind(exc: BaseException) -> Optional[str]:
 class Attempts:
     """The retry and breaker state of one hop (see the module docstring)."""
 
-    __slots__ = ("retry", "breaker", "deadline", "prep", "url", "_permit", "_close")
+    __slots__ = (
+        "retry",
+        "breaker",
+        "deadline",
+        "prep",
+        "url",
+        "count",
+        "watch",
+        "stats",
+        "_track",
+        "_permit",
+        "_close",
+    )
 
     def __init__(
         self,
@@ -83,6 +102,8 @@ class Attempts:
         breaker: Any,
         deadline: Optional[Deadline],
         close: Optional[Callable[[Any], None]] = None,
+        watch: Any = None,
+        stats: Any = None,
     ) -> None:
         self.prep = prep
         self._close = close or _close
@@ -90,23 +111,79 @@ class Attempts:
         self.retry = retry
         self.breaker = breaker
         self.deadline = deadline
+        self.count = 0  # attempts begun
+        self.watch = watch  # the call's observe.Watch, or None
+        self.stats = stats  # the session's _engine.Stats, or None
+        # whether breaker transitions are looked for (someone hears of them)
+        self._track = breaker is not None and (
+            watch is not None or stats is not None or logger.isEnabledFor(logging.INFO)
+        )
         self._permit: Any = None
 
     def begin(self) -> float:
         remaining = self.deadline.remaining() if self.deadline is not None else 0.0
-        if self.breaker is not None:
-            self._permit = self.breaker.before(self.url)
+        self.count += 1
+        breaker = self.breaker
+        if breaker is not None:
+            if not self._track:
+                self._permit = breaker.before(self.url)
+                return remaining
+            key = breaker._resolve(self.url)
+            old = breaker._raw_state(key)
+            try:
+                self._permit = breaker.before(self.url)
+            finally:
+                self._moved(key, old)
         return remaining
+
+    def _moved(self, key: str, old: str) -> None:
+        """Tell of a transition of ``key``'s circuit since it was ``old``."""
+        new = self.breaker._raw_state(key)
+        if new == old:
+            return
+        logger.log(
+            logging.WARNING if new == "open" else logging.INFO,
+            "circuit %s: %s -> %s",
+            key,
+            old,
+            new,
+        )
+        stats = self.stats
+        if stats is not None:
+            stats.count(_engine.STAT_TRANSITION, key, new, 1)
+            stats.count(_engine.STAT_STATE, key, "", _STATE_VALUES.get(new, 0))
+        if self.watch is not None:
+            self.watch.breaker(key, old, new)
 
     def _settle(self, failed: Optional[bool]) -> None:
         permit, self._permit = self._permit, None
         if permit is not None:
+            old = self.breaker._raw_state(permit.key) if self._track else ""
             if failed is None:
                 self.breaker.released(permit)
             elif failed:
                 self.breaker.failed(permit)
             else:
                 self.breaker.succeeded(permit)
+            if self._track:
+                self._moved(permit.key, old)
+
+    def _retrying(self, delay: float, reason: str) -> float:
+        """A retry was decided: tell the log, the statistics and observers."""
+        if logger.isEnabledFor(logging.INFO):
+            logger.info(
+                "retrying %s %s in %.3g s (%s, attempt %d)",
+                self.prep.method,
+                redact_url(self.url, query=False),
+                delay,
+                reason,
+                self.count + 1,
+            )
+        if self.stats is not None:
+            self.stats.count(_engine.STAT_RETRY, self.url, reason, 1)
+        if self.watch is not None:
+            self.watch.retry(delay, reason)
+        return delay
 
     def failed(self, exc: BaseException) -> float:
         """The wait before the next attempt; ``exc`` re-raised when final."""
@@ -138,7 +215,8 @@ class Attempts:
             exc.retries = self.retry  # type: ignore[attr-defined]
             raise exc
         self.retry = following
-        return self._before_next(retry_delay(following, None))
+        delay = self._before_next(retry_delay(following, None))
+        return self._retrying(delay, getattr(exc, "error_type", None) or type(exc).__name__)
 
     def answered(self, response: Any) -> Optional[float]:
         """None: ``response`` ends the hop; else the wait before the next attempt."""
@@ -146,11 +224,16 @@ class Attempts:
         if permit is not None:
             self._permit = None
             breaker = self.breaker
+            old = breaker._raw_state(permit.key) if self._track else ""
             if breaker.is_failure_outcome(response=response):
                 breaker.failed(permit)
             else:
                 breaker.succeeded(permit)
+            if self._track:
+                self._moved(permit.key, old)
         retry = self.retry
+        if self.count > 1:
+            response.attempts = self.count
         if retry is None:
             return None
         status = response.status_code
@@ -179,7 +262,8 @@ class Attempts:
             return None
         self.retry = following
         self._close(response)
-        return self._before_next(retry_delay(following, retry_after_seconds(following, header)))
+        delay = self._before_next(retry_delay(following, retry_after_seconds(following, header)))
+        return self._retrying(delay, f"status_{status}")
 
     def _done(self, response: Any) -> None:
         """The response ends the hop: it carries the Retry that got it, once a

@@ -21,7 +21,7 @@ from ._errors import connect_retry_delay, httpx_error, transport_error
 from ._limits import AsyncLimit
 from ._options import ConfiguredTransport
 from ._package import AsyncTransportBase, HttpxPackage
-from ._wire import incoming, outgoing
+from ._wire import incoming, outgoing, set_attempts
 
 __all__ = ["AsyncHTTPTransport"]
 
@@ -39,7 +39,9 @@ class AsyncHTTPTransport(ConfiguredTransport, AsyncTransportBase):
     def _open(self) -> None:
         size = self._max_connections
         self._limit = AsyncLimit(size) if size else None
-        self._aclient = _engine.AsyncClient(size or _UNBOUNDED, 0, self._multiplex)
+        self._aclient = _engine.AsyncClient(
+            size or _UNBOUNDED, 0, self._multiplex, stats=self._stats
+        )
 
     async def __aenter__(self) -> AsyncHTTPTransport:
         return self
@@ -54,14 +56,41 @@ class AsyncHTTPTransport(ConfiguredTransport, AsyncTransportBase):
         self._open()
 
     async def handle_async_request(self, request: Any) -> Any:
+        watch = self._watch(request)
+        if watch is not None:
+            return await self._watched(request, watch)
         attempts = self._attempts(request, _discard)
         if attempts is None:
             return await self._handle(request)
         sleeper = running_backend().sleep
-        return await run_async(attempts, _once, (self._handle, request), sleeper)
+        response = await run_async(attempts, _once, (self._handle, request, None), sleeper)
+        set_attempts(response, attempts.count)
+        return response
 
-    async def _handle(self, request: Any) -> Any:
+    async def _watched(self, request: Any, watch: Any) -> Any:
+        """handle_async_request for an observed request: start and end told."""
+        watch.request_start()
+        try:
+            attempts = self._attempts(request, _discard, watch)
+            if attempts is None:
+                response = await self._handle(request, watch)
+            else:
+                sleeper = running_backend().sleep
+                response = await run_async(attempts, _once, (self._handle, request, watch), sleeper)
+                set_attempts(response, attempts.count)
+        except BaseException as exc:
+            watch.request_end(None, exc)
+            raise
+        watch.request_end(response)
+        return response
+
+    async def _handle(self, request: Any, watch: Any = None) -> Any:
         """One request through the engine: the response at its headers."""
+        attempt = None
+        if watch is not None:
+            attempt = watch.attempt_start(request.method, str(request.url))
+            if attempt.headers:
+                request.headers.update(attempt.headers)
         package, url, origin, body, length, lines, connect, read, pool = outgoing(request)
         lines = self._lines_for(url, lines)
         upload = None
@@ -78,10 +107,14 @@ class AsyncHTTPTransport(ConfiguredTransport, AsyncTransportBase):
             transfer, result = await self._exchange(
                 backend, package, request, url, origin, lines, body, upload, connect, read
             )
-        except BaseException:
+        except BaseException as exc:
             if limit is not None:
                 limit.release()
+            if attempt is not None:
+                watch.attempt_end(attempt, error=exc, body=body)
             raise
+        if attempt is not None:
+            watch.attempt_end(attempt, result, body=body)
         stream = package.stream_class(AsyncResponseStream)(
             transfer, request, package, limit, backend
         )
@@ -199,6 +232,6 @@ def _discard(response: Any) -> None:
     response.stream.discard()
 
 
-async def _once(handle: Any, request: Any, _policy: Any, _total: float) -> Any:
+async def _once(handle: Any, request: Any, watch: Any, _policy: Any, _total: float) -> Any:
     """One attempt for the retry loop (the transports take no deadline)."""
-    return await handle(request)
+    return await handle(request, watch)

@@ -35,11 +35,14 @@ import hashlib
 import os
 import ssl
 import tempfile
+from collections.abc import Iterable
 from typing import Any, Optional
 from urllib.parse import quote, urlsplit
 
 from .. import _engine
+from .._core import observe as _observe
 from .._core import settings as _settings
+from .._core import stats as _stats
 from .._wire import forwarded_lines
 from ..policy.call import Attempts
 from ..policy.retry import as_retry
@@ -70,6 +73,9 @@ class ConfiguredTransport:
         *,
         breaker: Any = None,
         http3: Any = False,
+        observers: Optional[Iterable[Any]] = None,
+        stats: bool = False,
+        stats_max_origins: int = 1000,
     ) -> None:
         if socket_options:
             raise ValueError(
@@ -109,6 +115,9 @@ class ConfiguredTransport:
         self._retries = retries  # httpx's meaning: connect failures, this many times
         self._retry = retry
         self._breaker = breaker
+        # observers of this transport's requests (with requestx.observers)
+        self.observers: list[Any] = list(observers) if observers else []
+        self._stats = _stats.new_stats(self, stats_max_origins) if stats else None
         self._max_connections: Optional[int] = max_connections  # None: no limit
         # whether a new transfer waits for a connection it could multiplex on
         self._multiplex = bool(http2 or http3)
@@ -117,11 +126,22 @@ class ConfiguredTransport:
     def _open(self) -> None:
         raise NotImplementedError
 
+    def stats(self) -> Optional[_stats.Snapshot]:
+        """The transport's aggregates (``stats=True``; else None): see
+        Session.stats() and docs/observability.md."""
+        return None if self._stats is None else _stats.snapshot(self._stats)
+
+    def _watch(self, request: Any) -> Optional[_observe.Watch]:
+        """The Watch of a request, or None when nobody observes it."""
+        if _observe.watched(self.observers):
+            return _observe.Watch(self.observers, request.method, str(request.url))
+        return None
+
     def _proxy_kind(self, url: str) -> Optional[str]:
         """How a request to ``url`` uses the proxy (see _errors.httpx_error)."""
         return _settings.proxy_kind(url, self._proxy)
 
-    def _attempts(self, request: Any, close: Any) -> Optional[Attempts]:
+    def _attempts(self, request: Any, close: Any, watch: Any = None) -> Optional[Attempts]:
         """The retry (a Retry given to the transport, or in the request's
         ``extensions["retries"]``) and breaker state of one request, or None."""
         retry = self._retry
@@ -130,7 +150,10 @@ class ConfiguredTransport:
             retry = None if isinstance(extension, int) else as_retry(extension, None)
         if retry is None and self._breaker is None:
             return None
-        return Attempts(_Request(request), retry, self._breaker, None, close=close)
+        return Attempts(
+            _Request(request), retry, self._breaker, None, close=close, watch=watch,
+            stats=self._stats,
+        )  # fmt: skip
 
     def _lines_for(self, url: str, lines: tuple[bytes, ...]) -> tuple[bytes, ...]:
         """The header lines of a request to ``url`` (see _wire.forwarded_lines)."""

@@ -19,7 +19,7 @@ from ._errors import connect_retry_delay, httpx_error, transport_error
 from ._limits import SyncLimit
 from ._options import ConfiguredTransport
 from ._package import HttpxPackage, SyncTransportBase
-from ._wire import incoming, outgoing
+from ._wire import incoming, outgoing, set_attempts
 
 __all__ = ["HTTPTransport"]
 
@@ -39,7 +39,7 @@ class HTTPTransport(ConfiguredTransport, SyncTransportBase):
     def _open(self) -> None:
         size = self._max_connections
         self._limit = SyncLimit(size) if size else None
-        self._client = _engine.Client()
+        self._client = _engine.Client(stats=self._stats)
 
     def __enter__(self) -> HTTPTransport:
         return self
@@ -52,13 +52,39 @@ class HTTPTransport(ConfiguredTransport, SyncTransportBase):
         self._client.close()
 
     def handle_request(self, request: Any) -> Any:
+        watch = self._watch(request)
+        if watch is not None:
+            return self._watched(request, watch)
         attempts = self._attempts(request, _close)
         if attempts is None:
             return self._exchange(request)
-        return run_sync(attempts, _once, (self._exchange, request))
+        response = run_sync(attempts, _once, (self._exchange, request, None))
+        set_attempts(response, attempts.count)
+        return response
 
-    def _exchange(self, request: Any) -> Any:
+    def _watched(self, request: Any, watch: Any) -> Any:
+        """handle_request for an observed request: its start and end told."""
+        watch.request_start()
+        try:
+            attempts = self._attempts(request, _close, watch)
+            if attempts is None:
+                response = self._exchange(request, watch)
+            else:
+                response = run_sync(attempts, _once, (self._exchange, request, watch))
+                set_attempts(response, attempts.count)
+        except BaseException as exc:
+            watch.request_end(None, exc)
+            raise
+        watch.request_end(response)
+        return response
+
+    def _exchange(self, request: Any, watch: Any = None) -> Any:
         """One request through the engine: the response at its headers."""
+        attempt = None
+        if watch is not None:
+            attempt = watch.attempt_start(request.method, str(request.url))
+            if attempt.headers:
+                request.headers.update(attempt.headers)
         package, url, _, body, length, lines, connect, read, pool = outgoing(request)
         lines = self._lines_for(url, lines)
         if length is not None:
@@ -70,10 +96,14 @@ class HTTPTransport(ConfiguredTransport, SyncTransportBase):
             )
         try:
             result = self._perform(package, request, url, lines, body, connect, read)
-        except BaseException:
+        except BaseException as exc:
             if limit is not None:
                 limit.release()
+            if attempt is not None:
+                watch.attempt_end(attempt, error=exc, body=body)
             raise
+        if attempt is not None:
+            watch.attempt_end(attempt, result, body=body)
         stream = package.stream_class(ResponseStream)(result[3], request, package, limit)
         return incoming(package, request, result, stream)
 
@@ -151,6 +181,6 @@ def _close(response: Any) -> None:
     response.close()
 
 
-def _once(exchange: Any, request: Any, _policy: Any, _total: float) -> Any:
+def _once(exchange: Any, request: Any, watch: Any, _policy: Any, _total: float) -> Any:
     """One attempt for the retry loop (the transports take no deadline)."""
-    return exchange(request)
+    return exchange(request, watch)

@@ -10,15 +10,16 @@ encoding nor undoes one: httpx sees the body as the server sent it.
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Mapping
 from typing import Any, Optional
 
 from .._headers import check_method
-from .._wire import FLAG_LENGTH_CONFLICT, closing_lines, header_line, parse_head
+from .._wire import FLAG_LENGTH_CONFLICT, closing_lines, header_line, parse_head, timings_dict
 from .._wire import HTTP_VERSIONS as _VERSION_NAMES
 from ._errors import transport_error
 from ._package import HttpxPackage, package_of
 
-__all__ = ["outgoing", "incoming", "engine_url", "header_lines"]
+__all__ = ["Timings", "outgoing", "incoming", "engine_url", "header_lines", "set_attempts"]
 
 # The engine's version numbers as httpx's "http_version" extension.
 HTTP_VERSIONS = {number: name.encode("ascii") for number, name in _VERSION_NAMES.items()}
@@ -68,17 +69,57 @@ def outgoing(request: Any) -> tuple[Any, ...]:
 
 def incoming(package: HttpxPackage, request: Any, result: tuple[Any, ...], stream: Any) -> Any:
     """The package's Response for the engine's ``result``, its body ``stream``."""
-    status, version, raw_head, _, _, flags = result
+    status, version, raw_head, _, timings, flags = result
     if flags & FLAG_LENGTH_CONFLICT:
         stream.discard()
         raise transport_error(
             package, "RemoteProtocolError", "conflicting Content-Length headers", request
         )
     reason, headers = parse_head(raw_head)
-    extensions = {"http_version": HTTP_VERSIONS.get(version, b"HTTP/1.1")}
+    extensions: dict[str, Any] = {
+        "http_version": HTTP_VERSIONS.get(version, b"HTTP/1.1"),
+        "timings": Timings(timings),
+    }
     if version < 20:
         extensions["reason_phrase"] = reason  # HTTP/2 has none
     return package.Response(status, headers=headers, stream=stream, extensions=extensions)
+
+
+class Timings(Mapping[str, Any]):
+    """``response.extensions["timings"]``: Response.timings' keys and values
+    (_wire.timings_dict), unpacked when first read."""
+
+    __slots__ = ("_packed", "_values", "attempts")
+
+    def __init__(self, packed: bytes) -> None:
+        self._packed = packed
+        self._values: Optional[dict[str, Any]] = None
+        self.attempts = 1
+
+    def _dict(self) -> dict[str, Any]:
+        if self._values is None:
+            self._values = timings_dict(self._packed, self.attempts)
+        return self._values
+
+    def __getitem__(self, key: str) -> Any:
+        return self._dict()[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._dict())
+
+    def __len__(self) -> int:
+        return len(self._dict())
+
+    def __repr__(self) -> str:
+        return repr(self._dict())
+
+
+def set_attempts(response: Any, count: int) -> None:
+    """The retry loop sent ``count`` attempts for ``response``."""
+    timings = response.extensions.get("timings")
+    if count > 1 and isinstance(timings, Timings):
+        timings.attempts = count
+        timings._values = None
 
 
 _origins: dict[tuple[bytes, bytes, Optional[int]], tuple[str, str]] = {}

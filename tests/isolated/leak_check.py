@@ -16,7 +16,39 @@ import sys
 import requestx
 
 
+class Quiet:
+    """An observer of every event that keeps nothing."""
+
+    def on_request_start(self, info):
+        pass
+
+    def on_request_end(self, info, response, error):
+        pass
+
+    def on_attempt_start(self, attempt):
+        attempt.headers["x-seen"] = "1"
+
+    def on_attempt_end(self, attempt, result):
+        pass
+
+
 def scenarios(base: str, session: requestx.Session) -> dict:
+    watched = requestx.Session(stats=True, observers=[Quiet()])
+
+    def stats_get():
+        watched.get(base + "/ok").content
+        watched.stats()
+
+    def stats_refused():
+        try:
+            watched.get("http://127.0.0.1:1/")
+        except requestx.ConnectionError:
+            pass
+
+    def stats_stream():
+        with watched.get(base + "/big?size=70000", stream=True) as r:
+            r.content
+
     def get():
         session.get(base + "/ok").content
 
@@ -68,8 +100,14 @@ def async_scenarios(base: str) -> dict:
     loop = asyncio.new_event_loop()
     session = requestx.AsyncSession()
 
+    watched = requestx.AsyncSession(stats=True, observers=[Quiet()])
+
     def async_get():
         loop.run_until_complete(session.get(base + "/ok")).content
+
+    def async_stats_get():
+        loop.run_until_complete(watched.get(base + "/ok")).content
+        watched.stats()
 
     def async_redirect():
         loop.run_until_complete(session.get(base + "/redirect?location=/ok")).content
