@@ -25,6 +25,7 @@ typedef struct {
     PyTypeObject *async_transfer_type;
     PyTypeObject *sse_parser_type;
     PyTypeObject *pending_type;
+    PyTypeObject *websocket_type;
     PyObject *transfer_error;
     /* interned method names */
     PyObject *str_cancelled;
