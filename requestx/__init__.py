@@ -12,7 +12,7 @@ from . import adapters, exceptions, status_codes, structures  # noqa: F401
 from .__version__ import __version__
 from ._engine import curl_version
 from ._engine import features as curl_features
-from .api import delete, get, head, options, patch, post, put, request
+from .api import delete, get, head, options, patch, post, put, request, ws_connect
 from .async_sessions import AsyncSession
 from .auth import HTTPBasicAuth, HTTPDigestAuth, HTTPProxyAuth
 from .exceptions import (
@@ -26,6 +26,8 @@ from .exceptions import (
     Timeout,
     TooManyRedirects,
     URLRequired,
+    WebSocketClosed,
+    WebSocketError,
 )
 from .models import PreparedRequest, Request, Response
 from .policy.breaker import CircuitBreaker
@@ -100,4 +102,7 @@ __all__ = [
     "put",
     "request",
     "session",
+    "ws_connect",
+    "WebSocketClosed",
+    "WebSocketError",
 ]

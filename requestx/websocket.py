@@ -56,7 +56,15 @@ _OWN_FIELDS = (
 class Handshake:
     """What the engine needs for one upgrade request, prepared by a session."""
 
-    __slots__ = ("url", "lines", "settings", "connect_timeout", "open_timeout", "subprotocols")
+    __slots__ = (
+        "url",
+        "lines",
+        "settings",
+        "connect_timeout",
+        "open_timeout",
+        "subprotocols",
+        "proxy",
+    )
 
     def __init__(
         self,
@@ -66,6 +74,7 @@ class Handshake:
         connect_timeout: float,
         open_timeout: float,
         subprotocols: tuple[str, ...],
+        proxy: Optional[str],
     ) -> None:
         self.url = url
         self.lines = lines
@@ -73,6 +82,7 @@ class Handshake:
         self.connect_timeout = connect_timeout
         self.open_timeout = open_timeout
         self.subprotocols = subprotocols
+        self.proxy = proxy  # "tunnel" through a proxy, or None
 
 
 def prepare_handshake(
@@ -104,7 +114,7 @@ def prepare_handshake(
         raise InvalidSchema(f"No connection adapters were found for {url!r} (ws:// or wss://)")
     prep = session._prepare("GET", f"{http_scheme}://{rest}", params, None, headers, cookies, None, auth)
     target = prep._target
-    settings, _ = session._engine_settings(target.url, proxies, verify, cert)
+    settings, proxy_kind = session._engine_settings(target.url, proxies, verify, cert)
     _, lines = session._body_and_own_lines(prep)
     kept = [line for line in lines if not line.lower().startswith(_OWN_FIELDS)]
     protocols = tuple(subprotocols or ())
@@ -112,10 +122,11 @@ def prepare_handshake(
         kept.append(b"Sec-WebSocket-Protocol: " + ", ".join(protocols).encode("ascii"))
     ws_url = ("wss" if http_scheme == "https" else "ws") + target.url[len(http_scheme) :]
     connect, _read = timeouts(timeout)
-    return Handshake(ws_url, tuple(kept), settings, connect, open_timeout or 0.0, protocols)
+    proxy = "tunnel" if proxy_kind else None  # an upgrade always goes through CONNECT
+    return Handshake(ws_url, tuple(kept), settings, connect, open_timeout or 0.0, protocols, proxy)
 
 
-def handshake_failed(conn: Any, error: BaseException) -> Exception:
+def handshake_failed(conn: Any, error: BaseException, handshake: Handshake) -> Exception:
     """The exception for a failed handshake: WebSocketError when the server
     answered with something other than 101, else the connection's error."""
     status = conn.status
@@ -125,7 +136,7 @@ def handshake_failed(conn: Any, error: BaseException) -> Exception:
         return WebSocketError(
             f"WebSocket handshake refused: {status}", status=status, headers=headers
         )
-    return from_transfer_error(error)
+    return from_transfer_error(error, proxy=handshake.proxy)
 
 
 def accepted(conn: Any, handshake: Handshake) -> tuple[CaseInsensitiveDict[str], Optional[str]]:
@@ -429,7 +440,7 @@ def connect(
             handshake.open_timeout,
         )
     except _engine.TransferError as error:
-        raise handshake_failed(conn, error) from None
+        raise handshake_failed(conn, error, handshake) from None
     response_headers, chosen = accepted(conn, handshake)
     return WebSocket(
         conn,
