@@ -51,6 +51,9 @@ __all__ = ["AsyncWebSocket", "Connecting"]
 
 DEFAULT_MAX_QUEUE = 16
 
+# drain()'s status bits (ws.h)
+_MORE, _OUT_PENDING = 1, 2
+
 _pool: Optional[ThreadPoolExecutor] = None
 _pool_lock = threading.Lock()
 
@@ -141,11 +144,11 @@ class AsyncWebSocket:
         self._absorb(events)
         if self._released:
             return
-        if status & 2:
+        if status & _OUT_PENDING:
             self._want_write()
         if len(self._messages) >= self._max_queue:
             self._pause_reading()
-        elif status & 1:
+        elif status & _MORE:
             self._schedule_drain()
 
     def _want_write(self) -> None:
@@ -204,9 +207,9 @@ class AsyncWebSocket:
             if not future.done():
                 future.set_exception(exc)
         self._sends.clear()
-        for _, future in self._pings.values():
-            if not future.done():
-                future.set_exception(exc)
+        for _, pong in self._pings.values():
+            if not pong.done():
+                pong.set_exception(exc)
         self._pings.clear()
         if self._closing is not None and not self._closing.done():
             self._closing.set_result(None)
@@ -355,10 +358,13 @@ class AsyncWebSocket:
         payload = close_payload(code, reason)
         if self._closing is None:
             self._closing = self._loop.create_future()
-            try:
-                await self._send_frame(payload, CLOSE)
-            except WebSocketClosed:
+            try:  # queued; a frame ahead of it may hold it back, close_timeout bounds that
+                _, written = self._conn.send(payload, CLOSE, 0)
+            except (_engine.TransferError, RuntimeError):
+                self._closed(1006, "")
                 return
+            if not written:
+                self._want_write()
         closing = self._closing
         try:
             if self._close_timeout is None:

@@ -112,7 +112,8 @@ def prepare_handshake(
         from .exceptions import InvalidSchema
 
         raise InvalidSchema(f"No connection adapters were found for {url!r} (ws:// or wss://)")
-    prep = session._prepare("GET", f"{http_scheme}://{rest}", params, None, headers, cookies, None, auth)
+    http_url = f"{http_scheme}://{rest}"
+    prep = session._prepare("GET", http_url, params, None, headers, cookies, None, auth)
     target = prep._target
     settings, proxy_kind = session._engine_settings(target.url, proxies, verify, cert)
     _, lines = session._body_and_own_lines(prep)
@@ -166,8 +167,13 @@ def frame_of(message: Any) -> tuple[Any, int]:
     raise TypeError(f"a WebSocket message is str or bytes, not {type(message).__name__}")
 
 
+# close codes an endpoint may send (RFC 6455 7.4: not 1004-1006, not 1015)
+_SENDABLE_CODES = frozenset(range(1000, 1015)) - {1004, 1005, 1006}
+
+
 def close_payload(code: int, reason: str) -> bytes:
-    if not (code == 1000 or 3000 <= code <= 4999 or 1001 <= code <= 1014 and code not in (1004, 1005, 1006)):
+    """A close frame's payload: the code, then the reason in UTF-8."""
+    if code not in _SENDABLE_CODES and not 3000 <= code <= 4999:
         raise ValueError(f"{code} is not a close code an endpoint may send")
     data = struct.pack("!H", code) + reason.encode("utf-8")
     if len(data) > 125:
@@ -380,9 +386,7 @@ class WebSocket:
         except _engine.TransferError:
             self._closed(1006, "")
             return
-        deadline = (
-            None if self._close_timeout is None else time.monotonic() + self._close_timeout
-        )
+        deadline = None if self._close_timeout is None else time.monotonic() + self._close_timeout
         while self.close_code is None:
             if deadline is not None and time.monotonic() >= deadline:
                 break

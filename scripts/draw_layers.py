@@ -23,7 +23,11 @@ PACKAGE = ROOT / "requestx"
 # (band, what it is, modules); a module ending in "." stands for a subpackage.
 BANDS = [
     ("package", "the names handed on", ["__init__", "utils"]),
-    ("faces", "what a user calls", ["api", "sessions", "async_sessions", "websocket", "async_websocket", "transports."]),
+    (
+        "faces",
+        "what a user calls",
+        ["api", "sessions", "async_sessions", "websocket", "async_websocket", "transports."],
+    ),
     ("core", "shared by every face, no I/O", ["_core.base", "_core.settings", "_core.aio"]),
     (
         "policy",

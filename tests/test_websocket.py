@@ -314,7 +314,7 @@ def test_keepalive_keeps_a_live_connection(ws_server, s):
 
 
 def test_ping_on_a_silent_server_times_out(ws_server, s):
-    with s.ws_connect(ws_server.url + "/silent", ping_interval=None) as ws:
+    with s.ws_connect(ws_server.url + "/silent", ping_interval=None, close_timeout=0.5) as ws:
         assert ws.recv(timeout=10) == "quiet now"
         with pytest.raises(TimeoutError):
             ws.ping(timeout=0.3)
@@ -622,7 +622,8 @@ def test_async_slow_consumer_pauses_reading(ws_server):
 def test_async_send_waits_when_the_socket_is_full(ws_server):
     async def go():
         async with requestx.AsyncSession() as s:
-            async with s.ws_connect(ws_server.url + "/silent", ping_interval=None) as ws:
+            url = ws_server.url + "/silent"
+            async with s.ws_connect(url, ping_interval=None, close_timeout=0.5) as ws:
                 assert await ws.recv(timeout=10) == "quiet now"
                 send = asyncio.ensure_future(ws.send(b"x" * (64 << 20)))
                 await asyncio.sleep(0.5)
@@ -663,3 +664,18 @@ def test_async_send_after_close_raises(ws_server):
             return ws.close_code
 
     assert run(go()) == 1000
+
+
+def test_async_echo_on_uvloop(ws_server):
+    uvloop = pytest.importorskip("uvloop")
+
+    async def go():
+        async with requestx.AsyncSession() as s:
+            async with s.ws_connect(ws_server.url + "/push?n=3") as ws:
+                return [m async for m in ws]
+
+    loop = uvloop.new_event_loop()
+    try:
+        assert loop.run_until_complete(go()) == ["0", "1", "2"]
+    finally:
+        loop.close()

@@ -91,7 +91,7 @@ typedef struct {
     int msg_kind;  /* 0: none yet */
     rx_buffer ctl; /* a control frame being received */
     rx_ws_item *in_first, *in_last;
-    int in_done;   /* the close event is queued: nothing more is read */
+    int in_done; /* the close event is queued: nothing more is read */
     int close_code;
     char close_reason[128];
     CURLcode failure; /* what ended input abnormally (CURLE_OK: nothing) */
@@ -334,8 +334,7 @@ static int rx_ws_pump_in(WebSocketObject *ws, size_t budget)
             ws->msg_kind = kind;
         }
         ws->msg.len += n;
-        if (ws->msg.len > ws->max_size ||
-            (size_t)meta->bytesleft > ws->max_size - ws->msg.len) {
+        if (ws->msg.len > ws->max_size || (size_t)meta->bytesleft > ws->max_size - ws->msg.len) {
             rx_ws_fail(ws, 1009, "message too big");
             return 0;
         }
@@ -565,7 +564,7 @@ static PyObject *WebSocket_connect(WebSocketObject *self, PyObject *const *args,
     long connect_ms = 0, open_ms = 0;
     if (nargs != 5 || !PyUnicode_Check(args[0])) {
         PyErr_SetString(PyExc_TypeError,
-                         "connect(url, headers, settings, connect_timeout, open_timeout)");
+                        "connect(url, headers, settings, connect_timeout, open_timeout)");
         return NULL;
     }
     if (!PyObject_TypeCheck(args[2], state->settings_type)) {

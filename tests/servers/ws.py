@@ -93,6 +93,7 @@ class WSServer:
             process_request=self._process_request,
             ping_interval=None,
             compression=None,
+            close_timeout=1,
         ) as server:
             self.port = server.sockets[0].getsockname()[1]
             self._ready.set()
