@@ -307,9 +307,10 @@ class WebSocket:
     def recv(self, timeout_ms: int, /) -> list[tuple[Any, ...]]:
         """Waits (GIL released) until an event is ready or the time is up
         ([]); -1 waits forever. Signals are checked every 100 ms."""
-    def drain(self) -> tuple[list[tuple[Any, ...]], int]:
-        """Every event ready now, never waiting; the int has bit 1 (more may
-        be ready: call again) and bit 2 (frames wait for a writable socket)."""
+    def drain(self, room: int, /) -> tuple[list[tuple[Any, ...]], int]:
+        """The events ready now, at most ``room`` whole messages, never
+        waiting; the int has bit 1 (more may be ready: call again) and bit 2
+        (frames wait for a writable socket)."""
     def send(self, data: Any, kind: int, wait_ms: int, /) -> tuple[int, bool]:
         """Queue a frame (a copy) of ``kind`` (1 text, 2 binary, 8 close,
         9 ping, 10 pong) and write what the socket takes; wait_ms != 0 waits

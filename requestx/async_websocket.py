@@ -138,7 +138,7 @@ class AsyncWebSocket:
         if self._released:
             return
         try:
-            events, status = self._conn.drain()
+            events, status = self._conn.drain(self._max_queue - len(self._messages))
         except RuntimeError:  # released meanwhile
             return
         self._absorb(events)

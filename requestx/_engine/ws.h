@@ -1,11 +1,11 @@
 /* ws.h: one WebSocket connection, frames in C, whole messages for Python.
  *
  * A WebSocket owns a dedicated easy handle opened with CONNECT_ONLY=2: the
- * handshake is one curl_easy_perform() (GIL released), after which libcurl
- * keeps the upgraded connection and its framing (curl_ws_recv, curl_ws_send;
- * libcurl masks every frame it sends with a fresh key). Everything after the
- * handshake is non-blocking and happens under the object's mutex with the GIL
- * released:
+ * handshake is driven on a private multi handle (GIL released, open_timeout
+ * ours, signals checked), after which libcurl keeps the upgraded connection
+ * and its framing (curl_ws_recv, curl_ws_send; libcurl masks every frame it
+ * sends with a fresh key). Everything after the handshake is non-blocking
+ * and happens under the object's mutex with the GIL released:
  *
  *   rx_ws_pump_in   reads every frame available, reassembles fragments into
  *                   whole messages (a C list), answers pings, notes pongs and
@@ -78,6 +78,7 @@ typedef struct rx_ws_item {
 typedef struct {
     PyObject_HEAD
     CURL *easy;
+    CURLM *multi; /* drove the handshake; holds the connection's pool */
     pthread_mutex_t lock;
     struct curl_slist *headers;
     rx_buffer head; /* the handshake's final response head */
@@ -287,12 +288,17 @@ static void rx_ws_control(WebSocketObject *ws, unsigned int flags)
 }
 
 /* Read what is available. Call with the lock held and the GIL released.
- * Returns RX_WS_MORE when it stopped at ``budget`` bytes, else 0. */
-static int rx_ws_pump_in(WebSocketObject *ws, size_t budget)
+ * Returns RX_WS_MORE when it stopped at ``budget`` bytes or after ``room``
+ * whole messages (what the reader has room for), else 0. */
+static int rx_ws_pump_in(WebSocketObject *ws, size_t budget, size_t room)
 {
-    size_t taken = 0;
+    size_t taken = 0, messages = 0;
+    if (ws->easy == NULL) { /* closed by another thread meanwhile */
+        rx_ws_end_input(ws, 1006, "", 0);
+        return 0;
+    }
     while (!ws->in_done) {
-        if (taken >= budget) {
+        if (taken >= budget || messages >= room) {
             return RX_WS_MORE;
         }
         if (rx_ws_reserve(&ws->msg, RX_WS_READ_BYTES) < 0) {
@@ -349,6 +355,7 @@ static int rx_ws_pump_in(WebSocketObject *ws, size_t budget)
             memset(&ws->msg, 0, sizeof(ws->msg));
             ws->msg_kind = 0;
             rx_ws_push_in(ws, item);
+            messages++;
         }
     }
     return 0;
@@ -358,6 +365,9 @@ static int rx_ws_pump_in(WebSocketObject *ws, size_t budget)
  * Returns RX_WS_OUT_PENDING when frames are left. */
 static int rx_ws_pump_out(WebSocketObject *ws)
 {
+    if (ws->easy == NULL && ws->out_failure == CURLE_OK) {
+        ws->out_failure = CURLE_SEND_ERROR; /* closed by another thread meanwhile */
+    }
     while (ws->out_first != NULL && ws->out_failure == CURLE_OK) {
         rx_ws_item *item = ws->out_first;
         size_t sent = 0;
@@ -428,9 +438,13 @@ static PyObject *rx_ws_take_events(WebSocketObject *ws)
     if (events == NULL) {
         return NULL;
     }
+    char reason[sizeof(ws->close_reason)];
     pthread_mutex_lock(&ws->lock);
     rx_ws_item *first = ws->in_first;
     ws->in_first = ws->in_last = NULL;
+    int close_code = ws->in_done ? ws->close_code : 0;
+    ws->close_code = 0; /* the close is reported once */
+    memcpy(reason, ws->close_reason, sizeof(reason));
     pthread_mutex_unlock(&ws->lock);
     rx_ws_item *item = first;
     for (; item != NULL; item = item->next) {
@@ -438,13 +452,16 @@ static PyObject *rx_ws_take_events(WebSocketObject *ws)
         if (event == NULL && PyErr_Occurred()) {
             goto fail;
         }
-        if (event == NULL) { /* text that is not UTF-8 */
+        if (event == NULL) { /* text that is not UTF-8: we close with 1007 */
+            Py_BEGIN_ALLOW_THREADS;
             pthread_mutex_lock(&ws->lock);
             rx_ws_fail(ws, 1007, "invalid UTF-8");
-            Py_BEGIN_ALLOW_THREADS;
             (void)rx_ws_pump_out(ws);
-            Py_END_ALLOW_THREADS;
+            ws->close_code = 0;
             pthread_mutex_unlock(&ws->lock);
+            Py_END_ALLOW_THREADS;
+            close_code = 1007;
+            memcpy(reason, "invalid UTF-8", sizeof("invalid UTF-8"));
             break;
         }
         int rc = PyList_Append(events, event);
@@ -455,18 +472,17 @@ static PyObject *rx_ws_take_events(WebSocketObject *ws)
     }
     rx_ws_items_free(first);
     first = NULL;
-    if (ws->in_done && ws->close_code != 0) {
-        PyObject *close = Py_BuildValue("(iis)", RX_WS_CLOSE, ws->close_code, ws->close_reason);
+    if (close_code != 0) {
+        PyObject *close = Py_BuildValue("(iis)", RX_WS_CLOSE, close_code, reason);
         if (close == NULL) {
             PyErr_Clear(); /* a reason that is not UTF-8 */
-            close = Py_BuildValue("(iis)", RX_WS_CLOSE, ws->close_code, "");
+            close = Py_BuildValue("(iis)", RX_WS_CLOSE, close_code, "");
         }
         if (close == NULL || PyList_Append(events, close) < 0) {
             Py_XDECREF(close);
             goto fail;
         }
         Py_DECREF(close);
-        ws->close_code = 0; /* reported once */
     }
     return events;
 fail:
@@ -516,8 +532,15 @@ static PyObject *WebSocket_new(PyTypeObject *type, PyObject *args, PyObject *kwa
 static void rx_ws_release(WebSocketObject *self)
 {
     if (self->easy != NULL) {
-        curl_easy_cleanup(self->easy); /* closes the socket */
+        if (self->multi != NULL) {
+            curl_multi_remove_handle(self->multi, self->easy); /* closes the socket */
+        }
+        curl_easy_cleanup(self->easy);
         self->easy = NULL;
+    }
+    if (self->multi != NULL) {
+        curl_multi_cleanup(self->multi);
+        self->multi = NULL;
     }
     self->open = 0;
     self->sock = CURL_SOCKET_BAD;
@@ -552,6 +575,61 @@ static int rx_ws_check_open(WebSocketObject *self)
         return -1;
     }
     return 0;
+}
+
+/* The handshake on a private multi handle, GIL released except to check
+ * for signals every RX_WS_TICK_MS; ``open_ms`` bounds it (0: no bound).
+ * libcurl keeps the upgraded connection in the multi's pool, and closes it
+ * when the handle is removed: the handle stays added until rx_ws_release. */
+static CURLcode rx_ws_handshake(WebSocketObject *self, long open_ms)
+{
+    if (self->multi == NULL && (self->multi = curl_multi_init()) == NULL) {
+        return CURLE_OUT_OF_MEMORY;
+    }
+    if (curl_multi_add_handle(self->multi, self->easy) != CURLM_OK) {
+        return CURLE_FAILED_INIT;
+    }
+    int64_t deadline = open_ms > 0 ? rx_now_us() + (int64_t)open_ms * 1000 : -1;
+    CURLcode rc = CURLE_OK;
+    int done = 0;
+    while (!done) {
+        Py_BEGIN_ALLOW_THREADS;
+        int64_t tick_end = rx_now_us() + RX_WS_TICK_MS * 1000;
+        for (;;) {
+            int running = 0, queued = 0;
+            CURLMcode mc = curl_multi_perform(self->multi, &running);
+            CURLMsg *msg;
+            while ((msg = curl_multi_info_read(self->multi, &queued)) != NULL) {
+                if (msg->msg == CURLMSG_DONE) {
+                    rc = msg->data.result;
+                    done = 1;
+                }
+            }
+            if (mc != CURLM_OK) {
+                rc = CURLE_FAILED_INIT;
+                done = 1;
+            }
+            int64_t now = rx_now_us();
+            if (!done && deadline >= 0 && now >= deadline) {
+                rc = CURLE_OPERATION_TIMEDOUT;
+                snprintf(self->errbuf, sizeof(self->errbuf),
+                         "the WebSocket handshake took longer than %ld ms", open_ms);
+                done = 1;
+            }
+            if (done || now >= tick_end) {
+                break;
+            }
+            int64_t until = deadline >= 0 && deadline < tick_end ? deadline : tick_end;
+            int wait_ms = (int)((until - now) / 1000) + 1;
+            curl_multi_poll(self->multi, NULL, 0, wait_ms, NULL);
+        }
+        Py_END_ALLOW_THREADS;
+        if (!done && PyErr_CheckSignals() < 0) {
+            rc = CURLE_ABORTED_BY_CALLBACK;
+            done = 1;
+        }
+    }
+    return rc; /* the handle stays on the multi: removing it closes a CONNECT_ONLY connection */
 }
 
 /* connect(url, headers, settings, connect_timeout, open_timeout) (seconds, 0: none):
@@ -606,16 +684,22 @@ static PyObject *WebSocket_connect(WebSocketObject *self, PyObject *const *args,
     curl_easy_setopt(e, CURLOPT_TCP_NODELAY, 1L);
     curl_easy_setopt(e, CURLOPT_HTTPHEADER, self->headers);
     curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, connect_ms);
-    curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, open_ms);
     curl_easy_setopt(e, CURLOPT_CONNECT_ONLY, 2L);
     curl_easy_setopt(e, CURLOPT_WS_OPTIONS, (long)CURLWS_NOAUTOPONG);
     self->errbuf[0] = '\0';
     self->head.len = 0;
-    CURLcode rc;
-    Py_BEGIN_ALLOW_THREADS;
-    rc = curl_easy_perform(e);
-    Py_END_ALLOW_THREADS;
+    curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, 0L);
+    CURLcode rc = rx_ws_handshake(self, open_ms);
+    if (rc == CURLE_ABORTED_BY_CALLBACK && PyErr_Occurred()) {
+        return NULL; /* a signal handler raised */
+    }
     curl_easy_getinfo(e, CURLINFO_RESPONSE_CODE, &self->status);
+    if (rc == CURLE_OK && self->status != 101) {
+        /* libcurl may report a connection that ended before any response as
+         * done: without a 101 there is no WebSocket */
+        rc = CURLE_GOT_NOTHING;
+        snprintf(self->errbuf, sizeof(self->errbuf), "no response to the WebSocket upgrade");
+    }
     if (rc == CURLE_OK) {
         curl_socket_t sock = CURL_SOCKET_BAD;
         curl_easy_getinfo(e, CURLINFO_ACTIVESOCKET, &sock);
@@ -631,7 +715,6 @@ static PyObject *WebSocket_connect(WebSocketObject *self, PyObject *const *args,
         rx_raise_transfer_error(state, (int)rc, msg, phase);
         return NULL;
     }
-    curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, 0L);
     self->open = 1;
     Py_RETURN_NONE;
 }
@@ -660,7 +743,7 @@ static PyObject *WebSocket_recv(WebSocketObject *self, PyObject *const *args, Py
         Py_BEGIN_ALLOW_THREADS;
         pthread_mutex_lock(&self->lock);
         for (;;) {
-            rx_ws_pump_in(self, RX_WS_DRAIN_BYTES);
+            rx_ws_pump_in(self, RX_WS_DRAIN_BYTES, SIZE_MAX);
             pending = rx_ws_pump_out(self);
             ready = self->in_first != NULL || self->in_done;
             int64_t now = rx_now_us();
@@ -695,17 +778,21 @@ static PyObject *WebSocket_recv(WebSocketObject *self, PyObject *const *args, Py
     return rx_ws_take_events(self);
 }
 
-/* drain() -> (events, status): every event ready now, never waiting;
- * status: RX_WS_MORE | RX_WS_OUT_PENDING bits. */
-static PyObject *WebSocket_drain(WebSocketObject *self, PyObject *Py_UNUSED(arg))
+/* drain(room) -> (events, status): the events ready now, at most ``room``
+ * whole messages, never waiting; status: RX_WS_MORE | RX_WS_OUT_PENDING. */
+static PyObject *WebSocket_drain(WebSocketObject *self, PyObject *arg)
 {
+    Py_ssize_t room = PyLong_AsSsize_t(arg);
+    if (room == -1 && PyErr_Occurred()) {
+        return NULL;
+    }
     if (rx_ws_check_open(self) < 0) {
         return NULL;
     }
     int status = 0;
     Py_BEGIN_ALLOW_THREADS;
     pthread_mutex_lock(&self->lock);
-    status = rx_ws_pump_in(self, RX_WS_DRAIN_BYTES);
+    status = rx_ws_pump_in(self, RX_WS_DRAIN_BYTES, room > 0 ? (size_t)room : 1);
     status |= rx_ws_pump_out(self);
     pthread_mutex_unlock(&self->lock);
     Py_END_ALLOW_THREADS;
@@ -881,8 +968,8 @@ static PyMethodDef WebSocket_methods[] = {
      "connect(url, headers, settings, connect_timeout, open_timeout): the handshake."},
     {"recv", (PyCFunction)(void (*)(void))WebSocket_recv, METH_FASTCALL,
      "recv(timeout_ms) -> events, waiting with the GIL released."},
-    {"drain", (PyCFunction)WebSocket_drain, METH_NOARGS,
-     "drain() -> (events, status): what is ready now."},
+    {"drain", (PyCFunction)WebSocket_drain, METH_O,
+     "drain(room) -> (events, status): what is ready now, at most room messages."},
     {"send", (PyCFunction)(void (*)(void))WebSocket_send, METH_FASTCALL,
      "send(data, kind, wait_ms) -> (seq, written)."},
     {"flush", (PyCFunction)WebSocket_flush, METH_NOARGS,

@@ -172,8 +172,10 @@ class RawFrameServer:
     """Accepts one client, answers its upgrade by hand, reads ``frames``
     frames and records each one's masking key (None: unmasked)."""
 
-    def __init__(self, frames: int = 2) -> None:
+    def __init__(self, frames: int = 2, protocol: str = "", answer: bool = True) -> None:
         self.frames = frames
+        self.protocol = protocol  # a Sec-WebSocket-Protocol to answer with
+        self.answer = answer  # False: read the upgrade request, never answer it
         self.keys: list[Optional[bytes]] = []
         self.payloads: list[bytes] = []
         self._sock = socket.socket()
@@ -192,6 +194,7 @@ class RawFrameServer:
         return self
 
     def __exit__(self, *exc: Any) -> None:
+        self.done.set()
         self._sock.close()
         self._thread.join(5)
 
@@ -219,10 +222,18 @@ class RawFrameServer:
                 name, _, value = line.partition(":")
                 if name.strip().lower() == "sec-websocket-key":
                     key = value.strip()
+            if not self.answer:
+                self.done.wait(30)
+                return
             accept = base64.b64encode(hashlib.sha1((key + GUID).encode()).digest()).decode()
+            extra = f"Sec-WebSocket-Protocol: {self.protocol}\r\n" if self.protocol else ""
             conn.sendall(
                 b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n"
-                b"Connection: Upgrade\r\nSec-WebSocket-Accept: " + accept.encode() + b"\r\n\r\n"
+                b"Connection: Upgrade\r\nSec-WebSocket-Accept: "
+                + accept.encode()
+                + b"\r\n"
+                + extra.encode()
+                + b"\r\n"
             )
             try:
                 for _ in range(self.frames):
