@@ -385,6 +385,52 @@ def test_send_from_another_thread_while_recv_waits(ws_server, s):
         sender.join()
 
 
+class Interrupted(Exception):
+    pass
+
+
+def test_a_signal_interrupts_a_waiting_recv(ws_server, s):
+    import signal
+
+    def handler(signum, frame):
+        raise Interrupted
+
+    previous = signal.signal(signal.SIGALRM, handler)
+    try:
+        with s.ws_connect(ws_server.url + "/echo", ping_interval=None) as ws:
+            signal.setitimer(signal.ITIMER_REAL, 0.3)
+            started = time.monotonic()
+            with pytest.raises(Interrupted):
+                ws.recv(timeout=30)
+            assert time.monotonic() - started < 20  # not recv's own timeout
+            ws.send("still usable")
+            assert ws.recv(timeout=10) == "still usable"
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+
+
+def test_sync_send_waits_when_the_socket_is_full(ws_server, s):
+    ws = s.ws_connect(ws_server.url + "/silent", ping_interval=None, close_timeout=0.5)
+    assert ws.recv(timeout=10) == "quiet now"
+    outcome = []
+
+    def send_big():
+        try:
+            ws.send(b"x" * (64 << 20))
+            outcome.append("sent")
+        except WebSocketClosed as exc:
+            outcome.append(exc.code)
+
+    sender = threading.Thread(target=send_big)
+    sender.start()
+    sender.join(0.5)
+    assert sender.is_alive()  # the server reads nothing: send waits
+    ws._conn.close()  # the engine's close from another thread ends the wait
+    sender.join(10)
+    assert outcome == [1006]
+
+
 # -- async -------------------------------------------------------------------
 
 

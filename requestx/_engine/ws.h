@@ -837,7 +837,7 @@ static PyObject *WebSocket_send(WebSocketObject *self, PyObject *const *args, Py
     }
     int64_t deadline = wait_ms < 0 ? -1 : rx_now_us() + (int64_t)wait_ms * 1000;
     uint64_t seq = 0;
-    int written = 0, nomem = 0, failed = 0;
+    int written = 0, nomem = 0, failed = 0, pending = 0;
     Py_BEGIN_ALLOW_THREADS;
     pthread_mutex_lock(&self->lock);
     if (self->close_sent || self->out_failure != CURLE_OK) {
@@ -852,33 +852,49 @@ static PyObject *WebSocket_send(WebSocketObject *self, PyObject *const *args, Py
             }
             rx_ws_push_out(self, item);
             seq = item->seq;
+            pending = rx_ws_pump_out(self);
+            written = self->out_done >= seq;
+            failed = self->out_failure != CURLE_OK;
         }
-    }
-    while (!failed && !nomem) {
-        int pending = rx_ws_pump_out(self);
-        written = self->out_done >= seq;
-        if (written || !pending || wait_ms == 0) {
-            break;
-        }
-        int64_t now = rx_now_us();
-        if (deadline >= 0 && now >= deadline) {
-            break;
-        }
-        int slice = RX_WS_TICK_MS;
-        if (deadline >= 0 && (deadline - now) / 1000 < slice) {
-            slice = (int)((deadline - now) / 1000) + 1;
-        }
-        struct pollfd pfd = {.fd = self->sock, .events = POLLOUT};
-        pthread_mutex_unlock(&self->lock);
-        (void)poll(&pfd, 1, slice);
-        pthread_mutex_lock(&self->lock);
-    }
-    if (self->out_failure != CURLE_OK) {
-        failed = 1;
     }
     pthread_mutex_unlock(&self->lock);
     Py_END_ALLOW_THREADS;
+    /* the engine has its copy: the caller's buffer is free */
     PyBuffer_Release(&view);
+    /* wait for the socket to take the frame, checking for signals each tick
+     * (an interrupted send leaves the frame queued: it goes out later) */
+    int expired = 0;
+    while (!failed && !nomem && !written && pending && wait_ms != 0 && !expired) {
+        Py_BEGIN_ALLOW_THREADS;
+        pthread_mutex_lock(&self->lock);
+        int64_t tick_end = rx_now_us() + (int64_t)RX_WS_TICK_MS * 1000;
+        for (;;) {
+            int64_t now = rx_now_us();
+            if (deadline >= 0 && now >= deadline) {
+                expired = 1;
+                break;
+            }
+            if (now >= tick_end) {
+                break;
+            }
+            int64_t until = deadline >= 0 && deadline < tick_end ? deadline : tick_end;
+            struct pollfd pfd = {.fd = self->sock, .events = POLLOUT};
+            pthread_mutex_unlock(&self->lock);
+            (void)poll(&pfd, 1, (int)((until - now) / 1000) + 1);
+            pthread_mutex_lock(&self->lock);
+            pending = rx_ws_pump_out(self);
+            written = self->out_done >= seq;
+            if (written || !pending) {
+                break;
+            }
+        }
+        failed = self->out_failure != CURLE_OK;
+        pthread_mutex_unlock(&self->lock);
+        Py_END_ALLOW_THREADS;
+        if (!written && pending && !failed && PyErr_CheckSignals() < 0) {
+            return NULL;
+        }
+    }
     if (nomem) {
         return PyErr_NoMemory();
     }

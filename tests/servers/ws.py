@@ -61,6 +61,7 @@ class WSServer:
         self._ready = threading.Event()
         self._thread = threading.Thread(target=self._run, name="ws-server", daemon=True)
         self.errors: list[BaseException] = []
+        self._live: set[Any] = set()
 
     @property
     def url(self) -> str:
@@ -98,6 +99,8 @@ class WSServer:
             self.port = server.sockets[0].getsockname()[1]
             self._ready.set()
             await self._stop
+            for ws in list(self._live):  # a paused reader would not see the client go
+                ws.transport.abort()
 
     def _process_request(self, connection: Any, request: Any) -> Optional[Response]:
         if request.path.startswith("/refuse"):
@@ -107,6 +110,7 @@ class WSServer:
 
     async def _handler(self, ws: Any) -> None:
         self.connections += 1
+        self._live.add(ws)
         parts = urlsplit(ws.request.path)
         q = {k: v[0] for k, v in parse_qs(parts.query).items()}
         path = parts.path
@@ -117,6 +121,8 @@ class WSServer:
 
             if not isinstance(exc, ConnectionClosed):
                 self.errors.append(exc)
+        finally:
+            self._live.discard(ws)
 
     async def _serve(self, ws: Any, path: str, q: dict[str, str]) -> None:
         if path == "/echo":
@@ -145,7 +151,7 @@ class WSServer:
         elif path == "/silent":
             await ws.send("quiet now")
             ws.transport.pause_reading()
-            await asyncio.sleep(30)
+            await ws.wait_closed()  # ends when the server stops (see _main)
         elif path == "/flood":
             n, size = int(q.get("n", 1000)), int(q.get("size", 1024))
             payload = b"f" * size
