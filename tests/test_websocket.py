@@ -613,6 +613,26 @@ def test_async_cancelled_recv_loses_no_message(ws_server):
     assert run(go()) == ("one", "two")
 
 
+def test_async_recv_cancelled_after_its_wakeup_keeps_the_message(ws_server):
+    """The exact race: a message arrives and wakes recv(), and the task is
+    cancelled before it runs again. The message stays for the next recv()."""
+
+    async def go():
+        async with requestx.AsyncSession() as s:
+            async with s.ws_connect(ws_server.url + "/echo", ping_interval=None) as ws:
+                task = asyncio.ensure_future(ws.recv())
+                await asyncio.sleep(0)  # recv() waits
+                ws._pause_reading()  # the test plays the reader's part
+                ws._absorb([(1, "raced")])  # what a drain hands over: wakes recv()
+                task.cancel()  # ... before the task runs again
+                with pytest.raises(asyncio.CancelledError):
+                    await task
+                ws._resume_reading()
+                return await ws.recv(timeout=10)
+
+    assert run(go()) == "raced"
+
+
 def test_async_recv_timeout(ws_server):
     async def go():
         async with requestx.AsyncSession() as s:
