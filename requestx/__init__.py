@@ -13,7 +13,7 @@ from .__version__ import __version__
 from ._core.observe import observers
 from ._engine import curl_version
 from ._engine import features as curl_features
-from .api import delete, get, head, options, patch, post, put, request
+from .api import delete, get, head, options, patch, post, put, request, ws_connect
 from .async_sessions import AsyncSession
 from .auth import HTTPBasicAuth, HTTPDigestAuth, HTTPProxyAuth
 from .exceptions import (
@@ -27,6 +27,8 @@ from .exceptions import (
     Timeout,
     TooManyRedirects,
     URLRequired,
+    WebSocketClosed,
+    WebSocketError,
 )
 from .models import PreparedRequest, Request, Response
 from .policy.breaker import CircuitBreaker
@@ -102,4 +104,7 @@ __all__ = [
     "put",
     "request",
     "session",
+    "ws_connect",
+    "WebSocketClosed",
+    "WebSocketError",
 ]

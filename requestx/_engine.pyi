@@ -317,3 +317,47 @@ class Pending(Coroutine[Any, Any, Any]):
     def close(self) -> None: ...
     def __next__(self) -> Any: ...
     def __await__(self) -> Generator[Any, None, Any]: ...  # the object itself
+
+@final
+class WebSocket:
+    """WebSocket(max_size=1048576): one WebSocket connection (ws.h), a
+    dedicated easy handle with CONNECT_ONLY=2. Events are tuples: (1, str)
+    text, (2, bytes) binary, (10, bytes) a pong's payload, (8, code, reason)
+    the end of input (the close frame, ours for 1007/1009/1011, or 1006)."""
+
+    def __init__(self, max_size: int = ...) -> None: ...
+    def connect(
+        self,
+        url: str,
+        headers: tuple[bytes, ...],
+        settings: Settings,
+        connect_timeout: float,
+        open_timeout: float,
+        /,
+    ) -> None:
+        """The handshake, GIL released; TransferError on failure (then
+        .status and .head say what the server answered)."""
+    def recv(self, timeout_ms: int, /) -> list[tuple[Any, ...]]:
+        """Waits (GIL released) until an event is ready or the time is up
+        ([]); -1 waits forever. Signals are checked every 100 ms."""
+    def drain(self, room: int, /) -> tuple[list[tuple[Any, ...]], int]:
+        """The events ready now, at most ``room`` whole messages, never
+        waiting; the int has bit 1 (more may be ready: call again) and bit 2
+        (frames wait for a writable socket)."""
+    def send(self, data: Any, kind: int, wait_ms: int, /) -> tuple[int, bool]:
+        """Queue a frame (a copy) of ``kind`` (1 text, 2 binary, 8 close,
+        9 ping, 10 pong) and write what the socket takes; wait_ms != 0 waits
+        for it to be written (-1 forever). (its number, whether written)."""
+    def flush(self) -> int:
+        """Write queued frames; the number of the last one written."""
+    def close(self) -> None:
+        """Close the connection at once (no close frame)."""
+    def fileno(self) -> int: ...
+    @property
+    def status(self) -> int: ...
+    @property
+    def head(self) -> bytes: ...
+    @property
+    def pending(self) -> bool: ...
+    @property
+    def failure(self) -> int: ...

@@ -19,8 +19,9 @@ from . import _engine
 from .async_sessions import AsyncSession
 from .models import Response
 from .sessions import Session
+from .websocket import WebSocket
 
-__all__ = ["request", "get", "options", "head", "post", "put", "patch", "delete"]
+__all__ = ["request", "get", "options", "head", "post", "put", "patch", "delete", "ws_connect"]
 
 _shared_client: Optional[_engine.Client] = None
 _shared_aclient: Optional[_engine.AsyncClient] = None
@@ -96,3 +97,12 @@ def patch(url: Any, data: Any = None, **kwargs: Any) -> Response:
 
 def delete(url: Any, **kwargs: Any) -> Response:
     return request("delete", url, **kwargs)
+
+
+def ws_connect(url: str, **kwargs: Any) -> WebSocket:  # awaitable in a loop
+    """Open a WebSocket (Session.ws_connect); inside a running event loop,
+    return what AsyncSession.ws_connect does (await it, or ``async with``)."""
+    if _get_running_loop() is not None:
+        return AsyncSession(_aclient=_aclient()).ws_connect(url, **kwargs)  # type: ignore[return-value]
+    with Session(_client=_client()) as session:
+        return session.ws_connect(url, **kwargs)

@@ -28,6 +28,7 @@ from ._core.base import _NO_TIMEOUTS, BaseConnection, BaseSession, timeouts, wit
 from ._raw import AsyncRawResponse
 from ._timeout import TimeoutSetting
 from ._url import sendable
+from .async_websocket import Connecting
 from .exceptions import ChunkedEncodingError, ContentDecodingError, from_transfer_error
 from .models import PreparedRequest, Response
 from .policy.call import run_async
@@ -143,6 +144,12 @@ class AsyncSession(BaseSession[Awaitable[Response]]):
         if self._owns_aclient:
             self._aclient.close()
             self._aclient = self._new_pool()
+
+    def ws_connect(self, url: str, **options: Any) -> Connecting:
+        """Open a WebSocket with this session's headers, cookies, auth,
+        proxies and TLS settings: ``ws = await s.ws_connect(url)`` or
+        ``async with s.ws_connect(url) as ws``; see docs/websocket.md."""
+        return Connecting(self, url, options)
 
     # sending ------------------------------------------------------------------
 

@@ -24,7 +24,9 @@
         ├── ContentDecodingError (also BaseHTTPError)
         ├── StreamConsumedError (also TypeError)
         ├── RetryError
-        └── UnrewindableBodyError
+        ├── UnrewindableBodyError
+        ├── WebSocketError       a refused WebSocket handshake (status, headers)
+        └── WebSocketClosed      the WebSocket is closed (code, reason)
 
 Engine failures (``requestx._engine.TransferError``) become these exceptions
 in exactly one place: :func:`from_transfer_error`.
@@ -121,6 +123,8 @@ __all__ = [
     "RequestsWarning",
     "FileModeWarning",
     "RequestsDependencyWarning",
+    "WebSocketError",
+    "WebSocketClosed",
 ]
 
 
@@ -305,6 +309,28 @@ class UnrewindableBodyError(RequestException):
     """Requests encountered an error when trying to rewind a body."""
 
     error_type = "invalid_request"
+
+
+class WebSocketError(RequestException):
+    """The server refused the WebSocket handshake: ``status`` is its response's
+    status code (0 when there was none), ``headers`` its header fields."""
+
+    def __init__(self, *args: Any, status: int = 0, headers: Any = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.status = status
+        self.headers = headers if headers is not None else {}
+
+
+class WebSocketClosed(RequestException):
+    """The WebSocket is closed. ``code``: the close frame's status code (1000
+    a normal close, 1005 a close frame without one, 1006 a connection that
+    ended without any close frame, 1009 a message over max_size, 1011 a
+    keepalive ping that went unanswered); ``reason``: its text."""
+
+    def __init__(self, code: int = 1006, reason: str = "", **kwargs: Any) -> None:
+        super().__init__(f"WebSocket closed: {code} {reason}".rstrip(), **kwargs)
+        self.code = code
+        self.reason = reason
 
 
 class RequestsWarning(Warning):

@@ -35,6 +35,8 @@ from .adapters import SENDING
 from .exceptions import ChunkedEncodingError, ContentDecodingError, from_transfer_error
 from .models import PreparedRequest, Response, dispatch_hook
 from .policy.call import run_sync
+from .websocket import WebSocket
+from .websocket import connect as websocket_connect
 
 __all__ = [
     "Session",
@@ -115,6 +117,11 @@ class Session(BaseSession[Response]):
         """Close the idle connections of this session's pool."""
         if self._owns_client:
             self._client.close()
+
+    def ws_connect(self, url: str, **options: Any) -> WebSocket:
+        """Open a WebSocket (ws:// or wss://) with this session's headers,
+        cookies, auth, proxies and TLS settings; see docs/websocket.md."""
+        return websocket_connect(self, url, **options)
 
     # sending ------------------------------------------------------------------
 

@@ -26,7 +26,15 @@ BANDS = [
     (
         "faces",
         "what a user calls",
-        ["api", "sessions", "async_sessions", "transports.", "contrib."],
+        [
+            "api",
+            "sessions",
+            "async_sessions",
+            "websocket",
+            "async_websocket",
+            "transports.",
+            "contrib.",
+        ],
     ),
     (
         "core",

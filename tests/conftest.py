@@ -20,6 +20,9 @@ refused_url              http URL of a loopback port that refuses connections.
 stalled_connect_url      http URL whose TCP connect never completes (skips if the
                          trick does not work on this machine).
 session                  a fresh requestx.Session, closed after the test.
+ws_server                tests/servers/ws.py WSServer: the websockets library's server in
+                         a thread (ws://127.0.0.1:port, behaviour by path).
+wss_server               the same over TLS with the trustme server certificate.
 """
 
 from __future__ import annotations
@@ -97,6 +100,23 @@ def isolated_fault_server():
     with FaultServer() as server:
         yield server
     _no_handler_errors(server)
+
+
+@pytest.fixture(scope="session")
+def ws_server():
+    from servers.ws import WSServer
+
+    with WSServer() as server:
+        yield server
+    assert not server.errors, server.errors
+
+
+@pytest.fixture(scope="session")
+def wss_server(tls_materials):
+    from servers.ws import WSServer
+
+    with WSServer(ssl_context=tls_materials.server_context()) as server:
+        yield server
 
 
 @pytest.fixture(scope="session")

@@ -50,3 +50,29 @@ def test_no_reference_leak(fault_server, scenario):
     assert out.returncode == 0, out.stderr
     leaked = int(out.stdout.strip().splitlines()[-1])
     assert leaked < ALLOWED_BLOCKS, f"{scenario}: {leaked} blocks left after {rounds} rounds"
+
+
+WS_SCENARIOS = [
+    "ws_echo",
+    "ws_ping",
+    "ws_connect_close",
+    "ws_closed_by_server",
+    "ws_refused",
+    "async_ws_echo",
+    "async_ws_connect_close",
+]
+
+
+@pytest.mark.parametrize("scenario", WS_SCENARIOS)
+def test_no_websocket_reference_leak(ws_server, scenario):
+    rounds = ROUNDS // 4 if "connect" in scenario or "refused" in scenario else ROUNDS
+    rounds = rounds // 2 if "closed" in scenario else rounds
+    out = subprocess.run(
+        [sys.executable, SCRIPT, scenario, ws_server.url, str(rounds)],
+        capture_output=True,
+        text=True,
+        timeout=240,
+    )
+    assert out.returncode == 0, out.stderr
+    leaked = int(out.stdout.strip().splitlines()[-1])
+    assert leaked < ALLOWED_BLOCKS, f"{scenario}: {leaked} blocks left after {rounds} rounds"

@@ -19,6 +19,7 @@
  *   loop.h         the engine thread (epoll, timer, commands)
  *   async_types.h  AsyncClient, Port, AsyncTransfer
  *   sse.h          the server-sent events parser     pending.h  Pending
+ *   ws.h           WebSocket: frames and whole messages
  *
  * The result of Client.perform() and of an AsyncTransfer's future is a
  * 6-tuple, by position:
@@ -51,6 +52,7 @@
 #include "async_types.h"
 #include "sse.h"
 #include "pending.h"
+#include "ws.h"
 
 /*** Settings ***/
 
@@ -538,7 +540,8 @@ static int engine_exec(PyObject *module)
         engine_add_type(module, &AsyncTransfer_spec, &state->async_transfer_type) < 0 ||
         engine_add_type(module, &SSEParser_spec, &state->sse_parser_type) < 0 ||
         engine_add_type(module, &Pending_spec, &state->pending_type) < 0 ||
-        engine_add_type(module, &Stats_spec, &state->stats_type) < 0) {
+        engine_add_type(module, &Stats_spec, &state->stats_type) < 0 ||
+        engine_add_type(module, &WebSocket_spec, &state->websocket_type) < 0) {
         return -1;
     }
     struct {
@@ -586,6 +589,7 @@ static int engine_traverse(PyObject *module, visitproc visit, void *arg)
     Py_VISIT(state->port_type);
     Py_VISIT(state->async_transfer_type);
     Py_VISIT(state->sse_parser_type);
+    Py_VISIT(state->websocket_type);
     Py_VISIT(state->pending_type);
     Py_VISIT(state->stats_type);
     Py_VISIT(state->transfer_error);
@@ -602,6 +606,7 @@ static int engine_clear(PyObject *module)
     Py_CLEAR(state->port_type);
     Py_CLEAR(state->async_transfer_type);
     Py_CLEAR(state->sse_parser_type);
+    Py_CLEAR(state->websocket_type);
     Py_CLEAR(state->pending_type);
     Py_CLEAR(state->stats_type);
     Py_CLEAR(state->transfer_error);

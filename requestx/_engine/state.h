@@ -26,6 +26,7 @@ typedef struct {
     PyTypeObject *sse_parser_type;
     PyTypeObject *pending_type;
     PyTypeObject *stats_type;
+    PyTypeObject *websocket_type;
     PyObject *transfer_error;
     /* interned method names */
     PyObject *str_cancelled;

@@ -148,10 +148,66 @@ def async_scenarios(base: str) -> dict:
     return {name: fn for name, fn in locals().items() if name.startswith("async_")}
 
 
+def ws_scenarios(base: str, session: requestx.Session) -> dict:
+    """WebSockets (ws.h): ``base`` is a ws:// server (tests/servers/ws.py).
+    One connection for the messages; the others open and close each round."""
+    ws = session.ws_connect(base + "/echo", ping_interval=None)
+    loop = asyncio.new_event_loop()
+    asession = requestx.AsyncSession()
+    aws = loop.run_until_complete(asession.ws_connect(base + "/echo", ping_interval=None))
+
+    def ws_echo():
+        ws.send("text")
+        ws.recv()
+        ws.send(b"bytes" * 100)
+        ws.recv()
+
+    def ws_ping():
+        ws.ping()
+
+    def ws_connect_close():
+        with session.ws_connect(base + "/echo", ping_interval=None) as other:
+            other.send("x")
+            other.recv()
+
+    def ws_closed_by_server():
+        with session.ws_connect(base + "/close?code=4000", ping_interval=None) as other:
+            try:
+                other.recv()
+            except requestx.WebSocketClosed:
+                pass
+
+    def ws_refused():
+        try:
+            session.ws_connect(base + "/refuse")
+        except requestx.WebSocketError:
+            pass
+
+    async def echo_async():
+        await aws.send("text")
+        await aws.recv()
+        await aws.ping()
+
+    def async_ws_echo():
+        loop.run_until_complete(echo_async())
+
+    async def connect_async():
+        async with asession.ws_connect(base + "/echo", ping_interval=None) as other:
+            await other.send(b"x")
+            await other.recv()
+
+    def async_ws_connect_close():
+        loop.run_until_complete(connect_async())
+
+    return {name: fn for name, fn in locals().items() if "ws_" in name and callable(fn)}
+
+
 def main() -> None:
     name, base, rounds = sys.argv[1], sys.argv[2], int(sys.argv[3])
     session = requestx.Session()
-    if name.startswith("async_"):
+    if "ws_" in name:
+        run = ws_scenarios(base, session)[name]
+    elif name.startswith("async_"):
         run = async_scenarios(base)[name]
     else:
         run = scenarios(base, session)[name]
