@@ -10,6 +10,8 @@ import sys
 
 import pytest
 
+import requestx
+
 SCRIPT = os.path.join(os.path.dirname(__file__), "isolated", "leak_check.py")
 ROUNDS = 2000
 ALLOWED_BLOCKS = 200  # well under one block per request
@@ -63,6 +65,9 @@ WS_SCENARIOS = [
 ]
 
 
+@pytest.mark.skipif(
+    "websockets" not in requestx.curl_features(), reason="this libcurl has no WebSocket support"
+)
 @pytest.mark.parametrize("scenario", WS_SCENARIOS)
 def test_no_websocket_reference_leak(ws_server, scenario):
     rounds = ROUNDS // 4 if "connect" in scenario or "refused" in scenario else ROUNDS

@@ -15,7 +15,14 @@ from servers.ws import RawFrameServer
 import requestx
 from requestx.exceptions import RequestException, WebSocketClosed, WebSocketError
 
-pytestmark = pytest.mark.timeout(60)
+pytestmark = [
+    pytest.mark.timeout(60),
+    pytest.mark.skipif(
+        "websockets" not in requestx.curl_features(),
+        reason=f"{requestx.curl_version().split()[0]} has no WebSocket support "
+        "(the bundled libcurl has; make test builds it unless LIBCURL=system)",
+    ),
+]
 
 
 def run(coro):

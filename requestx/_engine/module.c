@@ -432,7 +432,7 @@ static PyObject *engine_features(PyObject *module, PyObject *unused)
     }
     /* WebSocket support has no feature bit: it shows as the ws protocol */
     for (const char *const *proto = info->protocols; proto != NULL && *proto != NULL; proto++) {
-        if (strcmp(*proto, "ws") == 0) {
+        if (RX_WS_BUILT && strcmp(*proto, "ws") == 0) {
             PyObject *name = PyUnicode_FromString("websockets");
             if (name == NULL || PySet_Add(names, name) < 0) {
                 Py_XDECREF(name);

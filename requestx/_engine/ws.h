@@ -45,6 +45,31 @@
 #include "request.h"
 #include "state.h"
 
+/* WebSockets need libcurl 8.14 or later (its WebSocket API is official from
+ * 8.11, CURLWS_NOAUTOPONG from 8.14). Against an older libcurl, such as
+ * Debian 12's 7.88 (LIBCURL=system, the sdist), the engine still builds:
+ * features() has no "websockets" and connect() refuses before sending. */
+#if LIBCURL_VERSION_NUM >= 0x080e00
+#define RX_WS_BUILT 1
+#define rx_curl_ws_recv curl_ws_recv
+#define rx_curl_ws_send curl_ws_send
+#else
+#define RX_WS_BUILT 0
+#define CURLWS_NOAUTOPONG (1L << 1)
+static CURLcode rx_curl_ws_recv(CURL *easy, void *buffer, size_t buflen, size_t *recv,
+                                const struct curl_ws_frame **meta)
+{
+    (void)easy, (void)buffer, (void)buflen, (void)recv, (void)meta;
+    return CURLE_NOT_BUILT_IN;
+}
+static CURLcode rx_curl_ws_send(CURL *easy, const void *buffer, size_t buflen, size_t *sent,
+                                curl_off_t fragsize, unsigned int flags)
+{
+    (void)easy, (void)buffer, (void)buflen, (void)sent, (void)fragsize, (void)flags;
+    return CURLE_NOT_BUILT_IN;
+}
+#endif
+
 /* Bytes asked of curl_ws_recv at once (written straight into the message). */
 #define RX_WS_READ_BYTES (64 * 1024)
 /* One drain hands the loop back after this much, to keep other tasks going;
@@ -312,7 +337,7 @@ static int rx_ws_pump_in(WebSocketObject *ws, size_t budget, size_t room)
         char *dest = ws->msg.data + ws->msg.len;
         size_t n = 0;
         const struct curl_ws_frame *meta = NULL;
-        CURLcode rc = curl_ws_recv(ws->easy, dest, room, &n, &meta);
+        CURLcode rc = rx_curl_ws_recv(ws->easy, dest, room, &n, &meta);
         if (rc == CURLE_AGAIN) {
             return 0;
         }
@@ -372,8 +397,8 @@ static int rx_ws_pump_out(WebSocketObject *ws)
         rx_ws_item *item = ws->out_first;
         size_t sent = 0;
         const char *data = item->data.data ? item->data.data : "";
-        CURLcode rc = curl_ws_send(ws->easy, data + ws->out_pos, item->data.len - ws->out_pos,
-                                   &sent, 0, rx_ws_flags(item->kind));
+        CURLcode rc = rx_curl_ws_send(ws->easy, data + ws->out_pos, item->data.len - ws->out_pos,
+                                      &sent, 0, rx_ws_flags(item->kind));
         if (rc == CURLE_AGAIN) {
             ws->out_started = 1; /* libcurl may hold its head */
             return RX_WS_OUT_PENDING;
@@ -651,6 +676,13 @@ static PyObject *WebSocket_connect(WebSocketObject *self, PyObject *const *args,
     }
     if (self->easy == NULL || self->open) {
         PyErr_SetString(PyExc_RuntimeError, "connect() is called once");
+        return NULL;
+    }
+    if (!RX_WS_BUILT) {
+        PyErr_Format(PyExc_RuntimeError,
+                     "this libcurl (%s) has no WebSocket support: requestx needs libcurl 8.14 "
+                     "or later, as its bundled one is",
+                     LIBCURL_VERSION);
         return NULL;
     }
     if ((url = PyUnicode_AsUTF8(args[0])) == NULL || milliseconds_arg(args[3], &connect_ms) < 0 ||
