@@ -29,6 +29,10 @@
    load of its own run, and replaces the record of the same key and mode), so
    that one scenario can be added or measured again without running all the
    others.
+6. the ``websocket`` scenario (websocket.py: WebSocket clients against a
+   picows echo server, which it starts itself) runs last, after nginx and the
+   SSE server have stopped, in the first --pins mode; its figures go into
+   results.json under ``websocket`` and its tables into the report.
 """
 
 from __future__ import annotations
@@ -54,6 +58,7 @@ from servers import NginxServer, ServerError, nginx_version, raise_on_sigterm  #
 from stream_server import StreamServer  # noqa: E402
 
 RESULTS = HERE / "results"
+WEBSOCKET = "websocket"  # the scenario key of websocket.py (it has servers and clients of its own)
 REPORT_VENV = peers.Peer("report", None, ("matplotlib",))
 # Measured in every --pins mode (the other scenarios in the first mode only): where
 # a second CPU for the client changes the picture most.
@@ -100,7 +105,7 @@ def parse_args(argv=None):
         args.output = RESULTS / "quick" if args.quick else RESULTS
     names = [p.name for p in peers.PEERS]
     args.clients = _subset(args.clients, names, "client")
-    keys = [s.key for s in SCENARIOS] + [s.key for s in STREAMS]
+    keys = [s.key for s in SCENARIOS] + [s.key for s in STREAMS] + [WEBSOCKET]
     args.scenarios = _subset(args.scenarios, keys, "scenario")
     args.clients = needed_clients(args.clients, args.scenarios)
     if args.pin and args.pins:
@@ -372,12 +377,28 @@ def merged(old: dict, new: dict) -> dict:
     for pin, described in new["meta"]["pins"].items():
         meta["pins"].setdefault(pin, described)
     run = {key: new["meta"][key] for key in RUN_KEYS}
+    if WEBSOCKET in new:
+        old[WEBSOCKET] = {**new[WEBSOCKET], "run": run}
     for part in ("scenarios", "streams"):
         fresh = {(item["key"], item["pin"]): {**item, "run": run} for item in new[part]}
         old[part] = [fresh.pop((item["key"], item["pin"]), item) for item in old[part]]
         old[part] += list(fresh.values())
     meta["peers"].update(new["meta"]["peers"])
     return old
+
+
+def run_websocket(args) -> dict:
+    """websocket.py's figures (its own server and rounds, the first --pins mode),
+    or {"error": ...}."""
+    print(f"\n{WEBSOCKET} [{harness.PIN_LABELS[args.pins[0]]}]", flush=True)
+    out = HERE / ".run" / "websocket.json"
+    out.unlink(missing_ok=True)
+    argv = [sys.executable, str(HERE / "websocket.py"), "--pin", args.pins[0], "--no-snapshot"]
+    argv += ["--quick"] if args.quick else ["--rounds", str(args.rounds)]
+    proc = subprocess.run([*argv, "--json", str(out)])
+    if proc.returncode != 0 or not out.exists():
+        return {"error": f"websocket.py exited with status {proc.returncode}"}
+    return json.loads(out.read_text(encoding="utf-8"))
 
 
 def run(args) -> int:
@@ -436,6 +457,7 @@ def run(args) -> int:
             described = pinning.apply(pin)
             meta["pins"].setdefault(pin, described)
             stream_results.append(runner.run_stream(stream, pin, described))
+    websocket = run_websocket(args) if WEBSOCKET in args.scenarios else None
     meta["pinning"] = meta["pins"].get(args.pins[0], "")
     meta["load_after"] = load_average()
     meta["load_during"] = [min(runner.loads, default=0), max(runner.loads, default=0)]
@@ -445,6 +467,8 @@ def run(args) -> int:
     }
     args.output.mkdir(parents=True, exist_ok=True)
     data = {"meta": meta, "scenarios": results, "streams": stream_results}
+    if websocket:
+        data[WEBSOCKET] = websocket
     results_path = args.output / "results.json"
     if args.merge and results_path.exists():
         data = merged(json.loads(results_path.read_text(encoding="utf-8")), data)

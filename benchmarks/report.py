@@ -134,6 +134,7 @@ def label(pin: str) -> str:
 class Report:
     def __init__(self, data: dict, out_dir: Path) -> None:
         self.meta = data["meta"]
+        self.websocket = data.get("websocket")  # websocket.py's figures, when it ran
         records = data["scenarios"]
         for item in records + data["streams"]:
             item["pin"] = pin_of(item, self.meta)
@@ -722,6 +723,18 @@ class Report:
             # Without the limit line: at 2-5 % of it, the bars would not be told apart.
             self.charts.scenario(key, first["title"], self._chart_modes(modes), with_limit=False)
 
+    def websocket_section(self) -> None:
+        """The tables of websocket.py (its own server, clients and rounds)."""
+        if not self.websocket:
+            return
+        self.add("## WebSocket", "")
+        if "error" in self.websocket:
+            self.add(f"Not measured: {self.websocket['error']}.", "")
+            return
+        from websocket import markdown
+
+        self.add(*markdown(self.websocket).splitlines(), "")
+
     def stream_sections(self) -> None:
         if not self.streams:
             return
@@ -865,6 +878,7 @@ class Report:
             self.scenario_sections()
         self.transport_sections()
         self.stream_sections()
+        self.websocket_section()
         path = self.out_dir / "report.md"
         path.write_text("\n".join(self.lines).rstrip() + "\n", encoding="utf-8")
         return path
