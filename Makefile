@@ -37,7 +37,9 @@ $(STAMPS)/apt:
 	  DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $$missing; fi
 	@touch $@
 
-$(STAMPS)/venv: $(STAMPS)/apt pyproject.toml
+# After the bundled libcurl: the editable install compiles the engine, which
+# should link the bundled libcurl from the first build.
+$(STAMPS)/venv: $(STAMPS)/apt $(STAMPS)/libcurl pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip setuptools wheel
 	$(PY) -m pip install -q -e '.[test]'

@@ -129,11 +129,7 @@ build_zlib() {
 }
 
 build_brotli() {
-  local d
-  d="$(unpack "$1")"
-  step brotli-configure "${CMAKE[@]}" -S "$d" -B "$d/out" -DBROTLI_DISABLE_TESTS=ON -DBROTLI_BUILD_TOOLS=OFF
-  step brotli-make cmake --build "$d/out" -j"$JOBS"
-  step brotli-install cmake --install "$d/out"
+  cmake_component brotli "$1" -DBROTLI_DISABLE_TESTS=ON -DBROTLI_BUILD_TOOLS=OFF
 }
 
 build_libzstd() {
@@ -156,32 +152,28 @@ build_openssl() {
   step openssl-install make install_dev
 }
 
+# A CMake component: unpacked, configured with CMAKE and the extra options,
+# built and installed into the prefix.
+cmake_component() { # name file [cmake options...]
+  local name="$1" d
+  d="$(unpack "$2")"
+  shift 2
+  step "$name-configure" "${CMAKE[@]}" -S "$d" -B "$d/out" -DBUILD_TESTING=OFF "$@"
+  step "$name-make" cmake --build "$d/out" -j"$JOBS"
+  step "$name-install" cmake --install "$d/out"
+}
+
 build_nghttp2() {
-  local d
-  d="$(unpack "$1")"
-  step nghttp2-configure "${CMAKE[@]}" -S "$d" -B "$d/out" -DENABLE_LIB_ONLY=ON \
-    -DBUILD_STATIC_LIBS=ON -DENABLE_DOC=OFF -DBUILD_TESTING=OFF
-  step nghttp2-make cmake --build "$d/out" -j"$JOBS"
-  step nghttp2-install cmake --install "$d/out"
+  cmake_component nghttp2 "$1" -DENABLE_LIB_ONLY=ON -DBUILD_STATIC_LIBS=ON -DENABLE_DOC=OFF
 }
 
 build_ngtcp2() {
-  local d
-  d="$(unpack "$1")"
-  step ngtcp2-configure "${CMAKE[@]}" -S "$d" -B "$d/out" -DENABLE_LIB_ONLY=ON \
-    -DENABLE_SHARED_LIB=OFF -DENABLE_STATIC_LIB=ON -DENABLE_OPENSSL=ON -DBUILD_TESTING=OFF \
-    -DOPENSSL_ROOT_DIR="$PREFIX" -DOPENSSL_USE_STATIC_LIBS=ON
-  step ngtcp2-make cmake --build "$d/out" -j"$JOBS"
-  step ngtcp2-install cmake --install "$d/out"
+  cmake_component ngtcp2 "$1" -DENABLE_LIB_ONLY=ON -DENABLE_SHARED_LIB=OFF -DENABLE_STATIC_LIB=ON \
+    -DENABLE_OPENSSL=ON -DOPENSSL_ROOT_DIR="$PREFIX" -DOPENSSL_USE_STATIC_LIBS=ON
 }
 
 build_nghttp3() {
-  local d
-  d="$(unpack "$1")"
-  step nghttp3-configure "${CMAKE[@]}" -S "$d" -B "$d/out" -DENABLE_LIB_ONLY=ON \
-    -DENABLE_SHARED_LIB=OFF -DENABLE_STATIC_LIB=ON -DBUILD_TESTING=OFF
-  step nghttp3-make cmake --build "$d/out" -j"$JOBS"
-  step nghttp3-install cmake --install "$d/out"
+  cmake_component nghttp3 "$1" -DENABLE_LIB_ONLY=ON -DENABLE_SHARED_LIB=OFF -DENABLE_STATIC_LIB=ON
 }
 
 build_curl() {
@@ -190,7 +182,7 @@ build_curl() {
   cd "$d"
   # Only what requestx uses: every other protocol, auth scheme and optional
   # library is off. No built-in CA paths: the engine picks the CA file itself
-  # (requestx/_engine/easy.h), so one wheel fits every distribution.
+  # (requestx/_engine/process.h), so one wheel fits every distribution.
   step curl-configure ./configure --prefix="$PREFIX" --libdir="$PREFIX/lib" \
     --disable-shared --enable-static --with-pic \
     --with-openssl="$PREFIX" --with-nghttp2="$PREFIX" --with-ngtcp2="$PREFIX" --with-nghttp3="$PREFIX" \
