@@ -39,12 +39,11 @@ SCENARIOS = [
 ]
 
 
-@pytest.mark.parametrize("scenario", SCENARIOS)
-def test_no_reference_leak(fault_server, scenario):
-    slow = ("stream_abandon", "refused", "async_refused", "async_cancelled", "stats_refused")
-    rounds = ROUNDS // 4 if scenario in slow else ROUNDS
+def _assert_no_leak(scenario: str, url: str, rounds: int) -> None:
+    """Run ``scenario`` ``rounds`` times in a child (isolated/leak_check.py)
+    and check the blocks it left behind."""
     out = subprocess.run(
-        [sys.executable, SCRIPT, scenario, fault_server.url, str(rounds)],
+        [sys.executable, SCRIPT, scenario, url, str(rounds)],
         capture_output=True,
         text=True,
         timeout=240,
@@ -52,6 +51,13 @@ def test_no_reference_leak(fault_server, scenario):
     assert out.returncode == 0, out.stderr
     leaked = int(out.stdout.strip().splitlines()[-1])
     assert leaked < ALLOWED_BLOCKS, f"{scenario}: {leaked} blocks left after {rounds} rounds"
+
+
+@pytest.mark.parametrize("scenario", SCENARIOS)
+def test_no_reference_leak(fault_server, scenario):
+    slow = ("stream_abandon", "refused", "async_refused", "async_cancelled", "stats_refused")
+    rounds = ROUNDS // 4 if scenario in slow else ROUNDS
+    _assert_no_leak(scenario, fault_server.url, rounds)
 
 
 WS_SCENARIOS = [
@@ -72,12 +78,4 @@ WS_SCENARIOS = [
 def test_no_websocket_reference_leak(ws_server, scenario):
     rounds = ROUNDS // 4 if "connect" in scenario or "refused" in scenario else ROUNDS
     rounds = rounds // 2 if "closed" in scenario else rounds
-    out = subprocess.run(
-        [sys.executable, SCRIPT, scenario, ws_server.url, str(rounds)],
-        capture_output=True,
-        text=True,
-        timeout=240,
-    )
-    assert out.returncode == 0, out.stderr
-    leaked = int(out.stdout.strip().splitlines()[-1])
-    assert leaked < ALLOWED_BLOCKS, f"{scenario}: {leaked} blocks left after {rounds} rounds"
+    _assert_no_leak(scenario, ws_server.url, rounds)
